@@ -1,0 +1,9 @@
+DROP TABLE idempotency_keys;
+DROP TABLE postings;
+DROP TABLE journal;
+DROP TABLE users;
+DROP TABLE accounts;
+DROP TABLE members;
+DROP TABLE member_no_counters;
+DROP TABLE communities;
+DROP TABLE server_secrets;

@@ -1,0 +1,199 @@
+//! Members (residents) and their passbook numbers. Creating a member opens their account.
+
+use actix_web::{get, post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{page_limit, parse_cursor, rfc3339, with_conn, SEARCH_CHARS_MAX};
+use crate::auth::AuthUser;
+use crate::db::models::{AccountRow, MemberRow};
+use crate::db::queries::{self, CreateMemberError, MemberFilter};
+use crate::domain::member::{MemberName, MemberNo};
+use crate::domain::{MemberId, Points, Role};
+use crate::error::{ApiError, Problem};
+use crate::startup::AppState;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MemberView {
+    pub id: uuid::Uuid,
+    /// Passbook number (存折号).
+    #[schema(example = "M000001")]
+    pub member_no: String,
+    #[schema(example = "张三")]
+    pub name: String,
+    /// `active` or `inactive`.
+    pub status: String,
+    pub account_id: uuid::Uuid,
+    /// Points as a decimal string with two places.
+    #[schema(example = "12.50")]
+    pub balance: String,
+    pub created_at: String,
+}
+
+pub fn member_view(member: &MemberRow, account: &AccountRow) -> MemberView {
+    MemberView {
+        id: member.id.0,
+        member_no: member.member_no.clone(),
+        name: member.name.clone(),
+        status: member.status.clone(),
+        account_id: account.id.0,
+        balance: Points::from_hundredths(account.balance).to_string(),
+        created_at: rfc3339(member.created_at),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateMemberRequest {
+    #[schema(example = "张三")]
+    pub name: String,
+    /// The number on the paper passbook; generated (M000001, …) when absent.
+    pub member_no: Option<String>,
+}
+
+/// Registers a resident and opens their passbook account (balance 0).
+#[utoipa::path(post, path = "/api/v1/members", tag = "members", operation_id = "create_member",
+    security(("bearer" = [])),
+    request_body = CreateMemberRequest,
+    responses((status = 201, body = MemberView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "member_no_taken", body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/members")]
+pub async fn create_member(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Json<CreateMemberRequest>,
+) -> Result<HttpResponse, ApiError> {
+    user.require_any(&[Role::Admin, Role::Reviewer])?;
+    let name = MemberName::parse(&body.name).map_err(ApiError::validation)?;
+    let member_no = body
+        .member_no
+        .as_deref()
+        .map(MemberNo::parse)
+        .transpose()
+        .map_err(ApiError::validation)?;
+    let community = user.community_id;
+    let (member, account) = with_conn(&state.pool, move |conn| {
+        crate::db::write_transaction(conn, |conn| {
+            queries::create_member(conn, community, &name, member_no.as_ref())
+        })
+        .map_err(|e| match e {
+            CreateMemberError::MemberNoTaken => ApiError::conflict(
+                "member_no_taken",
+                "another member already has this passbook number",
+            ),
+            CreateMemberError::Database(e) => e.into(),
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(member_view(&member, &account)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MemberListQuery {
+    /// Exact passbook number, for the counter.
+    pub member_no: Option<String>,
+    /// Part of a name or passbook number.
+    pub q: Option<String>,
+    /// Items per page (1–200, default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberPage {
+    pub items: Vec<MemberView>,
+    pub next_cursor: Option<String>,
+}
+
+/// Lists members with their balance, oldest first. A resident sees only themself.
+#[utoipa::path(get, path = "/api/v1/members", tag = "members", operation_id = "list_members",
+    security(("bearer" = [])),
+    params(MemberListQuery),
+    responses((status = 200, body = MemberPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json")))]
+#[get("/members")]
+pub async fn list_members(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<MemberListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let limit = page_limit(query.limit)?;
+    let after = parse_cursor(query.cursor.as_deref())?.map(MemberId);
+    for (field, value) in [("member_no", &query.member_no), ("q", &query.q)] {
+        if value
+            .as_ref()
+            .is_some_and(|v| v.chars().count() > SEARCH_CHARS_MAX)
+        {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!("{field} is longer than {SEARCH_CHARS_MAX} characters"),
+            ));
+        }
+    }
+    let only = if user.sees_all_members() {
+        None
+    } else {
+        // A resident without a member record sees nobody.
+        Some(user.member_id.unwrap_or(MemberId(uuid::Uuid::nil())))
+    };
+    let community = user.community_id;
+    let rows = with_conn(&state.pool, move |conn| {
+        Ok(queries::list_members(
+            conn,
+            community,
+            &MemberFilter {
+                member_no: query.member_no.as_deref(),
+                query: query.q.as_deref().filter(|q| !q.trim().is_empty()),
+                only,
+                after,
+                limit,
+            },
+        )?)
+    })
+    .await?;
+    let next_cursor = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|(m, _)| m.id.0.to_string()))
+        .flatten();
+    Ok(HttpResponse::Ok().json(MemberPage {
+        items: rows.iter().map(|(m, a)| member_view(m, a)).collect(),
+        next_cursor,
+    }))
+}
+
+/// One member with their account and balance. A resident may read only their own.
+#[utoipa::path(get, path = "/api/v1/members/{id}", tag = "members", operation_id = "get_member",
+    security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "member id")),
+    responses((status = 200, body = MemberView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[get("/members/{id}")]
+pub async fn get_member(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<uuid::Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let member_id = MemberId(path.into_inner());
+    // Another resident's id answers exactly like an id that does not exist.
+    if !user.sees_all_members() && user.member_id != Some(member_id) {
+        return Err(ApiError::not_found("member"));
+    }
+    let community = user.community_id;
+    let found = with_conn(&state.pool, move |conn| {
+        Ok(queries::member_with_account(conn, community, member_id)?)
+    })
+    .await?
+    .ok_or_else(|| ApiError::not_found("member"))?;
+    Ok(HttpResponse::Ok().json(member_view(&found.0, &found.1)))
+}

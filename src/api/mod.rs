@@ -1,0 +1,120 @@
+//! HTTP resources, one file each. Handlers parse into domain types, read through the pool, send
+//! every money movement to the ledger engine, and map results to JSON.
+
+pub mod accounts;
+pub mod adjustments;
+pub mod auth;
+pub mod health;
+pub mod ledger;
+pub mod members;
+pub mod openapi;
+pub mod users;
+
+use actix_web::web;
+use chrono::{NaiveDateTime, SecondsFormat};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::db::{DbConn, DbPool};
+use crate::error::ApiError;
+
+/// Items per page by default and at most.
+pub const PAGE_ITEMS_DEFAULT: i64 = 50;
+pub const PAGE_ITEMS_MAX: i64 = 200;
+/// Longest free-text search accepted.
+pub const SEARCH_CHARS_MAX: usize = 64;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(
+            web::scope("/api/v1")
+                .service(openapi::openapi_json)
+                .service(auth::login)
+                .service(auth::logout)
+                .service(auth::me)
+                .service(auth::change_password)
+                .service(members::create_member)
+                .service(members::list_members)
+                .service(members::get_member)
+                .service(users::create_user)
+                .service(users::list_users)
+                .service(accounts::get_account)
+                .service(adjustments::create_adjustment)
+                .service(ledger::verify_ledger),
+        );
+}
+
+/// Runs blocking database work on actix's blocking pool with a pooled connection.
+pub async fn with_conn<T, F>(pool: &DbPool, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+{
+    let pool = pool.clone();
+    web::block(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await?
+}
+
+/// RFC 3339 in UTC with microseconds: the one time format of the API.
+pub fn rfc3339(time: NaiveDateTime) -> String {
+    time.and_utc().to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Items per page (1–200, default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    match limit {
+        None => Ok(PAGE_ITEMS_DEFAULT),
+        Some(n) if (1..=PAGE_ITEMS_MAX).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_limit",
+            format!("limit must be between 1 and {PAGE_ITEMS_MAX}"),
+        )),
+    }
+}
+
+pub fn parse_cursor(cursor: Option<&str>) -> Result<Option<uuid::Uuid>, ApiError> {
+    cursor
+        .map(|c| {
+            uuid::Uuid::parse_str(c).map_err(|_| {
+                ApiError::bad_request("invalid_cursor", "the cursor is not one we issued")
+            })
+        })
+        .transpose()
+}
+
+/// Checks a required free-text field: trimmed, non-empty, at most `max` characters, no control
+/// characters except newlines.
+pub fn required_text(field: &str, text: &str, max: usize) -> Result<String, ApiError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(ApiError::validation(format!("{field} must not be empty")));
+    }
+    if trimmed.chars().count() > max {
+        return Err(ApiError::validation(format!(
+            "{field} is longer than {max} characters"
+        )));
+    }
+    if trimmed.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(ApiError::validation(format!(
+            "{field} must not contain control characters"
+        )));
+    }
+    Ok(trimmed.to_string())
+}
+
+pub fn parse_uuid(field: &str, text: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(text).map_err(|_| ApiError::validation(format!("{field} must be a UUID")))
+}

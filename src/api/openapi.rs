@@ -1,0 +1,79 @@
+//! The OpenAPI contract, generated from the handlers' annotations.
+
+use actix_web::{get, HttpResponse};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "道德银行 · Moral Bank",
+        description = "A community moral-coin (道德币) ledger: deeds mint coins into residents' passbooks; the points shop redeems them. Amounts are decimal strings with two places; times are RFC 3339 UTC; errors are application/problem+json with a stable `code`.",
+        license(name = "MIT")
+    ),
+    paths(
+        super::health::healthz,
+        super::health::readyz,
+        openapi_json,
+        super::auth::login,
+        super::auth::logout,
+        super::auth::me,
+        super::auth::change_password,
+        super::members::create_member,
+        super::members::list_members,
+        super::members::get_member,
+        super::users::create_user,
+        super::users::list_users,
+        super::accounts::get_account,
+        super::adjustments::create_adjustment,
+        super::ledger::verify_ledger,
+    ),
+    components(schemas(crate::error::Problem)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Log in, log out, who am I"),
+        (name = "members", description = "Residents and their passbook numbers"),
+        (name = "users", description = "Who may log in, with which roles"),
+        (name = "accounts", description = "Passbook and system accounts"),
+        (name = "adjustments", description = "Opening balances from paper and corrections"),
+        (name = "ledger", description = "Verification of the hash-chained journal"),
+        (name = "health", description = "Liveness and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The spec as pretty JSON with a trailing newline: what `openapi/openapi.json` holds.
+pub fn spec_json() -> String {
+    let mut text = ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    text.push('\n');
+    text
+}
+
+/// This service's OpenAPI 3.1 document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "health", operation_id = "get_openapi",
+    responses((status = 200, description = "the OpenAPI document", content_type = "application/json")))]
+#[get("/openapi.json")]
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(spec_json())
+}

@@ -1,0 +1,187 @@
+//! Users: who may log in, with which roles, linked to which member.
+
+use actix_web::{get, post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::USERNAME_CHARS_MAX;
+use super::{page_limit, parse_cursor, rfc3339, with_conn, PageQuery};
+use crate::auth::password::{check_password_rules, hash_password};
+use crate::auth::AuthUser;
+use crate::db::models::UserRow;
+use crate::db::queries::{self, CreateUserError, NewUser};
+use crate::domain::{MemberId, Role, RoleSet, UserId};
+use crate::error::{ApiError, Problem};
+use crate::startup::AppState;
+
+/// Roles one user may be given in one request at most (there are five).
+const ROLES_PER_USER_MAX: usize = 5;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: uuid::Uuid,
+    pub username: String,
+    pub roles: Vec<String>,
+    pub member_id: Option<uuid::Uuid>,
+    /// `active` or `disabled`.
+    pub status: String,
+    pub created_at: String,
+}
+
+fn user_view(row: &UserRow) -> UserView {
+    UserView {
+        id: row.id.0,
+        username: row.username.clone(),
+        roles: row
+            .roles
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        member_id: row.member_id.map(|m| m.0),
+        status: row.status.clone(),
+        created_at: rfc3339(row.created_at),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserRequest {
+    pub username: String,
+    pub password: String,
+    /// Any of `resident`, `reviewer`, `admin`, `clerk`, `auditor`.
+    pub roles: Vec<String>,
+    /// The member this user is; required for `resident`.
+    pub member_id: Option<uuid::Uuid>,
+}
+
+pub fn check_username(username: &str) -> Result<(), ApiError> {
+    let count = username.chars().count();
+    if !(2..=USERNAME_CHARS_MAX).contains(&count) {
+        return Err(ApiError::validation(format!(
+            "username must be 2-{USERNAME_CHARS_MAX} characters"
+        )));
+    }
+    if username
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == ',')
+    {
+        return Err(ApiError::validation(
+            "username must not contain spaces, commas or control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Creates a user who can log in (admin only).
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", operation_id = "create_user",
+    security(("bearer" = [])),
+    request_body = CreateUserRequest,
+    responses((status = 201, body = UserView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "username_taken or member_has_user", body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/users")]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Json<CreateUserRequest>,
+) -> Result<HttpResponse, ApiError> {
+    user.require_any(&[Role::Admin])?;
+    let request = body.into_inner();
+    check_username(&request.username)?;
+    check_password_rules(&request.password).map_err(ApiError::validation)?;
+    if request.roles.len() > ROLES_PER_USER_MAX {
+        return Err(ApiError::validation("at most 5 roles"));
+    }
+    let roles = RoleSet::from_names(request.roles.iter().map(String::as_str))
+        .map_err(ApiError::validation)?;
+    if roles.contains(Role::Resident) && request.member_id.is_none() {
+        return Err(ApiError::validation(
+            "a resident must be linked to a member: give member_id",
+        ));
+    }
+    let community = user.community_id;
+    let member = request.member_id.map(MemberId);
+    if let Some(member) = member {
+        let exists = with_conn(&state.pool, move |conn| {
+            Ok(queries::member_with_account(conn, community, member)?.is_some())
+        })
+        .await?;
+        if !exists {
+            return Err(
+                ApiError::validation("member_id names no member of this community")
+                    .with("field", "member_id"),
+            );
+        }
+    }
+    let password = request.password;
+    let hash = web::block(move || hash_password(&password))
+        .await?
+        .map_err(ApiError::internal)?;
+    let username = request.username;
+    let row = with_conn(&state.pool, move |conn| {
+        queries::insert_user(
+            conn,
+            &NewUser {
+                community,
+                username: &username,
+                password_hash: &hash,
+                roles,
+                member,
+            },
+        )
+        .map_err(|e| match e {
+            CreateUserError::UsernameTaken => {
+                ApiError::conflict("username_taken", "another user has this username")
+            }
+            CreateUserError::MemberHasUser => {
+                ApiError::conflict("member_has_user", "this member already has a user")
+            }
+            CreateUserError::Database(e) => e.into(),
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(user_view(&row)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserPage {
+    pub items: Vec<UserView>,
+    pub next_cursor: Option<String>,
+}
+
+/// Lists the community's users, oldest first (admin only).
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", operation_id = "list_users",
+    security(("bearer" = [])),
+    params(PageQuery),
+    responses((status = 200, body = UserPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json")))]
+#[get("/users")]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    user.require_any(&[Role::Admin])?;
+    let limit = page_limit(query.limit)?;
+    let after = parse_cursor(query.cursor.as_deref())?.map(UserId);
+    let community = user.community_id;
+    let rows = with_conn(&state.pool, move |conn| {
+        Ok(queries::list_users(conn, community, after, limit)?)
+    })
+    .await?;
+    let next_cursor = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|u| u.id.0.to_string()))
+        .flatten();
+    Ok(HttpResponse::Ok().json(UserPage {
+        items: rows.iter().map(user_view).collect(),
+        next_cursor,
+    }))
+}

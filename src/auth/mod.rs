@@ -1,0 +1,11 @@
+//! Authentication: JWTs, password hashes, login throttling, and the extractor that turns a
+//! bearer token into a checked user with roles.
+
+pub mod extract;
+pub mod jwt;
+pub mod password;
+pub mod throttle;
+
+pub use extract::AuthUser;
+pub use jwt::{Claims, JwtKeys};
+pub use throttle::LoginThrottle;

@@ -1,0 +1,311 @@
+//! Storage: one connection type over PostgreSQL and SQLite, a pool, migrations and transactions.
+//! Functions here take `&mut DbConn`; the caller owns the transaction.
+
+pub mod models;
+pub mod queries;
+pub mod schema;
+pub mod types;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+pub use types::DbUuid;
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// How long a SQLite connection waits for another writer before giving up.
+pub const SQLITE_BUSY_TIMEOUT_MS: u64 = 10_000;
+/// Connections a pool opens at most; reads are short, so a few suffice on two cores.
+pub const POOL_CONNECTIONS_MAX: u32 = 16;
+/// How long a request waits for a pooled connection before answering 503.
+pub const POOL_CHECKOUT_TIMEOUT_SECONDS: u64 = 5;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Runs the same diesel code against the concrete connection, for what MultiConnection cannot
+/// express (multi-row inserts, `ON CONFLICT`, `RETURNING` with `as_returning`).
+#[macro_export]
+macro_rules! with_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Pg($c) => $body,
+            $crate::db::DbConn::Sqlite($c) => $body,
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Sqlite,
+    Postgres,
+}
+
+/// A database URL whose backend was chosen from its scheme. Nothing falls back silently.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    kind: BackendKind,
+    /// For SQLite the file path; for PostgreSQL the URL as given.
+    target: String,
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.redacted())
+    }
+}
+
+impl DatabaseUrl {
+    pub fn parse(text: &str) -> Result<DatabaseUrl, String> {
+        let text = text.trim();
+        if let Some(path) = text.strip_prefix("sqlite://") {
+            if path.is_empty() || path.contains(":memory:") {
+                return Err(
+                    "a sqlite:// URL needs a file path, e.g. sqlite://./moralbank.db".into(),
+                );
+            }
+            return Ok(DatabaseUrl {
+                kind: BackendKind::Sqlite,
+                target: path.to_string(),
+            });
+        }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Ok(DatabaseUrl {
+                kind: BackendKind::Postgres,
+                target: text.to_string(),
+            });
+        }
+        Err("must start with sqlite:// or postgres://".into())
+    }
+
+    pub fn kind(&self) -> BackendKind {
+        self.kind
+    }
+
+    /// The URL with any password replaced, for logs and messages.
+    pub fn redacted(&self) -> String {
+        match self.kind {
+            BackendKind::Sqlite => format!("sqlite://{}", self.target),
+            BackendKind::Postgres => redact_password(&self.target),
+        }
+    }
+
+    pub fn sqlite_path(&self) -> Option<&str> {
+        (self.kind == BackendKind::Sqlite).then_some(self.target.as_str())
+    }
+
+    /// Opens one connection and prepares it (pragmas on SQLite). The error is the backend's own.
+    pub fn connect(&self) -> Result<DbConn, ConnectError> {
+        match self.kind {
+            BackendKind::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.target)
+                    .map_err(|e| ConnectError(e.to_string()))?;
+                // Pragmas are per connection, so every connection gets them when it is opened.
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
+                     PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = FULL; \
+                     PRAGMA foreign_keys = ON;"
+                ))
+                .map_err(|e| ConnectError(e.to_string()))?;
+                Ok(DbConn::Sqlite(conn))
+            }
+            BackendKind::Postgres => PgConnection::establish(&self.target)
+                .map(DbConn::Pg)
+                .map_err(|e| ConnectError(e.to_string())),
+        }
+    }
+}
+
+fn redact_password(url: &str) -> String {
+    if let Some(scheme_end) = url.find("://") {
+        let rest = &url[scheme_end + 3..];
+        if let Some(at) = rest.find('@') {
+            let userinfo = &rest[..at];
+            if let Some(colon) = userinfo.find(':') {
+                return format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &userinfo[..colon],
+                    &rest[at..]
+                );
+            }
+        }
+    }
+    url.to_string()
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConnectError(pub String);
+
+/// An r2d2 manager written by hand: the derived `establish` would try each backend in turn and
+/// hide the real error.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConn;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<DbConn, ConnectError> {
+        self.url.connect()
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), ConnectError> {
+        conn.batch_execute("SELECT 1")
+            .map_err(|e| ConnectError(e.to_string()))
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        <DbConn as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+    }
+}
+
+pub type DbPool = r2d2::Pool<ConnectionManager>;
+pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
+
+pub fn build_pool(url: &DatabaseUrl) -> Result<DbPool, String> {
+    let size = match url.kind() {
+        BackendKind::Sqlite => 8,
+        BackendKind::Postgres => POOL_CONNECTIONS_MAX,
+    };
+    r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(POOL_CHECKOUT_TIMEOUT_SECONDS))
+        .test_on_check_out(false)
+        .build(ConnectionManager { url: url.clone() })
+        .map_err(|e| format!("cannot open database {}: {e}", url.redacted()))
+}
+
+/// Runs the embedded migrations of the connection's backend.
+pub fn run_migrations(conn: &mut DbConn) -> Result<(), String> {
+    let result = match conn {
+        DbConn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+    };
+    result.map_err(|e| format!("migration failed: {e}"))
+}
+
+/// Begins a writing transaction: `BEGIN IMMEDIATE` on SQLite, so the write lock is taken up front
+/// and a read-then-write transaction can never fail to upgrade its lock.
+pub fn begin_write(conn: &mut DbConn) -> QueryResult<()> {
+    match conn {
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c),
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
+    }
+}
+
+pub fn commit(conn: &mut DbConn) -> QueryResult<()> {
+    <DbConn as Connection>::TransactionManager::commit_transaction(conn)
+}
+
+pub fn rollback(conn: &mut DbConn) -> QueryResult<()> {
+    <DbConn as Connection>::TransactionManager::rollback_transaction(conn)
+}
+
+/// A whole writing transaction: commit on `Ok`, roll back on `Err`.
+pub fn write_transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<DieselError>,
+{
+    begin_write(conn)?;
+    match f(conn) {
+        Ok(value) => {
+            commit(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            // A failed rollback leaves the connection broken; the pool then discards it.
+            let _ = rollback(conn);
+            Err(e)
+        }
+    }
+}
+
+/// The current time in UTC, truncated to microseconds: what both backends store exactly, so a
+/// value read back hashes the same as the value written.
+pub fn now_utc() -> chrono::NaiveDateTime {
+    let now = chrono::Utc::now().naive_utc();
+    micros_to_time(now.and_utc().timestamp_micros())
+}
+
+pub fn micros_to_time(micros: i64) -> chrono::NaiveDateTime {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .unwrap_or_default()
+        .naive_utc()
+}
+
+pub fn time_to_micros(time: chrono::NaiveDateTime) -> i64 {
+    time.and_utc().timestamp_micros()
+}
+
+/// The name of the constraint a database error names, when it names one.
+pub fn violated_constraint(error: &DieselError) -> Option<(DatabaseErrorKind, String)> {
+    match error {
+        DieselError::DatabaseError(kind, info) => {
+            let name = info
+                .constraint_name()
+                .map(str::to_string)
+                .unwrap_or_else(|| info.message().to_string());
+            Some((*kind, name))
+        }
+        _ => None,
+    }
+}
+
+/// True when the error means the connection itself is gone rather than the statement being bad.
+pub fn is_connection_error(error: &DieselError) -> bool {
+    match error {
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
+        DieselError::DatabaseError(DatabaseErrorKind::Unknown, info) => {
+            let message = info.message().to_ascii_lowercase();
+            message.contains("connection")
+                || message.contains("server closed")
+                || message.contains("terminating")
+                || message.contains("disk i/o")
+        }
+        DieselError::BrokenTransactionManager => true,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_backend_by_scheme_only() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://./x.db").unwrap().kind(),
+            BackendKind::Sqlite
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u@h/db").unwrap().kind(),
+            BackendKind::Postgres
+        );
+        assert!(DatabaseUrl::parse("").is_err());
+        assert!(DatabaseUrl::parse("mysql://x").is_err());
+        assert!(DatabaseUrl::parse("./x.db").is_err());
+        assert!(DatabaseUrl::parse("sqlite://:memory:").is_err());
+    }
+
+    #[test]
+    fn passwords_never_reach_the_logs() {
+        let url = DatabaseUrl::parse("postgres://bob:s3cret@db:5432/mb").unwrap();
+        assert_eq!(url.redacted(), "postgres://bob:***@db:5432/mb");
+        assert!(!format!("{url:?}").contains("s3cret"));
+    }
+}

@@ -1,0 +1,100 @@
+//! Rows as stored. Conversion into domain types happens at the edges that use them.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::*;
+use super::types::DbUuid;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = communities)]
+pub struct CommunityRow {
+    pub id: DbUuid,
+    pub code: String,
+    pub name: String,
+    pub utc_offset_minutes: i32,
+    pub chain_seq: i64,
+    pub chain_hash: String,
+    pub chain_version: i64,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = members)]
+pub struct MemberRow {
+    pub id: DbUuid,
+    pub community_id: DbUuid,
+    pub member_no: String,
+    pub name: String,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = accounts)]
+pub struct AccountRow {
+    pub id: DbUuid,
+    pub community_id: DbUuid,
+    pub kind: String,
+    pub member_id: Option<DbUuid>,
+    pub balance: i64,
+    pub last_seq: i64,
+    pub version: i64,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: DbUuid,
+    pub community_id: DbUuid,
+    pub username: String,
+    pub password_hash: String,
+    pub roles: String,
+    pub member_id: Option<DbUuid>,
+    pub token_version: i64,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = journal)]
+pub struct JournalRow {
+    pub id: DbUuid,
+    pub community_id: DbUuid,
+    pub seq: i64,
+    pub kind: String,
+    pub reference_id: Option<DbUuid>,
+    pub memo: String,
+    pub actor_id: Option<DbUuid>,
+    pub created_at: NaiveDateTime,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = postings)]
+pub struct PostingRow {
+    pub id: DbUuid,
+    pub journal_id: DbUuid,
+    pub community_id: DbUuid,
+    pub account_id: DbUuid,
+    pub account_seq: i64,
+    pub amount: i64,
+    pub balance_after: i64,
+    pub posted_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = idempotency_keys)]
+pub struct IdempotencyRow {
+    pub id: DbUuid,
+    pub community_id: DbUuid,
+    pub user_id: DbUuid,
+    pub idem_key: String,
+    pub request_hash: String,
+    pub journal_id: DbUuid,
+    pub created_at: NaiveDateTime,
+}

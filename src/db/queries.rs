@@ -1,0 +1,443 @@
+//! Queries per aggregate. Each takes `&mut DbConn`; the caller owns any transaction.
+
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use super::models::*;
+use super::schema::*;
+use super::{now_utc, DbConn, DbUuid};
+use crate::domain::member::{MemberName, MemberNo};
+use crate::domain::transaction::GENESIS_HASH;
+use crate::domain::{AccountId, CommunityId, MemberId, RoleSet, UserId};
+use crate::ledger::{ACCOUNT_KIND_MEMBER, SYSTEM_ACCOUNT_KINDS};
+
+pub const JWT_SECRET_NAME: &str = "jwt_secret";
+
+// ---------------------------------------------------------------- bootstrap
+
+pub struct NewCommunity<'a> {
+    pub code: &'a str,
+    pub name: &'a str,
+    pub utc_offset_minutes: i32,
+}
+
+/// Creates the community and its system accounts unless a community with this code exists.
+/// Returns the community and whether it was created now.
+pub fn ensure_community(
+    conn: &mut DbConn,
+    new: &NewCommunity<'_>,
+) -> QueryResult<(CommunityRow, bool)> {
+    if let Some(existing) = communities::table
+        .filter(communities::code.eq(new.code))
+        .select(CommunityRow::as_select())
+        .first(conn)
+        .optional()?
+    {
+        return Ok((existing, false));
+    }
+    let now = now_utc();
+    let row = CommunityRow {
+        id: CommunityId::new().into(),
+        code: new.code.to_string(),
+        name: new.name.to_string(),
+        utc_offset_minutes: new.utc_offset_minutes,
+        chain_seq: 0,
+        chain_hash: GENESIS_HASH.to_string(),
+        chain_version: 0,
+        created_at: now,
+    };
+    diesel::insert_into(communities::table)
+        .values(&row)
+        .execute(conn)?;
+    diesel::insert_into(member_no_counters::table)
+        .values((
+            member_no_counters::community_id.eq(row.id),
+            member_no_counters::last_value.eq(0_i64),
+        ))
+        .execute(conn)?;
+    for kind in SYSTEM_ACCOUNT_KINDS {
+        diesel::insert_into(accounts::table)
+            .values(&AccountRow {
+                id: AccountId::new().into(),
+                community_id: row.id,
+                kind: kind.to_string(),
+                member_id: None,
+                balance: 0,
+                last_seq: 0,
+                version: 0,
+                status: "active".into(),
+                created_at: now,
+            })
+            .execute(conn)?;
+    }
+    Ok((row, true))
+}
+
+pub fn community_by_id(conn: &mut DbConn, id: CommunityId) -> QueryResult<Option<CommunityRow>> {
+    communities::table
+        .find(DbUuid::from(id))
+        .select(CommunityRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn communities_all(conn: &mut DbConn) -> QueryResult<Vec<CommunityRow>> {
+    communities::table
+        .order(communities::created_at)
+        .select(CommunityRow::as_select())
+        .load(conn)
+}
+
+pub fn secret(conn: &mut DbConn, name: &str) -> QueryResult<Option<String>> {
+    server_secrets::table
+        .find(name)
+        .select(server_secrets::value)
+        .first(conn)
+        .optional()
+}
+
+pub fn insert_secret(conn: &mut DbConn, name: &str, value: &str) -> QueryResult<()> {
+    diesel::insert_into(server_secrets::table)
+        .values((
+            server_secrets::name.eq(name),
+            server_secrets::value.eq(value),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn system_account(
+    conn: &mut DbConn,
+    community: CommunityId,
+    kind: &str,
+) -> QueryResult<Option<AccountRow>> {
+    accounts::table
+        .filter(accounts::community_id.eq(DbUuid::from(community)))
+        .filter(accounts::kind.eq(kind))
+        .select(AccountRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+// ---------------------------------------------------------------- users
+
+pub fn user_by_username(conn: &mut DbConn, username: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::username.eq(username))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn user_by_id(conn: &mut DbConn, id: UserId) -> QueryResult<Option<UserRow>> {
+    users::table
+        .find(DbUuid::from(id))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn user_by_member(conn: &mut DbConn, member: MemberId) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::member_id.eq(DbUuid::from(member)))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn count_users(conn: &mut DbConn, community: CommunityId) -> QueryResult<i64> {
+    users::table
+        .filter(users::community_id.eq(DbUuid::from(community)))
+        .count()
+        .get_result(conn)
+}
+
+pub struct NewUser<'a> {
+    pub community: CommunityId,
+    pub username: &'a str,
+    pub password_hash: &'a str,
+    pub roles: RoleSet,
+    pub member: Option<MemberId>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    #[error("username is taken")]
+    UsernameTaken,
+    #[error("the member already has a user")]
+    MemberHasUser,
+    #[error(transparent)]
+    Database(#[from] DieselError),
+}
+
+pub fn insert_user(conn: &mut DbConn, new: &NewUser<'_>) -> Result<UserRow, CreateUserError> {
+    let now = now_utc();
+    let row = UserRow {
+        id: UserId::new().into(),
+        community_id: new.community.into(),
+        username: new.username.to_string(),
+        password_hash: new.password_hash.to_string(),
+        roles: new.roles.to_stored(),
+        member_id: new.member.map(Into::into),
+        token_version: 0,
+        status: "active".into(),
+        created_at: now,
+        updated_at: now,
+    };
+    match diesel::insert_into(users::table).values(&row).execute(conn) {
+        Ok(_) => Ok(row),
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) => {
+            let name = info.constraint_name().unwrap_or(info.message()).to_string();
+            if name.contains("member") {
+                Err(CreateUserError::MemberHasUser)
+            } else {
+                Err(CreateUserError::UsernameTaken)
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn list_users(
+    conn: &mut DbConn,
+    community: CommunityId,
+    after: Option<UserId>,
+    limit: i64,
+) -> QueryResult<Vec<UserRow>> {
+    let mut query = users::table
+        .filter(users::community_id.eq(DbUuid::from(community)))
+        .select(UserRow::as_select())
+        .order(users::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(users::id.gt(DbUuid::from(after)));
+    }
+    query.load(conn)
+}
+
+/// Revokes every token the user holds.
+pub fn bump_token_version(conn: &mut DbConn, user: UserId) -> QueryResult<usize> {
+    diesel::update(users::table.find(DbUuid::from(user)))
+        .set((
+            users::token_version.eq(users::token_version + 1),
+            users::updated_at.eq(now_utc()),
+        ))
+        .execute(conn)
+}
+
+/// Sets a new password hash and revokes every token in the same statement.
+pub fn set_password_hash(conn: &mut DbConn, user: UserId, hash: &str) -> QueryResult<usize> {
+    diesel::update(users::table.find(DbUuid::from(user)))
+        .set((
+            users::password_hash.eq(hash),
+            users::token_version.eq(users::token_version + 1),
+            users::updated_at.eq(now_utc()),
+        ))
+        .execute(conn)
+}
+
+// ---------------------------------------------------------------- members and accounts
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateMemberError {
+    #[error("member_no is taken")]
+    MemberNoTaken,
+    #[error(transparent)]
+    Database(#[from] DieselError),
+}
+
+/// Creates a member and their account (balance zero: no money moves, so no ledger command).
+/// Run inside a writing transaction so the generated number and both rows land together.
+pub fn create_member(
+    conn: &mut DbConn,
+    community: CommunityId,
+    name: &MemberName,
+    member_no: Option<&MemberNo>,
+) -> Result<(MemberRow, AccountRow), CreateMemberError> {
+    let member_no = match member_no {
+        Some(no) => no.as_str().to_string(),
+        None => next_member_no(conn, community)?,
+    };
+    let now = now_utc();
+    let member = MemberRow {
+        id: MemberId::new().into(),
+        community_id: community.into(),
+        member_no,
+        name: name.as_str().to_string(),
+        status: "active".into(),
+        created_at: now,
+    };
+    match diesel::insert_into(members::table)
+        .values(&member)
+        .execute(conn)
+    {
+        Ok(_) => {}
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+            return Err(CreateMemberError::MemberNoTaken)
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let account = AccountRow {
+        id: AccountId::new().into(),
+        community_id: community.into(),
+        kind: ACCOUNT_KIND_MEMBER.into(),
+        member_id: Some(member.id),
+        balance: 0,
+        last_seq: 0,
+        version: 0,
+        status: "active".into(),
+        created_at: now,
+    };
+    diesel::insert_into(accounts::table)
+        .values(&account)
+        .execute(conn)?;
+    Ok((member, account))
+}
+
+/// The next free generated passbook number, skipping numbers someone typed in by hand.
+fn next_member_no(conn: &mut DbConn, community: CommunityId) -> QueryResult<String> {
+    loop {
+        diesel::update(
+            member_no_counters::table
+                .filter(member_no_counters::community_id.eq(DbUuid::from(community))),
+        )
+        .set(member_no_counters::last_value.eq(member_no_counters::last_value + 1))
+        .execute(conn)?;
+        let value: i64 = member_no_counters::table
+            .filter(member_no_counters::community_id.eq(DbUuid::from(community)))
+            .select(member_no_counters::last_value)
+            .first(conn)?;
+        let candidate = MemberNo::generated(value).as_str().to_string();
+        let taken: i64 = members::table
+            .filter(members::community_id.eq(DbUuid::from(community)))
+            .filter(members::member_no.eq(&candidate))
+            .count()
+            .get_result(conn)?;
+        if taken == 0 {
+            return Ok(candidate);
+        }
+    }
+}
+
+pub fn member_with_account(
+    conn: &mut DbConn,
+    community: CommunityId,
+    member: MemberId,
+) -> QueryResult<Option<(MemberRow, AccountRow)>> {
+    members::table
+        .inner_join(accounts::table)
+        .filter(members::id.eq(DbUuid::from(member)))
+        .filter(members::community_id.eq(DbUuid::from(community)))
+        .select((MemberRow::as_select(), AccountRow::as_select()))
+        .first(conn)
+        .optional()
+}
+
+pub struct MemberFilter<'a> {
+    pub member_no: Option<&'a str>,
+    /// Substring of the name or the passbook number.
+    pub query: Option<&'a str>,
+    /// Only this member (a resident sees themself alone).
+    pub only: Option<MemberId>,
+    pub after: Option<MemberId>,
+    pub limit: i64,
+}
+
+/// Escapes LIKE wildcards so a search for "50%" finds "50%", not everything.
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+pub fn list_members(
+    conn: &mut DbConn,
+    community: CommunityId,
+    filter: &MemberFilter<'_>,
+) -> QueryResult<Vec<(MemberRow, AccountRow)>> {
+    let mut query = members::table
+        .inner_join(accounts::table)
+        .filter(members::community_id.eq(DbUuid::from(community)))
+        .select((MemberRow::as_select(), AccountRow::as_select()))
+        .order(members::id.asc())
+        .limit(filter.limit)
+        .into_boxed();
+    if let Some(no) = filter.member_no {
+        query = query.filter(members::member_no.eq(no.trim().to_ascii_uppercase()));
+    }
+    if let Some(text) = filter.query {
+        let pattern = like_pattern(text.trim());
+        query = query.filter(
+            members::name
+                .like(pattern.clone())
+                .escape('\\')
+                .or(members::member_no
+                    .like(pattern.to_ascii_uppercase())
+                    .escape('\\')),
+        );
+    }
+    if let Some(only) = filter.only {
+        query = query.filter(members::id.eq(DbUuid::from(only)));
+    }
+    if let Some(after) = filter.after {
+        query = query.filter(members::id.gt(DbUuid::from(after)));
+    }
+    query.load(conn)
+}
+
+pub fn account_with_member(
+    conn: &mut DbConn,
+    community: CommunityId,
+    account: AccountId,
+) -> QueryResult<Option<(AccountRow, Option<MemberRow>)>> {
+    accounts::table
+        .left_join(members::table)
+        .filter(accounts::id.eq(DbUuid::from(account)))
+        .filter(accounts::community_id.eq(DbUuid::from(community)))
+        .select((AccountRow::as_select(), Option::<MemberRow>::as_select()))
+        .first(conn)
+        .optional()
+}
+
+// ---------------------------------------------------------------- idempotency and receipts
+
+pub fn idempotency_record(
+    conn: &mut DbConn,
+    user: UserId,
+    key: &str,
+) -> QueryResult<Option<IdempotencyRow>> {
+    idempotency_keys::table
+        .filter(idempotency_keys::user_id.eq(DbUuid::from(user)))
+        .filter(idempotency_keys::idem_key.eq(key))
+        .select(IdempotencyRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A journal transaction with its postings.
+pub fn journal_entry(
+    conn: &mut DbConn,
+    id: crate::domain::JournalId,
+) -> QueryResult<Option<(JournalRow, Vec<PostingRow>)>> {
+    let Some(entry) = journal::table
+        .find(DbUuid::from(id))
+        .select(JournalRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let lines = postings::table
+        .filter(postings::journal_id.eq(entry.id))
+        .select(PostingRow::as_select())
+        .load(conn)?;
+    Ok(Some((entry, lines)))
+}

@@ -1,0 +1,148 @@
+//! The one schema both backends share. Ids are `PortableUuid`; times are UTC `Timestamp`;
+//! amounts are `BigInt` hundredths of a point.
+
+diesel::table! {
+    server_secrets (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    communities (id) {
+        id -> PortableUuid,
+        code -> Text,
+        name -> Text,
+        utc_offset_minutes -> Integer,
+        chain_seq -> BigInt,
+        chain_hash -> Text,
+        chain_version -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    member_no_counters (community_id) {
+        community_id -> PortableUuid,
+        last_value -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    members (id) {
+        id -> PortableUuid,
+        community_id -> PortableUuid,
+        member_no -> Text,
+        name -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    accounts (id) {
+        id -> PortableUuid,
+        community_id -> PortableUuid,
+        kind -> Text,
+        member_id -> Nullable<PortableUuid>,
+        balance -> BigInt,
+        last_seq -> BigInt,
+        version -> BigInt,
+        status -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    users (id) {
+        id -> PortableUuid,
+        community_id -> PortableUuid,
+        username -> Text,
+        password_hash -> Text,
+        roles -> Text,
+        member_id -> Nullable<PortableUuid>,
+        token_version -> BigInt,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    journal (id) {
+        id -> PortableUuid,
+        community_id -> PortableUuid,
+        seq -> BigInt,
+        kind -> Text,
+        reference_id -> Nullable<PortableUuid>,
+        memo -> Text,
+        actor_id -> Nullable<PortableUuid>,
+        created_at -> Timestamp,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    postings (id) {
+        id -> PortableUuid,
+        journal_id -> PortableUuid,
+        community_id -> PortableUuid,
+        account_id -> PortableUuid,
+        account_seq -> BigInt,
+        amount -> BigInt,
+        balance_after -> BigInt,
+        posted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    idempotency_keys (id) {
+        id -> PortableUuid,
+        community_id -> PortableUuid,
+        user_id -> PortableUuid,
+        idem_key -> Text,
+        request_hash -> Text,
+        journal_id -> PortableUuid,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(accounts -> members (member_id));
+diesel::joinable!(postings -> journal (journal_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    server_secrets,
+    communities,
+    member_no_counters,
+    members,
+    accounts,
+    users,
+    journal,
+    postings,
+    idempotency_keys,
+);

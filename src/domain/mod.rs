@@ -1,0 +1,13 @@
+//! Pure domain types: no actix, no diesel. Values are built through `parse`/`TryFrom`, so a value
+//! that exists is valid.
+
+pub mod ids;
+pub mod member;
+pub mod points;
+pub mod roles;
+pub mod transaction;
+
+pub use ids::{AccountId, CommunityId, JournalId, MemberId, UserId};
+pub use points::{Points, PointsError};
+pub use roles::{Role, RoleSet};
+pub use transaction::{BalancedTransaction, ChainLink, PostingDraft, TransactionError};

@@ -1,0 +1,22 @@
+//! The ledger: money-moving commands, the single writer that executes them with group commit,
+//! and verification of everything written.
+
+pub mod command;
+pub mod engine;
+pub mod verify;
+
+pub use command::{
+    AdjustmentKind, Command, IdempotencyClaim, LedgerError, Outcome, Posted, PostedLine,
+};
+pub use engine::{Engine, EngineSettings};
+
+/// Account kinds as stored.
+pub const ACCOUNT_KIND_MEMBER: &str = "member";
+pub const ACCOUNT_KIND_ISSUANCE: &str = "issuance";
+pub const ACCOUNT_KIND_SHOP: &str = "shop";
+pub const ACCOUNT_KIND_DEDUCTIONS: &str = "deductions";
+pub const SYSTEM_ACCOUNT_KINDS: [&str; 3] = [
+    ACCOUNT_KIND_ISSUANCE,
+    ACCOUNT_KIND_SHOP,
+    ACCOUNT_KIND_DEDUCTIONS,
+];

@@ -1,0 +1,275 @@
+//! Builds the running service: database and migrations, first-start bootstrap, the ledger
+//! writer, and the actix application with its middleware and routes.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix_web::body::EitherBody;
+use actix_web::dev::{Server, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Logger};
+use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
+
+use crate::auth::{JwtKeys, LoginThrottle};
+use crate::config::Config;
+use crate::db::{self, queries, BackendKind, DbPool};
+use crate::domain::{Role, RoleSet};
+use crate::error::{ApiError, PROBLEM_CONTENT_TYPE};
+use crate::ledger::{Engine, EngineSettings};
+
+/// Largest JSON request body accepted, in bytes. Every request of this API fits in a fraction.
+pub const JSON_BODY_BYTES_MAX: usize = 64 * 1024;
+pub const FIRST_ADMIN_USERNAME: &str = "admin";
+
+pub struct AppState {
+    pub pool: DbPool,
+    pub engine: Engine,
+    pub jwt: JwtKeys,
+    pub throttle: Arc<LoginThrottle>,
+    pub backend: BackendKind,
+}
+
+/// What the first start did, so the caller can show the generated password once.
+#[derive(Debug)]
+pub struct Bootstrap {
+    pub community_id: crate::domain::CommunityId,
+    pub created_community: bool,
+    /// Set only when an admin was created now with a generated password.
+    pub generated_admin_password: Option<String>,
+    pub jwt_secret: String,
+}
+
+/// Opens the database, runs migrations and, on an empty database, creates the community, its
+/// system accounts and the first admin. A second run creates nothing new.
+pub fn bootstrap(config: &Config, pool: &DbPool) -> Result<Bootstrap, String> {
+    let mut conn = pool
+        .get()
+        .map_err(|e| format!("cannot connect to {}: {e}", config.database_url.redacted()))?;
+    db::run_migrations(&mut conn)?;
+    let outcome = db::write_transaction(&mut conn, |conn| {
+        let (community, created_community) = queries::ensure_community(
+            conn,
+            &queries::NewCommunity {
+                code: &config.community_code,
+                name: &config.community_name,
+                utc_offset_minutes: config.community_utc_offset_minutes,
+            },
+        )?;
+        let community_id = community.id.into();
+        let mut generated_admin_password = None;
+        if queries::count_users(conn, community_id)? == 0 {
+            let password = match &config.admin_password {
+                Some(p) => p.clone(),
+                None => {
+                    let p = crate::auth::password::generate_password();
+                    generated_admin_password = Some(p.clone());
+                    p
+                }
+            };
+            let hash =
+                crate::auth::password::hash_password(&password).map_err(BootstrapError::Other)?;
+            let mut roles = RoleSet::default();
+            roles.insert(Role::Admin);
+            queries::insert_user(
+                conn,
+                &queries::NewUser {
+                    community: community_id,
+                    username: FIRST_ADMIN_USERNAME,
+                    password_hash: &hash,
+                    roles,
+                    member: None,
+                },
+            )
+            .map_err(|e| BootstrapError::Other(e.to_string()))?;
+        }
+        let jwt_secret = match &config.jwt_secret {
+            Some(secret) => secret.clone(),
+            None => match queries::secret(conn, queries::JWT_SECRET_NAME)? {
+                Some(secret) => secret,
+                None => {
+                    let secret = random_secret();
+                    queries::insert_secret(conn, queries::JWT_SECRET_NAME, &secret)?;
+                    secret
+                }
+            },
+        };
+        Ok::<_, BootstrapError>(Bootstrap {
+            community_id,
+            created_community,
+            generated_admin_password,
+            jwt_secret,
+        })
+    })
+    .map_err(|e| format!("first-start set-up failed: {e}"))?;
+    Ok(outcome)
+}
+
+#[derive(Debug, thiserror::Error)]
+enum BootstrapError {
+    #[error("{0}")]
+    Database(#[from] diesel::result::Error),
+    #[error("{0}")]
+    Other(String),
+}
+
+fn random_secret() -> String {
+    use rand::RngCore;
+    let mut bytes = [0_u8; 48];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// A started service: its address, the actix server future to await, and the writer thread.
+pub struct Application {
+    pub addr: SocketAddr,
+    pub server: Server,
+    pub bootstrap: Bootstrap,
+}
+
+/// Bootstraps and binds. Must run inside an actix system; await `server` to serve.
+pub fn start(config: Config) -> Result<Application, String> {
+    let pool = db::build_pool(&config.database_url)?;
+    let bootstrap = bootstrap(&config, &pool)?;
+    let (engine, _writer) = Engine::start(
+        config.database_url.clone(),
+        EngineSettings {
+            batch_commands_max: config.batch_max,
+            ..EngineSettings::default()
+        },
+    )
+    .map_err(|e| format!("cannot start the ledger writer: {e}"))?;
+    let state = web::Data::new(AppState {
+        pool,
+        engine,
+        jwt: JwtKeys::from_secret(bootstrap.jwt_secret.as_bytes(), config.token_ttl_seconds),
+        throttle: Arc::new(LoginThrottle::default()),
+        backend: config.database_url.kind(),
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(json_config())
+            .app_data(query_config())
+            .app_data(path_config())
+            .wrap(ErrorHandlers::new().default_handler(problem_for_bare_error))
+            .wrap(security_headers())
+            .wrap(Logger::new("%a \"%r\" %s %b %Dms").exclude("/healthz"))
+            .configure(crate::api::routes)
+            .default_service(web::to(not_found))
+    })
+    .workers(config.workers)
+    .shutdown_timeout(10)
+    .bind(config.bind)
+    .map_err(|e| format!("cannot bind {}: {e}", config.bind))?;
+    let addr = server
+        .addrs()
+        .first()
+        .copied()
+        .ok_or_else(|| "bound to no address".to_string())?;
+    Ok(Application {
+        addr,
+        server: server.run(),
+        bootstrap,
+    })
+}
+
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        // Balances and passbooks must not linger in shared caches or a browser's history.
+        .add((header::CACHE_CONTROL, "no-store"))
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "route_not_found",
+        "no such route; see /api/v1/openapi.json",
+    ))
+}
+
+/// Turns any error answer that is not already problem+json (actix's own 404/405, …) into one.
+fn problem_for_bare_error<B>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v == HeaderValue::from_static(PROBLEM_CONTENT_TYPE))
+        .unwrap_or(false);
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let error = match status.as_u16() {
+        404 => ApiError::new(status, "route_not_found", "no such route"),
+        405 => ApiError::new(
+            status,
+            "method_not_allowed",
+            "this route does not take that method",
+        ),
+        413 => ApiError::new(status, "payload_too_large", "the request body is too large"),
+        415 => ApiError::new(
+            status,
+            "unsupported_media_type",
+            "send the body as application/json",
+        ),
+        s if s >= 500 => ApiError::new(
+            status,
+            "internal_error",
+            "the server could not complete the request",
+        ),
+        _ => ApiError::new(status, "bad_request", "the request could not be processed"),
+    };
+    let (req, _) = res.into_parts();
+    let response: HttpResponse = error.error_response();
+    let res = ServiceResponse::new(req, response).map_into_right_body();
+    Ok(ErrorHandlerResponse::Response(res))
+}
+
+// Keep the unused-import lint honest about EitherBody: the handler above produces it.
+#[allow(dead_code)]
+type ProblemBody<B> = EitherBody<B>;
+
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(JSON_BODY_BYTES_MAX)
+        .content_type_required(true)
+        .error_handler(|err, _req| {
+            use actix_web::error::JsonPayloadError as E;
+            let api = match &err {
+                E::ContentType => ApiError::new(
+                    actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "send the body as application/json",
+                ),
+                E::Overflow { .. } | E::OverflowKnownLength { .. } => ApiError::new(
+                    actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("the body is larger than {JSON_BODY_BYTES_MAX} bytes"),
+                ),
+                E::Deserialize(e) if e.is_data() => {
+                    ApiError::validation(format!("the body does not fit the schema: {e}"))
+                }
+                E::Deserialize(e) => ApiError::bad_request(
+                    "malformed_json",
+                    format!("the body is not valid JSON: {e}"),
+                ),
+                _ => ApiError::bad_request("malformed_json", "the body could not be read"),
+            };
+            api.into()
+        })
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _req| {
+        ApiError::bad_request("invalid_query", format!("bad query parameters: {err}")).into()
+    })
+}
+
+pub fn path_config() -> web::PathConfig {
+    // A path that cannot name a thing (not a UUID, say) names nothing that exists.
+    web::PathConfig::default().error_handler(|_err, _req| ApiError::not_found("resource").into())
+}
