@@ -10,7 +10,13 @@ fn an_opening_balance_credits_and_a_correction_debits(app: TestApp) {
     let member_id = member["id"].as_str().unwrap();
     let account_id = member["account_id"].as_str().unwrap();
 
-    let credit = app.adjust("k-open", member_id, "35.50", "opening_balance", "纸质存折结转");
+    let credit = app.adjust(
+        "k-open",
+        member_id,
+        "35.50",
+        "opening_balance",
+        "纸质存折结转",
+    );
     assert_eq!(credit.status, 201, "{}", credit.text);
     assert_eq!(credit.body["balance"], "35.50");
     assert_eq!(credit.body["amount"], "35.50");
@@ -36,7 +42,11 @@ fn an_opening_balance_credits_and_a_correction_debits(app: TestApp) {
 fn an_overdraft_is_refused_and_nothing_is_written(app: TestApp) {
     let member = app.create_member("赵六");
     let member_id = member["id"].as_str().unwrap();
-    assert_eq!(app.adjust("a", member_id, "10", "opening_balance", "r").status, 201);
+    assert_eq!(
+        app.adjust("a", member_id, "10", "opening_balance", "r")
+            .status,
+        201
+    );
     let before = app.ledger_snapshot();
     let counts_before = app.ledger_counts();
 
@@ -56,18 +66,42 @@ fn an_overdraft_is_refused_and_nothing_is_written(app: TestApp) {
 fn a_replay_with_the_same_key_returns_the_first_answer_once(app: TestApp) {
     let member = app.create_member("孙七");
     let member_id = member["id"].as_str().unwrap();
-    let first = app.adjust("same-key", member_id, "12.00", "opening_balance", "carry over");
+    let first = app.adjust(
+        "same-key",
+        member_id,
+        "12.00",
+        "opening_balance",
+        "carry over",
+    );
     assert_eq!(first.status, 201);
-    let again = app.adjust("same-key", member_id, "12.00", "opening_balance", "carry over");
+    let again = app.adjust(
+        "same-key",
+        member_id,
+        "12.00",
+        "opening_balance",
+        "carry over",
+    );
     assert_eq!(again.status, 201);
-    assert_eq!(again.text, first.text, "the replay is byte for byte the first answer");
-    assert_eq!(app.balance_of(member["account_id"].as_str().unwrap()), "12.00");
+    assert_eq!(
+        again.text, first.text,
+        "the replay is byte for byte the first answer"
+    );
+    assert_eq!(
+        app.balance_of(member["account_id"].as_str().unwrap()),
+        "12.00"
+    );
     assert_eq!(app.ledger_counts(), (1, 2, 1));
 
     // Still the same after a restart: the answer comes from the database, not from memory.
     let mut app = app;
     app.restart();
-    let after_restart = app.adjust("same-key", member_id, "12.00", "opening_balance", "carry over");
+    let after_restart = app.adjust(
+        "same-key",
+        member_id,
+        "12.00",
+        "opening_balance",
+        "carry over",
+    );
     assert_eq!(after_restart.text, first.text);
     assert_eq!(app.ledger_counts(), (1, 2, 1));
 }
@@ -75,7 +109,11 @@ fn a_replay_with_the_same_key_returns_the_first_answer_once(app: TestApp) {
 fn the_same_key_with_another_body_is_refused(app: TestApp) {
     let member = app.create_member("周八");
     let member_id = member["id"].as_str().unwrap();
-    assert_eq!(app.adjust("k", member_id, "5", "opening_balance", "r").status, 201);
+    assert_eq!(
+        app.adjust("k", member_id, "5", "opening_balance", "r")
+            .status,
+        201
+    );
     let counts = app.ledger_counts();
     let other = app.adjust("k", member_id, "6", "opening_balance", "r");
     other.assert_problem(422, "idempotency_key_reused");
@@ -89,7 +127,10 @@ fn an_adjustment_needs_an_idempotency_key(app: TestApp) {
         "/api/v1/adjustments",
         Some(&app.admin_token),
         &[],
-        Some(&json!({"member_id": member["id"], "amount": "1", "kind": "correction", "reason": "r"}).to_string()),
+        Some(
+            &json!({"member_id": member["id"], "amount": "1", "kind": "correction", "reason": "r"})
+                .to_string(),
+        ),
     );
     resp.assert_problem(400, "idempotency_key_missing");
     let long_key = "k".repeat(129);
@@ -98,7 +139,10 @@ fn an_adjustment_needs_an_idempotency_key(app: TestApp) {
         "/api/v1/adjustments",
         Some(&app.admin_token),
         &[("Idempotency-Key", &long_key)],
-        Some(&json!({"member_id": member["id"], "amount": "1", "kind": "correction", "reason": "r"}).to_string()),
+        Some(
+            &json!({"member_id": member["id"], "amount": "1", "kind": "correction", "reason": "r"})
+                .to_string(),
+        ),
     );
     resp.assert_problem(400, "idempotency_key_invalid");
     assert_eq!(app.ledger_counts(), (0, 0, 0));
@@ -111,7 +155,11 @@ fn an_opening_balance_must_be_positive_and_admins_cannot_adjust_themselves(app: 
         .assert_problem(422, "validation_failed");
     // An admin who is also a resident may not credit their own passbook.
     let admin_member = app.create_member("管理员本人");
-    let admin2 = app.user_with_roles("admin2", &["admin", "resident"], admin_member["id"].as_str());
+    let admin2 = app.user_with_roles(
+        "admin2",
+        &["admin", "resident"],
+        admin_member["id"].as_str(),
+    );
     let resp = app.request(
         "POST",
         "/api/v1/adjustments",
@@ -130,7 +178,11 @@ fn concurrent_debits_never_overdraw(app: TestApp) {
     let member = app.create_member("并发测试");
     let member_id = member["id"].as_str().unwrap().to_string();
     let account_id = member["account_id"].as_str().unwrap().to_string();
-    assert_eq!(app.adjust("seed", &member_id, "500", "opening_balance", "seed").status, 201);
+    assert_eq!(
+        app.adjust("seed", &member_id, "500", "opening_balance", "seed")
+            .status,
+        201
+    );
 
     let results: Vec<(usize, usize, usize)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..CLIENTS)
@@ -163,7 +215,10 @@ fn concurrent_debits_never_overdraw(app: TestApp) {
                         }
                         if n % 10 == 0 {
                             let balance = app.balance_of(&account_id);
-                            assert!(!balance.starts_with('-'), "balance went negative: {balance}");
+                            assert!(
+                                !balance.starts_with('-'),
+                                "balance went negative: {balance}"
+                            );
                         }
                     }
                     (ok, refused, negative_seen)

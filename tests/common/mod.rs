@@ -117,7 +117,8 @@ impl Drop for ScratchDb {
     fn drop(&mut self) {
         if let Some((base, name)) = &self.pg {
             if let Ok(mut admin) = PgConnection::establish(base) {
-                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                let _ =
+                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
             }
         }
     }
@@ -330,13 +331,22 @@ impl TestApp {
     }
 
     pub fn create_member(&self, name: &str) -> Value {
-        let resp = self.post("/api/v1/members", &self.admin_token, &json!({ "name": name }));
+        let resp = self.post(
+            "/api/v1/members",
+            &self.admin_token,
+            &json!({ "name": name }),
+        );
         assert_eq!(resp.status, 201, "create member: {}", resp.text);
         resp.body
     }
 
     /// Creates a user with the given roles (and member, for a resident) and logs them in.
-    pub fn user_with_roles(&self, username: &str, roles: &[&str], member_id: Option<&str>) -> String {
+    pub fn user_with_roles(
+        &self,
+        username: &str,
+        roles: &[&str],
+        member_id: Option<&str>,
+    ) -> String {
         let mut body = json!({"username": username, "password": "password-123", "roles": roles});
         if let Some(member) = member_id {
             body["member_id"] = json!(member);
@@ -353,13 +363,23 @@ impl TestApp {
         (member, token)
     }
 
-    pub fn adjust(&self, key: &str, member_id: &str, amount: &str, kind: &str, reason: &str) -> Resp {
+    pub fn adjust(
+        &self,
+        key: &str,
+        member_id: &str,
+        amount: &str,
+        kind: &str,
+        reason: &str,
+    ) -> Resp {
         self.request(
             "POST",
             "/api/v1/adjustments",
             Some(&self.admin_token),
             &[("Idempotency-Key", key)],
-            Some(&json!({"member_id": member_id, "amount": amount, "kind": kind, "reason": reason}).to_string()),
+            Some(
+                &json!({"member_id": member_id, "amount": amount, "kind": kind, "reason": reason})
+                    .to_string(),
+            ),
         )
     }
 
@@ -380,7 +400,10 @@ impl TestApp {
         use moralbank::db::schema::{idempotency_keys, journal, postings};
         let mut conn = self.db.connect();
         let j: i64 = journal::table.count().get_result(&mut conn).expect("count");
-        let p: i64 = postings::table.count().get_result(&mut conn).expect("count");
+        let p: i64 = postings::table
+            .count()
+            .get_result(&mut conn)
+            .expect("count");
         let k: i64 = idempotency_keys::table
             .count()
             .get_result(&mut conn)

@@ -1,0 +1,409 @@
+//! Login, tokens, revocation, throttling, and who may do what.
+
+mod common;
+
+use common::{TestApp, JWT_SECRET};
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use serde_json::json;
+
+fn claims_for(app: &TestApp, token: &str) -> serde_json::Value {
+    let me = app.get("/api/v1/me", token);
+    assert_eq!(me.status, 200, "{}", me.text);
+    json!({
+        "sub": me.body["user"]["id"],
+        "com": me.body["user"]["community_id"],
+        "roles": me.body["user"]["roles"],
+        "tv": 0,
+    })
+}
+
+fn forge(claims: &serde_json::Value, secret: &str) -> String {
+    encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+fn login_issues_a_bearer_token_and_me_names_the_user(app: TestApp) {
+    let resp = app.login("admin", common::ADMIN_PASSWORD);
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.body["token_type"], "Bearer");
+    assert_eq!(resp.body["expires_in"], 8 * 3600);
+    let me = app.get("/api/v1/me", resp.body["access_token"].as_str().unwrap());
+    assert_eq!(me.body["user"]["username"], "admin");
+    assert_eq!(me.body["user"]["roles"], json!(["admin"]));
+    assert!(me.body["member"].is_null());
+
+    let (member, token) = app.resident("刘一", "liuyi");
+    let me = app.get("/api/v1/me", &token);
+    assert_eq!(me.body["member"]["id"], member["id"]);
+    assert_eq!(me.body["member"]["balance"], "0.00");
+    assert_eq!(me.body["member"]["name"], "刘一");
+}
+
+fn a_wrong_password_and_an_unknown_user_look_the_same(app: TestApp) {
+    let wrong = app.login("admin", "not-the-password");
+    wrong.assert_problem(401, "invalid_credentials");
+    let unknown = app.login("nobody-here", "not-the-password");
+    unknown.assert_problem(401, "invalid_credentials");
+    assert_eq!(wrong.body["detail"], unknown.body["detail"]);
+}
+
+fn repeated_failures_are_throttled(app: TestApp) {
+    for _ in 0..5 {
+        app.login("admin", "guess")
+            .assert_problem(401, "invalid_credentials");
+    }
+    let throttled = app.login("admin", "guess");
+    throttled.assert_problem(429, "too_many_attempts");
+    let retry: u64 = throttled.header("retry-after").unwrap().parse().unwrap();
+    assert!(retry >= 1 && retry <= 300, "{retry}");
+    // Even the right password waits until the window passes.
+    app.login("admin", common::ADMIN_PASSWORD)
+        .assert_problem(429, "too_many_attempts");
+}
+
+fn expired_future_foreign_and_malformed_tokens_are_refused(app: TestApp) {
+    let mut claims = claims_for(&app, &app.admin_token);
+    let now = chrono::Utc::now().timestamp();
+    // Sanity: a token we forge correctly is accepted, so the refusals below test what they say.
+    claims["iat"] = json!(now);
+    claims["nbf"] = json!(now);
+    claims["exp"] = json!(now + 600);
+    assert_eq!(
+        app.get("/api/v1/me", &forge(&claims, JWT_SECRET)).status,
+        200
+    );
+
+    let mut expired = claims.clone();
+    expired["iat"] = json!(now - 7200);
+    expired["nbf"] = json!(now - 7200);
+    expired["exp"] = json!(now - 3600);
+    app.get("/api/v1/me", &forge(&expired, JWT_SECRET))
+        .assert_problem(401, "invalid_token");
+
+    let mut not_yet = claims.clone();
+    not_yet["nbf"] = json!(now + 3600);
+    app.get("/api/v1/me", &forge(&not_yet, JWT_SECRET))
+        .assert_problem(401, "invalid_token");
+
+    app.get(
+        "/api/v1/me",
+        &forge(&claims, "another-secret-another-secret-another"),
+    )
+    .assert_problem(401, "invalid_token");
+
+    let mut no_exp = claims.clone();
+    no_exp.as_object_mut().unwrap().remove("exp");
+    app.get("/api/v1/me", &forge(&no_exp, JWT_SECRET))
+        .assert_problem(401, "invalid_token");
+
+    // alg: none, with the same claims.
+    use base64_like::encode_segment;
+    let unsigned = format!(
+        "{}.{}.",
+        encode_segment(br#"{"alg":"none","typ":"JWT"}"#),
+        encode_segment(claims.to_string().as_bytes())
+    );
+    app.get("/api/v1/me", &unsigned)
+        .assert_problem(401, "invalid_token");
+
+    for garbage in ["", "abc", "a.b.c", "Bearer"] {
+        app.get("/api/v1/me", garbage)
+            .assert_problem(401, "invalid_token");
+    }
+    app.request("GET", "/api/v1/me", None, &[], None)
+        .assert_problem(401, "missing_token");
+}
+
+/// Just enough base64url to build an unsigned token without another dependency.
+mod base64_like {
+    pub fn encode_segment(bytes: &[u8]) -> String {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
+            let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+            let chars = chunk.len() + 1;
+            for i in 0..chars {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            }
+        }
+        out
+    }
+}
+
+fn logout_revokes_every_token_of_the_user(app: TestApp) {
+    let first = app.login_ok("admin", common::ADMIN_PASSWORD);
+    let second = app.login_ok("admin", common::ADMIN_PASSWORD);
+    let resp = app.request("POST", "/api/v1/auth/logout", Some(&first), &[], None);
+    assert_eq!(resp.status, 204, "{}", resp.text);
+    app.get("/api/v1/me", &first)
+        .assert_problem(401, "invalid_token");
+    app.get("/api/v1/me", &second)
+        .assert_problem(401, "invalid_token");
+    let fresh = app.login_ok("admin", common::ADMIN_PASSWORD);
+    assert_eq!(app.get("/api/v1/me", &fresh).status, 200);
+}
+
+fn a_password_change_revokes_old_tokens_and_needs_the_current_password(app: TestApp) {
+    let token = app.user_with_roles("clerk1", &["clerk"], None);
+    app.post(
+        "/api/v1/me/password",
+        &token,
+        &json!({"current_password": "wrong-one", "new_password": "new-password-1"}),
+    )
+    .assert_problem(403, "wrong_password");
+    app.post(
+        "/api/v1/me/password",
+        &token,
+        &json!({"current_password": "password-123", "new_password": "short"}),
+    )
+    .assert_problem(422, "validation_failed");
+    let resp = app.post(
+        "/api/v1/me/password",
+        &token,
+        &json!({"current_password": "password-123", "new_password": "new-password-1"}),
+    );
+    assert_eq!(resp.status, 204, "{}", resp.text);
+    app.get("/api/v1/me", &token)
+        .assert_problem(401, "invalid_token");
+    app.login("clerk1", "password-123")
+        .assert_problem(401, "invalid_credentials");
+    app.login_ok("clerk1", "new-password-1");
+}
+
+/// Every endpoint of this foundation, for each role and for no token.
+fn each_role_reaches_only_what_it_may(app: TestApp) {
+    let (member, resident) = app.resident("陈二", "chener");
+    let (other_member, _) = app.resident("林三", "linsan");
+    let clerk = app.user_with_roles("clerk", &["clerk"], None);
+    let reviewer = app.user_with_roles("reviewer", &["reviewer"], None);
+    let auditor = app.user_with_roles("auditor", &["auditor"], None);
+    let admin = app.admin_token.clone();
+    let own_member = member["id"].as_str().unwrap();
+    let own_account = member["account_id"].as_str().unwrap();
+    let other_id = other_member["id"].as_str().unwrap();
+    let other_account = other_member["account_id"].as_str().unwrap();
+
+    let new_member = json!({"name": "新居民"}).to_string();
+    let new_user = |n: &str| {
+        json!({"username": n, "password": "password-123", "roles": ["clerk"]}).to_string()
+    };
+    let adjustment =
+        json!({"member_id": other_id, "amount": "1", "kind": "correction", "reason": "r"})
+            .to_string();
+
+    let wrong_password =
+        json!({"current_password": "not-mine-at-all", "new_password": "new-password-1"})
+            .to_string();
+    // (spec path, method, path, body, [no token, resident, reviewer, clerk, auditor, admin])
+    type Row<'a> = (&'a str, &'a str, String, Option<String>, [u16; 6]);
+    let table: Vec<Row> = vec![
+        (
+            "/api/v1/me",
+            "GET",
+            "/api/v1/me".into(),
+            None,
+            [401, 200, 200, 200, 200, 200],
+        ),
+        (
+            "/api/v1/me/password",
+            "POST",
+            "/api/v1/me/password".into(),
+            Some(wrong_password),
+            [401, 403, 403, 403, 403, 403],
+        ),
+        (
+            "/api/v1/auth/login",
+            "POST",
+            "/api/v1/auth/login".into(),
+            Some(json!({"username": "x", "password": "y"}).to_string()),
+            [401, 401, 401, 401, 401, 401],
+        ),
+        (
+            "/api/v1/auth/logout",
+            "POST",
+            "/api/v1/auth/logout".into(),
+            None,
+            [401, 0, 0, 0, 0, 0],
+        ),
+        (
+            "/api/v1/members",
+            "POST",
+            "/api/v1/members".into(),
+            Some(new_member.clone()),
+            [401, 403, 201, 403, 403, 201],
+        ),
+        (
+            "/api/v1/members",
+            "GET",
+            "/api/v1/members".into(),
+            None,
+            [401, 200, 200, 200, 200, 200],
+        ),
+        (
+            "/api/v1/members/{id}",
+            "GET",
+            format!("/api/v1/members/{own_member}"),
+            None,
+            [401, 200, 200, 200, 200, 200],
+        ),
+        (
+            "/api/v1/members/{id}",
+            "GET",
+            format!("/api/v1/members/{other_id}"),
+            None,
+            [401, 404, 200, 200, 200, 200],
+        ),
+        (
+            "/api/v1/users",
+            "POST",
+            "/api/v1/users".into(),
+            Some(new_user("u1")),
+            [401, 403, 403, 403, 403, 201],
+        ),
+        (
+            "/api/v1/users",
+            "GET",
+            "/api/v1/users".into(),
+            None,
+            [401, 403, 403, 403, 403, 200],
+        ),
+        (
+            "/api/v1/accounts/{id}",
+            "GET",
+            format!("/api/v1/accounts/{own_account}"),
+            None,
+            [401, 200, 200, 200, 200, 200],
+        ),
+        (
+            "/api/v1/accounts/{id}",
+            "GET",
+            format!("/api/v1/accounts/{other_account}"),
+            None,
+            [401, 404, 200, 200, 200, 200],
+        ),
+        (
+            "/api/v1/adjustments",
+            "POST",
+            "/api/v1/adjustments".into(),
+            Some(adjustment),
+            [401, 403, 403, 403, 403, 201],
+        ),
+        (
+            "/api/v1/ledger/verify",
+            "GET",
+            "/api/v1/ledger/verify".into(),
+            None,
+            [401, 403, 403, 403, 200, 200],
+        ),
+        (
+            "/api/v1/openapi.json",
+            "GET",
+            "/api/v1/openapi.json".into(),
+            None,
+            [200, 200, 200, 200, 200, 200],
+        ),
+        (
+            "/healthz",
+            "GET",
+            "/healthz".into(),
+            None,
+            [200, 200, 200, 200, 200, 200],
+        ),
+        (
+            "/readyz",
+            "GET",
+            "/readyz".into(),
+            None,
+            [200, 200, 200, 200, 200, 200],
+        ),
+    ];
+    // The table must cover every operation of the spec: a new endpoint without a row fails here.
+    let spec: serde_json::Value =
+        serde_json::from_str(&moralbank::api::openapi::spec_json()).unwrap();
+    let in_spec: std::collections::BTreeSet<String> = spec["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .unwrap()
+                .keys()
+                .map(move |m| format!("{} {path}", m.to_uppercase()))
+        })
+        .collect();
+    let in_table: std::collections::BTreeSet<String> = table
+        .iter()
+        .map(|(spec_path, method, ..)| format!("{method} {spec_path}"))
+        .collect();
+    assert_eq!(
+        in_spec, in_table,
+        "every operation of the spec has a row in the role table"
+    );
+    let tokens: [Option<&str>; 6] = [
+        None,
+        Some(&resident),
+        Some(&reviewer),
+        Some(&clerk),
+        Some(&auditor),
+        Some(&admin),
+    ];
+    let names = [
+        "no token", "resident", "reviewer", "clerk", "auditor", "admin",
+    ];
+    for (_, method, path, body, expected) in &table {
+        for (i, token) in tokens.iter().enumerate() {
+            if expected[i] == 0 {
+                continue; // logout would revoke the token the rest of the table needs
+            }
+            let key = format!("matrix-{i}");
+            let mut body = body.clone();
+            if path == "/api/v1/users" && method == &"POST" {
+                body = Some(new_user(&format!("user{i}")));
+            }
+            if path == "/api/v1/auth/login" {
+                // One name per attempt, so the table does not trip the login throttle.
+                body = Some(json!({"username": format!("nobody{i}"), "password": "y"}).to_string());
+            }
+            let resp = app.request(
+                method,
+                path,
+                *token,
+                &[("Idempotency-Key", &key)],
+                body.as_deref(),
+            );
+            assert_eq!(
+                resp.status, expected[i],
+                "{method} {path} as {}: {}",
+                names[i], resp.text
+            );
+        }
+    }
+    // A resident's member list holds only themself.
+    let list = app.get("/api/v1/members", &resident);
+    let items = list.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["id"], member["id"]);
+    // System accounts are for admins and auditors.
+    let me = app.get("/api/v1/me", &admin);
+    assert_eq!(me.status, 200);
+}
+
+both_backends!(
+    login_issues_a_bearer_token_and_me_names_the_user,
+    a_wrong_password_and_an_unknown_user_look_the_same,
+    repeated_failures_are_throttled,
+    expired_future_foreign_and_malformed_tokens_are_refused,
+    logout_revokes_every_token_of_the_user,
+    a_password_change_revokes_old_tokens_and_needs_the_current_password,
+    each_role_reaches_only_what_it_may,
+);
