@@ -39,7 +39,7 @@ pub const REPLY_TIMEOUT_SECONDS: u64 = 30;
 /// Rows per multi-row INSERT statement (keeps well under both backends' bind-parameter limits).
 const INSERT_ROWS_MAX: usize = 500;
 /// Times one command is retried in replay when another writer moved a row it read.
-const REPLAY_ATTEMPTS_MAX: usize = 3;
+const REPLAY_ATTEMPTS_MAX: usize = 8;
 /// The writer's connection is replaced after this many batches, so plans cached while the tables
 /// were tiny do not live for ever.
 const WRITER_CONNECTION_BATCHES_MAX: u64 = 50_000;
@@ -442,6 +442,11 @@ impl Writer {
                             "the ledger is too busy; retry".into(),
                         ))
                     }
+                    Err(StepError::Database(e))
+                        if another_writer_won(&e) && attempt < REPLAY_ATTEMPTS_MAX =>
+                    {
+                        continue
+                    }
                     Err(StepError::Database(e)) => {
                         if db::is_connection_error(&e) {
                             let unavailable = storage_error(&e);
@@ -485,6 +490,19 @@ impl Writer {
 fn storage_error(e: &DieselError) -> LedgerError {
     tracing::error!(error = %e, "ledger storage error");
     LedgerError::Unavailable("the database is unavailable".into())
+}
+
+/// True when a statement lost a race with another writer (a second instance on PostgreSQL): the
+/// command is retried on fresh rows.
+fn another_writer_won(e: &DieselError) -> bool {
+    match db::violated_constraint(e) {
+        Some((DatabaseErrorKind::UniqueViolation, name)) => {
+            name.contains("journal_seq_key") || name.contains("postings_account_seq_key")
+        }
+        Some((DatabaseErrorKind::SerializationFailure, _)) => true,
+        Some((_, message)) => message.contains("deadlock"),
+        None => false,
+    }
 }
 
 /// A statement that failed in replay names the guard that refused it.
@@ -808,9 +826,29 @@ fn apply_draft(
     })
 }
 
-/// Writes a batch: multi-row inserts, then one conditional update per touched account and per
-/// community chain head. Any unexpected row count means someone else wrote: `Stale`.
+/// Writes a batch: one conditional update per community chain head and per touched account, then
+/// multi-row inserts. Any unexpected row count means someone else wrote: `Stale`.
 fn write_rows(conn: &mut DbConn, writes: &BatchWrites) -> Result<(), StepError> {
+    // The chain head first: it serialises writers of one community, so no writer holds account
+    // rows while it waits for another, and a stale view is found before anything else is written.
+    let mut heads: Vec<_> = writes.communities.iter().collect();
+    heads.sort_by_key(|(id, _)| **id);
+    for (id, (seen_version, state)) in heads {
+        let updated = diesel::update(
+            communities::table
+                .filter(communities::id.eq(DbUuid::from(*id)))
+                .filter(communities::chain_version.eq(*seen_version)),
+        )
+        .set((
+            communities::chain_seq.eq(state.chain_seq),
+            communities::chain_hash.eq(&state.chain_hash),
+            communities::chain_version.eq(seen_version + 1),
+        ))
+        .execute(conn)?;
+        if updated != 1 {
+            return Err(StepError::Stale);
+        }
+    }
     for chunk in writes.journal.chunks(INSERT_ROWS_MAX) {
         let inserted = with_backend!(&mut *conn, |c| diesel::insert_into(journal::table)
             .values(chunk)
@@ -848,22 +886,6 @@ fn write_rows(conn: &mut DbConn, writes: &BatchWrites) -> Result<(), StepError> 
             accounts::balance.eq(state.balance),
             accounts::last_seq.eq(state.last_seq),
             accounts::version.eq(seen_version + 1),
-        ))
-        .execute(conn)?;
-        if updated != 1 {
-            return Err(StepError::Stale);
-        }
-    }
-    for (id, (seen_version, state)) in &writes.communities {
-        let updated = diesel::update(
-            communities::table
-                .filter(communities::id.eq(DbUuid::from(*id)))
-                .filter(communities::chain_version.eq(*seen_version)),
-        )
-        .set((
-            communities::chain_seq.eq(state.chain_seq),
-            communities::chain_hash.eq(&state.chain_hash),
-            communities::chain_version.eq(seen_version + 1),
         ))
         .execute(conn)?;
         if updated != 1 {

@@ -1,0 +1,377 @@
+//! The ledger writer itself: group commit, rollback and replay, two writers on one database, and
+//! random command sequences that must keep every invariant.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{config_for, Backend, ScratchDb};
+use diesel::connection::SimpleConnection;
+use moralbank::db::{queries, DbConn};
+use moralbank::domain::member::MemberName;
+use moralbank::domain::{AccountId, CommunityId, Points, UserId};
+use moralbank::ledger::{
+    AdjustmentKind, Command, Engine, EngineSettings, IdempotencyClaim, LedgerError, Outcome,
+};
+use proptest::prelude::*;
+
+struct Ledger {
+    db: ScratchDb,
+    community: CommunityId,
+    admin: UserId,
+    accounts: Vec<AccountId>,
+}
+
+fn ledger(backend: Backend, members: usize) -> Option<Ledger> {
+    let db = ScratchDb::new(backend)?;
+    let config = config_for(&db.url);
+    let pool = moralbank::db::build_pool(&config.database_url).unwrap();
+    let boot = moralbank::startup::bootstrap(&config, &pool).unwrap();
+    let mut conn = pool.get().unwrap();
+    let admin = queries::user_by_username(&mut conn, "admin")
+        .unwrap()
+        .unwrap()
+        .id
+        .into();
+    let accounts = (0..members)
+        .map(|i| {
+            let name = MemberName::parse(&format!("成员{i}")).unwrap();
+            let (_, account) =
+                queries::create_member(&mut conn, boot.community_id, &name, None).unwrap();
+            account.id.into()
+        })
+        .collect();
+    Some(Ledger {
+        db,
+        community: boot.community_id,
+        admin,
+        accounts,
+    })
+}
+
+impl Ledger {
+    fn engine(&self) -> Engine {
+        let url = moralbank::db::DatabaseUrl::parse(&self.db.url).unwrap();
+        Engine::start(url, EngineSettings::default()).unwrap().0
+    }
+
+    fn adjust(&self, account: AccountId, hundredths: i64, key: &str) -> Command {
+        Command::Adjust {
+            community_id: self.community,
+            member_account_id: account,
+            kind: AdjustmentKind::Correction,
+            amount: Points::from_hundredths(hundredths),
+            reason: "test".into(),
+            actor_id: self.admin,
+            idempotency: IdempotencyClaim {
+                user_id: self.admin,
+                key: key.into(),
+                request_hash: "h".into(),
+            },
+        }
+    }
+
+    fn verify_ok(&self) -> moralbank::ledger::verify::VerifyReport {
+        let mut conn = self.db.connect();
+        let report = moralbank::ledger::verify::verify_ledger(&mut conn, None).unwrap();
+        assert!(report.ok, "{:?}", report.problems);
+        report
+    }
+
+    fn balance(&self, account: AccountId) -> i64 {
+        use diesel::prelude::*;
+        use moralbank::db::schema::accounts;
+        let mut conn = self.db.connect();
+        accounts::table
+            .find(moralbank::db::DbUuid::from(account))
+            .select(accounts::balance)
+            .first(&mut conn)
+            .unwrap()
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+}
+
+/// Blocks the writer: SQLite by holding the write lock, PostgreSQL by locking the chain head.
+fn block_writer(backend: Backend, ledger: &Ledger) -> DbConn {
+    let mut blocker = ledger.db.connect();
+    match backend {
+        Backend::Sqlite => blocker.batch_execute("BEGIN IMMEDIATE").unwrap(),
+        Backend::Postgres => blocker
+            .batch_execute(&format!(
+                "BEGIN; SELECT * FROM communities WHERE id = '{}' FOR UPDATE",
+                ledger.community
+            ))
+            .unwrap(),
+    }
+    blocker
+}
+
+fn commands_queued_together_commit_together(backend: Backend) {
+    let Some(ledger) = ledger(backend, 1) else {
+        return;
+    };
+    let engine = engine_with_credit(&ledger, 100_000);
+    let batches_before = engine
+        .stats()
+        .batches
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let mut blocker = block_writer(backend, &ledger);
+    let rt = runtime();
+    let results = rt.block_on(async {
+        let handles: Vec<_> = (0..64)
+            .map(|i| {
+                let engine = engine.clone();
+                let command = ledger.adjust(ledger.accounts[0], -100, &format!("g{i}"));
+                tokio::spawn(async move { engine.execute(command).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        blocker.batch_execute("COMMIT").unwrap();
+        let mut results = Vec::new();
+        for h in handles {
+            results.push(h.await.unwrap());
+        }
+        results
+    });
+    assert!(
+        results.iter().all(|r| matches!(r, Ok(Outcome::Posted(_)))),
+        "{results:?}"
+    );
+    let batches = engine
+        .stats()
+        .batches
+        .load(std::sync::atomic::Ordering::Relaxed)
+        - batches_before;
+    assert!(
+        batches <= 4,
+        "64 queued commands took {batches} transactions"
+    );
+    assert_eq!(ledger.balance(ledger.accounts[0]), 100_000 - 64 * 100);
+    ledger.verify_ok();
+}
+
+fn engine_with_credit(ledger: &Ledger, hundredths: i64) -> Engine {
+    let engine = ledger.engine();
+    let outcome =
+        runtime().block_on(engine.execute(ledger.adjust(ledger.accounts[0], hundredths, "seed")));
+    assert!(matches!(outcome, Ok(Outcome::Posted(_))), "{outcome:?}");
+    engine
+}
+
+/// One command in a batch collides with a row only the database knows about; the batch rolls
+/// back, replays one command per savepoint, and only that command fails.
+fn a_failing_command_fails_alone_after_replay(backend: Backend) {
+    let Some(ledger) = ledger(backend, 1) else {
+        return;
+    };
+    let engine = engine_with_credit(&ledger, 10_000);
+    let mut blocker = block_writer(backend, &ledger);
+    let rt = runtime();
+    let results = rt.block_on(async {
+        let keys = ["r0", "r1", "seed", "r3", "r4"]; // "seed" is already in the database
+        let handles: Vec<_> = keys
+            .iter()
+            .map(|k| {
+                let engine = engine.clone();
+                let command = ledger.adjust(ledger.accounts[0], -100, k);
+                tokio::spawn(async move { engine.execute(command).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        blocker.batch_execute("COMMIT").unwrap();
+        let mut results = Vec::new();
+        for h in handles {
+            results.push(h.await.unwrap());
+        }
+        results
+    });
+    assert_eq!(results[2], Err(LedgerError::IdempotencyKeyTaken));
+    for (i, r) in results.iter().enumerate() {
+        if i != 2 {
+            assert!(matches!(r, Ok(Outcome::Posted(_))), "{i}: {r:?}");
+        }
+    }
+    assert!(
+        engine
+            .stats()
+            .replays
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 1
+    );
+    assert_eq!(ledger.balance(ledger.accounts[0]), 10_000 - 4 * 100);
+    let report = ledger.verify_ok();
+    assert_eq!(report.checked_transactions, 5);
+}
+
+/// Two writers (as two app instances would have) share one database: each one's view goes stale
+/// when the other writes, the version guard notices, and the ledger stays exact.
+fn two_writers_keep_one_consistent_ledger(backend: Backend) {
+    let Some(ledger) = ledger(backend, 2) else {
+        return;
+    };
+    let first = ledger.engine();
+    let second = ledger.engine();
+    let rt = runtime();
+    rt.block_on(async {
+        let seed = first
+            .execute(ledger.adjust(ledger.accounts[0], 50_000, "s0"))
+            .await;
+        assert!(seed.is_ok(), "{seed:?}");
+        let seed = second
+            .execute(ledger.adjust(ledger.accounts[1], 50_000, "s1"))
+            .await;
+        assert!(seed.is_ok(), "{seed:?}");
+        let mut handles = Vec::new();
+        for i in 0..200 {
+            let engine = if i % 2 == 0 {
+                first.clone()
+            } else {
+                second.clone()
+            };
+            // Both writers debit both members, so each keeps finding the other's writes.
+            let command = ledger.adjust(ledger.accounts[(i / 2) % 2], -100, &format!("w{i}"));
+            handles.push(tokio::spawn(async move { engine.execute(command).await }));
+        }
+        for h in handles {
+            let result = h.await.unwrap();
+            assert!(matches!(result, Ok(Outcome::Posted(_))), "{result:?}");
+        }
+    });
+    assert_eq!(ledger.balance(ledger.accounts[0]), 50_000 - 100 * 100);
+    assert_eq!(ledger.balance(ledger.accounts[1]), 50_000 - 100 * 100);
+    let replays = first
+        .stats()
+        .replays
+        .load(std::sync::atomic::Ordering::Relaxed)
+        + second
+            .stats()
+            .replays
+            .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(replays > 0, "the writers never noticed each other's writes");
+    let report = ledger.verify_ok();
+    assert_eq!(report.checked_transactions, 202);
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Credit(usize, i64),
+    Debit(usize, i64),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        (0..3usize, 1..5_000i64).prop_map(|(m, a)| Step::Credit(m, a)),
+        (0..3usize, 1..8_000i64).prop_map(|(m, a)| Step::Debit(m, a)),
+    ]
+}
+
+/// Random credits and debits, sent concurrently: the ledger agrees with a model that applies
+/// them in the writer's order, never goes negative, and verifies clean.
+fn random_sequences_keep_every_invariant(backend: Backend, cases: u32) {
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases,
+        ..ProptestConfig::default()
+    });
+    runner
+        .run(&proptest::collection::vec(step(), 1..60), |steps| {
+            let Some(ledger) = ledger(backend, 3) else {
+                return Ok(());
+            };
+            let engine = ledger.engine();
+            let rt = runtime();
+            let results = rt.block_on(async {
+                let handles: Vec<_> = steps
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        let (m, amount) = match s {
+                            Step::Credit(m, a) => (*m, *a),
+                            Step::Debit(m, a) => (*m, -*a),
+                        };
+                        let engine = engine.clone();
+                        let command = ledger.adjust(ledger.accounts[m], amount, &format!("p{i}"));
+                        tokio::spawn(async move { (m, amount, engine.execute(command).await) })
+                    })
+                    .collect();
+                let mut out = Vec::new();
+                for h in handles {
+                    out.push(h.await.unwrap());
+                }
+                out
+            });
+            // Replay the writer's decisions, in journal order, against a model.
+            let mut posted: Vec<(i64, usize, i64, i64)> = Vec::new();
+            let mut expected = [0i64; 3];
+            for (m, amount, result) in &results {
+                match result {
+                    Ok(Outcome::Posted(p)) => {
+                        let line = p.line_for(ledger.accounts[*m]).unwrap();
+                        prop_assert_eq!(line.amount.hundredths(), *amount);
+                        posted.push((p.seq, *m, *amount, line.balance_after.hundredths()));
+                        expected[*m] += amount;
+                    }
+                    Err(LedgerError::InsufficientBalance {
+                        balance, required, ..
+                    }) => {
+                        prop_assert!(*amount < 0);
+                        prop_assert_eq!(required.hundredths(), -amount);
+                        prop_assert!(balance.hundredths() < -amount);
+                    }
+                    other => prop_assert!(false, "unexpected {:?}", other),
+                }
+            }
+            posted.sort();
+            let mut running = [0i64; 3];
+            for (seq_index, (seq, m, amount, balance_after)) in posted.iter().enumerate() {
+                prop_assert_eq!(*seq, seq_index as i64 + 1);
+                running[*m] += amount;
+                prop_assert!(running[*m] >= 0);
+                prop_assert_eq!(running[*m], *balance_after);
+            }
+            for (account, expected) in ledger.accounts.iter().zip(expected) {
+                prop_assert_eq!(ledger.balance(*account), expected);
+            }
+            ledger.verify_ok();
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn commands_queued_together_commit_together_sqlite() {
+    commands_queued_together_commit_together(Backend::Sqlite);
+}
+#[test]
+fn commands_queued_together_commit_together_postgres() {
+    commands_queued_together_commit_together(Backend::Postgres);
+}
+#[test]
+fn a_failing_command_fails_alone_after_replay_sqlite() {
+    a_failing_command_fails_alone_after_replay(Backend::Sqlite);
+}
+#[test]
+fn a_failing_command_fails_alone_after_replay_postgres() {
+    a_failing_command_fails_alone_after_replay(Backend::Postgres);
+}
+#[test]
+fn two_writers_keep_one_consistent_ledger_sqlite() {
+    two_writers_keep_one_consistent_ledger(Backend::Sqlite);
+}
+#[test]
+fn two_writers_keep_one_consistent_ledger_postgres() {
+    two_writers_keep_one_consistent_ledger(Backend::Postgres);
+}
+#[test]
+fn random_sequences_keep_every_invariant_sqlite() {
+    random_sequences_keep_every_invariant(Backend::Sqlite, 24);
+}
+#[test]
+fn random_sequences_keep_every_invariant_postgres() {
+    random_sequences_keep_every_invariant(Backend::Postgres, 12);
+}
