@@ -55,7 +55,11 @@ pub fn postgres_base_url() -> Option<String> {
             if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false") {
                 panic!("{POSTGRES_URL_VAR} must be set in CI: PostgreSQL tests may not be skipped");
             }
-            eprintln!(
+            // Written to stderr directly: the test harness captures eprintln!, and a skip must be
+            // seen.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
                 "NOTICE: skipping a PostgreSQL test: set {POSTGRES_URL_VAR}=postgres://postgres@127.0.0.1:5432/test to run it"
             );
             None
