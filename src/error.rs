@@ -201,6 +201,75 @@ impl From<LedgerError> for ApiError {
             )
             .with("balance", balance.to_string())
             .with("required", required.to_string()),
+            LedgerError::OutOfStock(shortages) => {
+                let names: Vec<String> = shortages
+                    .iter()
+                    .map(|s| format!("{} (wanted {}, {} left)", s.sku, s.requested, s.available))
+                    .collect();
+                let items: Vec<serde_json::Value> = shortages
+                    .iter()
+                    .map(|s| {
+                        serde_json::json!({
+                            "goods_id": s.goods_id.0,
+                            "sku": s.sku,
+                            "requested": s.requested,
+                            "available": s.available,
+                        })
+                    })
+                    .collect();
+                ApiError::conflict(
+                    "out_of_stock",
+                    format!("not enough stock: {}", names.join(", ")),
+                )
+                .with("items", items)
+            }
+            LedgerError::GoodsNotFound(id) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "goods_not_found",
+                format!("goods {id} do not exist in this community"),
+            )
+            .with("goods_id", id.0.to_string()),
+            LedgerError::GoodsInactive { goods_id, sku } => ApiError::conflict(
+                "goods_inactive",
+                format!("{sku} is not on sale"),
+            )
+            .with("goods_id", goods_id.0.to_string()),
+            LedgerError::MemberInactive(_) => ApiError::conflict(
+                "member_inactive",
+                "the member is inactive; nothing can be redeemed",
+            ),
+            LedgerError::MonthlyLimit {
+                goods_id,
+                sku,
+                limit,
+                already,
+                requested,
+            } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "monthly_limit",
+                format!(
+                    "{sku}: at most {limit} a month per member; {already} already this month, {requested} asked"
+                ),
+            )
+            .with("goods_id", goods_id.0.to_string())
+            .with("limit", limit)
+            .with("already", already)
+            .with("remaining", (limit - already).max(0)),
+            LedgerError::PriceChanged { total } => ApiError::conflict(
+                "price_changed",
+                format!("prices changed: the basket now costs {total}"),
+            )
+            .with("total", total.to_string()),
+            LedgerError::AlreadyVoided(_) => {
+                ApiError::conflict("already_voided", "this redemption was already voided")
+            }
+            LedgerError::RedemptionNotFound(_) => ApiError::not_found("redemption"),
+            LedgerError::VoidWindowClosed => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "void_window_closed",
+                "a clerk may void a redemption only on the day it was made; ask an admin",
+            ),
+            LedgerError::TooLarge => ApiError::validation("the amount or quantity is too large"),
             LedgerError::IdempotencyKeyTaken => ApiError::conflict(
                 "idempotency_key_in_use",
                 "another request with this Idempotency-Key is being processed; retry",

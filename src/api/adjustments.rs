@@ -235,7 +235,9 @@ pub async fn create_adjustment(
                 created_at: rfc3339(posted.created_at),
             }))
         }
-        Ok(Outcome::Pong) => Err(ApiError::internal("the engine answered a ping")),
+        Ok(other) => Err(ApiError::internal(format!(
+            "the engine answered an adjustment with {other:?}"
+        ))),
         Err(LedgerError::IdempotencyKeyTaken) => {
             // A concurrent request with this key won; answer what it answered.
             match earlier_answer(&state, &user, &key, &hash).await? {

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::schema::*;
 use super::types::DbUuid;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = communities)]
 pub struct CommunityRow {
     pub id: DbUuid,
@@ -19,7 +19,7 @@ pub struct CommunityRow {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = members)]
 pub struct MemberRow {
     pub id: DbUuid,
@@ -30,7 +30,7 @@ pub struct MemberRow {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = accounts)]
 pub struct AccountRow {
     pub id: DbUuid,
@@ -44,7 +44,7 @@ pub struct AccountRow {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
 pub struct UserRow {
     pub id: DbUuid,
@@ -59,7 +59,7 @@ pub struct UserRow {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = journal)]
 pub struct JournalRow {
     pub id: DbUuid,
@@ -74,7 +74,7 @@ pub struct JournalRow {
     pub hash: String,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = postings)]
 pub struct PostingRow {
     pub id: DbUuid,
@@ -87,7 +87,7 @@ pub struct PostingRow {
     pub posted_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = idempotency_keys)]
 pub struct IdempotencyRow {
     pub id: DbUuid,
@@ -97,4 +97,73 @@ pub struct IdempotencyRow {
     pub request_hash: String,
     pub journal_id: DbUuid,
     pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = goods)]
+pub struct GoodsRow {
+    pub id: DbUuid,
+    pub community_id: DbUuid,
+    pub sku: String,
+    pub name: String,
+    pub price: i64,
+    pub stock: i64,
+    pub status: String,
+    pub monthly_limit: Option<i64>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = stock_movements)]
+pub struct StockMovementRow {
+    pub id: DbUuid,
+    pub community_id: DbUuid,
+    pub goods_id: DbUuid,
+    pub kind: String,
+    pub quantity: i64,
+    pub stock_after: i64,
+    pub reference_id: Option<DbUuid>,
+    pub reason: String,
+    pub actor_id: Option<DbUuid>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = redemptions)]
+pub struct RedemptionRow {
+    pub id: DbUuid,
+    pub community_id: DbUuid,
+    pub member_id: DbUuid,
+    pub account_id: DbUuid,
+    pub member_no: String,
+    pub member_name: String,
+    pub clerk_id: DbUuid,
+    pub clerk_username: String,
+    pub total: i64,
+    pub balance_after: i64,
+    pub status: String,
+    pub local_day: String,
+    pub local_month: String,
+    pub journal_id: DbUuid,
+    pub created_at: NaiveDateTime,
+    pub void_journal_id: Option<DbUuid>,
+    pub voided_at: Option<NaiveDateTime>,
+    pub voided_by: Option<DbUuid>,
+    pub void_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = redemption_lines)]
+pub struct RedemptionLineRow {
+    pub id: DbUuid,
+    pub redemption_id: DbUuid,
+    pub goods_id: DbUuid,
+    pub line_no: i32,
+    pub sku: String,
+    pub name: String,
+    pub quantity: i64,
+    pub unit_price: i64,
+    pub line_total: i64,
 }

@@ -132,7 +132,89 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    goods (id) {
+        id -> PortableUuid,
+        community_id -> PortableUuid,
+        sku -> Text,
+        name -> Text,
+        price -> BigInt,
+        stock -> BigInt,
+        status -> Text,
+        monthly_limit -> Nullable<BigInt>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    stock_movements (id) {
+        id -> PortableUuid,
+        community_id -> PortableUuid,
+        goods_id -> PortableUuid,
+        kind -> Text,
+        quantity -> BigInt,
+        stock_after -> BigInt,
+        reference_id -> Nullable<PortableUuid>,
+        reason -> Text,
+        actor_id -> Nullable<PortableUuid>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    redemptions (id) {
+        id -> PortableUuid,
+        community_id -> PortableUuid,
+        member_id -> PortableUuid,
+        account_id -> PortableUuid,
+        member_no -> Text,
+        member_name -> Text,
+        clerk_id -> PortableUuid,
+        clerk_username -> Text,
+        total -> BigInt,
+        balance_after -> BigInt,
+        status -> Text,
+        local_day -> Text,
+        local_month -> Text,
+        journal_id -> PortableUuid,
+        created_at -> Timestamp,
+        void_journal_id -> Nullable<PortableUuid>,
+        voided_at -> Nullable<Timestamp>,
+        voided_by -> Nullable<PortableUuid>,
+        void_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    redemption_lines (id) {
+        id -> PortableUuid,
+        redemption_id -> PortableUuid,
+        goods_id -> PortableUuid,
+        line_no -> Integer,
+        sku -> Text,
+        name -> Text,
+        quantity -> BigInt,
+        unit_price -> BigInt,
+        line_total -> BigInt,
+    }
+}
+
 diesel::joinable!(accounts -> members (member_id));
+diesel::joinable!(redemption_lines -> redemptions (redemption_id));
 diesel::joinable!(postings -> journal (journal_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -145,4 +227,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     journal,
     postings,
     idempotency_keys,
+    goods,
+    stock_movements,
+    redemptions,
+    redemption_lines,
 );

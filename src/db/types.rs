@@ -91,5 +91,7 @@ id_conversions!(
     crate::domain::MemberId,
     crate::domain::AccountId,
     crate::domain::UserId,
-    crate::domain::JournalId
+    crate::domain::JournalId,
+    crate::domain::GoodsId,
+    crate::domain::RedemptionId
 );

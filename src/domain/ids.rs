@@ -43,3 +43,5 @@ typed_id!(MemberId);
 typed_id!(AccountId);
 typed_id!(UserId);
 typed_id!(JournalId);
+typed_id!(GoodsId);
+typed_id!(RedemptionId);

@@ -1,6 +1,9 @@
 //! What the engine can be asked to do, and what it answers.
 
-use crate::domain::{AccountId, CommunityId, JournalId, MemberId, Points, UserId};
+use crate::db::models::{RedemptionLineRow, RedemptionRow, StockMovementRow};
+use crate::domain::{
+    AccountId, CommunityId, GoodsId, JournalId, MemberId, Points, RedemptionId, UserId,
+};
 
 /// Characters a reason or memo may have.
 pub const MEMO_CHARS_MAX: usize = 500;
@@ -50,8 +53,50 @@ pub enum Command {
         actor_id: UserId,
         idempotency: IdempotencyClaim,
     },
+    /// The shop counter: member −total, shop +total, stock down, redemption recorded.
+    Redeem(Box<Redemption>),
+    /// The exact mirror of a redemption, once: coins and stock come back.
+    VoidRedemption {
+        community_id: CommunityId,
+        redemption_id: RedemptionId,
+        actor_id: UserId,
+        reason: String,
+        /// A clerk may void only on the redemption's own local day; an admin any time.
+        same_day_only: bool,
+    },
+    /// More goods on the shelf. No coins move, but stock is the writer's to change.
+    Restock {
+        community_id: CommunityId,
+        goods_id: GoodsId,
+        quantity: i64,
+        reason: String,
+        actor_id: UserId,
+    },
     /// Answered after the batch it rides in commits: proves the writer and its database work.
     Ping,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BasketLine {
+    pub goods_id: GoodsId,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Redemption {
+    pub community_id: CommunityId,
+    pub redemption_id: RedemptionId,
+    pub member_id: MemberId,
+    pub member_account_id: AccountId,
+    pub member_no: String,
+    pub member_name: String,
+    pub clerk_id: UserId,
+    pub clerk_username: String,
+    /// Distinct goods, each at most once.
+    pub lines: Vec<BasketLine>,
+    /// What the counter showed; a different server total is refused with the new total.
+    pub expected_total: Option<Points>,
+    pub idempotency: IdempotencyClaim,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,10 +121,32 @@ impl Posted {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Posted(Posted),
+    Redeemed {
+        posted: Posted,
+        redemption: RedemptionRow,
+        lines: Vec<RedemptionLineRow>,
+    },
+    Voided {
+        posted: Posted,
+        redemption: RedemptionRow,
+        lines: Vec<RedemptionLineRow>,
+    },
+    Restocked {
+        goods_id: GoodsId,
+        movement: StockMovementRow,
+    },
     Pong,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockShortage {
+    pub goods_id: GoodsId,
+    pub sku: String,
+    pub requested: i64,
+    pub available: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -96,6 +163,32 @@ pub enum LedgerError {
         balance: Points,
         required: Points,
     },
+    #[error("not enough stock")]
+    OutOfStock(Vec<StockShortage>),
+    #[error("goods not found")]
+    GoodsNotFound(GoodsId),
+    #[error("the goods are not on sale")]
+    GoodsInactive { goods_id: GoodsId, sku: String },
+    #[error("the member is inactive")]
+    MemberInactive(MemberId),
+    #[error("the monthly limit for these goods would be exceeded")]
+    MonthlyLimit {
+        goods_id: GoodsId,
+        sku: String,
+        limit: i64,
+        already: i64,
+        requested: i64,
+    },
+    #[error("the prices changed; the basket now costs {total}")]
+    PriceChanged { total: Points },
+    #[error("the redemption was already voided")]
+    AlreadyVoided(RedemptionId),
+    #[error("redemption not found")]
+    RedemptionNotFound(RedemptionId),
+    #[error("a clerk may void a redemption only on the day it was made")]
+    VoidWindowClosed,
+    #[error("the amount is too large")]
+    TooLarge,
     #[error("the idempotency key was taken by a concurrent request")]
     IdempotencyKeyTaken,
     #[error("the ledger writer is busy; retry shortly")]

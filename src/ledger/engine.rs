@@ -8,7 +8,6 @@
 //! writer rolls the batch back, forgets its view and replays the batch one command at a time, each
 //! in a savepoint, so only the truly bad command fails. It never commits after a failed statement.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
@@ -19,16 +18,12 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use tokio::sync::oneshot;
 
-use super::command::{Command, IdempotencyClaim, LedgerError, Outcome, Posted, PostedLine};
-use super::{ACCOUNT_KIND_ISSUANCE, ACCOUNT_KIND_MEMBER};
-use crate::db::models::{IdempotencyRow, JournalRow, PostingRow};
-use crate::db::schema::{accounts, communities, idempotency_keys, journal, postings};
-use crate::db::{self, DatabaseUrl, DbConn, DbUuid};
-use crate::domain::transaction::ChainLink;
-use crate::domain::{
-    AccountId, BalancedTransaction, CommunityId, JournalId, MemberId, Points, PostingDraft, UserId,
-};
-use crate::with_backend;
+use super::command::{Command, LedgerError, Outcome};
+use super::plan::{plan, BatchWrites};
+use super::view::{load_missing, View};
+use super::write::{write_batch, WriteError};
+use crate::db::{self, DatabaseUrl, DbConn};
+use crate::domain::Points;
 
 /// Commands executed in one database transaction at most.
 pub const BATCH_COMMANDS_MAX: usize = 256;
@@ -36,8 +31,8 @@ pub const BATCH_COMMANDS_MAX: usize = 256;
 pub const QUEUE_COMMANDS_MAX: usize = 4096;
 /// How long a request waits for the writer's answer before answering 503.
 pub const REPLY_TIMEOUT_SECONDS: u64 = 30;
-/// Rows per multi-row INSERT statement (keeps well under both backends' bind-parameter limits).
-const INSERT_ROWS_MAX: usize = 500;
+/// Monthly redemption counts the writer keeps at most before it drops them all.
+const VIEW_MONTHLY_ENTRIES_MAX: usize = 100_000;
 /// Times one command is retried in replay when another writer moved a row it read.
 const REPLAY_ATTEMPTS_MAX: usize = 8;
 /// The writer's connection is replaced after this many batches, so plans cached while the tables
@@ -129,77 +124,6 @@ impl Engine {
     }
 }
 
-/// What the writer believes about the rows it has touched. Valid only while no one else writes
-/// them; a version mismatch at write time proves otherwise and the view is dropped.
-#[derive(Debug, Default, Clone)]
-struct View {
-    accounts: HashMap<AccountId, AccountState>,
-    communities: HashMap<CommunityId, CommunityState>,
-}
-
-#[derive(Debug, Clone)]
-struct AccountState {
-    community_id: CommunityId,
-    kind: String,
-    member_id: Option<MemberId>,
-    frozen: bool,
-    balance: i64,
-    last_seq: i64,
-    version: i64,
-}
-
-#[derive(Debug, Clone)]
-struct CommunityState {
-    chain_seq: i64,
-    chain_hash: String,
-    chain_version: i64,
-    issuance_account: Option<AccountId>,
-}
-
-/// The rows one batch will write, and the versions its conditional updates expect.
-#[derive(Default)]
-struct BatchWrites {
-    journal: Vec<JournalRow>,
-    postings: Vec<PostingRow>,
-    idempotency: Vec<IdempotencyRow>,
-    /// Account → (version the view saw, new state).
-    accounts: HashMap<AccountId, (i64, AccountState)>,
-    /// Community → (chain version the view saw, new state).
-    communities: HashMap<CommunityId, (i64, CommunityState)>,
-    claimed_keys: HashSet<(UserId, String)>,
-}
-
-impl BatchWrites {
-    fn account(&self, view: &View, id: AccountId) -> Option<AccountState> {
-        self.accounts
-            .get(&id)
-            .map(|(_, s)| s.clone())
-            .or_else(|| view.accounts.get(&id).cloned())
-    }
-
-    fn community(&self, view: &View, id: CommunityId) -> Option<CommunityState> {
-        self.communities
-            .get(&id)
-            .map(|(_, s)| s.clone())
-            .or_else(|| view.communities.get(&id).cloned())
-    }
-
-    fn is_empty(&self) -> bool {
-        self.journal.is_empty()
-    }
-}
-
-/// One journal transaction a command wants written.
-struct Draft {
-    community_id: CommunityId,
-    kind: &'static str,
-    reference_id: Option<uuid::Uuid>,
-    memo: String,
-    actor_id: Option<UserId>,
-    transaction: BalancedTransaction,
-    idempotency: Option<IdempotencyClaim>,
-}
-
 enum StepError {
     Refused(LedgerError),
     Database(DieselError),
@@ -210,6 +134,15 @@ enum StepError {
 impl From<DieselError> for StepError {
     fn from(e: DieselError) -> Self {
         StepError::Database(e)
+    }
+}
+
+impl From<WriteError> for StepError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Database(e) => StepError::Database(e),
+            WriteError::Stale => StepError::Stale,
+        }
     }
 }
 
@@ -320,14 +253,7 @@ impl Writer {
         match planned {
             Ok((results, writes)) => match db::commit(conn) {
                 Ok(()) => {
-                    for (id, (seen_version, mut state)) in writes.accounts {
-                        state.version = seen_version + 1;
-                        self.view.accounts.insert(id, state);
-                    }
-                    for (id, (seen_version, mut state)) in writes.communities {
-                        state.chain_version = seen_version + 1;
-                        self.view.communities.insert(id, state);
-                    }
+                    writes.adopt_into(&mut self.view);
                     Ok(results)
                 }
                 Err(e) => {
@@ -368,29 +294,22 @@ impl Writer {
         let Some(conn) = self.conn.as_mut() else {
             return Err(StepError::Database(DieselError::BrokenTransactionManager));
         };
-        load_missing(conn, &mut self.view, commands)?;
-        let now = db::now_utc();
-        let mut writes = BatchWrites::default();
-        let mut results = Vec::with_capacity(commands.len());
-        let mut has_ping = false;
-        for command in commands {
-            let result = match command {
-                Command::Ping => {
-                    has_ping = true;
-                    Ok(Outcome::Pong)
-                }
-                _ => draft_for(command, &self.view, &writes)
-                    .and_then(|draft| apply_draft(draft, &self.view, &mut writes, now))
-                    .map(Outcome::Posted),
-            };
-            results.push(result);
+        if self.view.monthly.len() > VIEW_MONTHLY_ENTRIES_MAX {
+            // Counts are reloaded on demand; dropping them bounds memory across months.
+            self.view.monthly.clear();
         }
+        let now = db::now_utc();
+        load_missing(conn, &mut self.view, commands, now)?;
+        let mut writes = BatchWrites::default();
+        let results: Vec<_> = commands
+            .iter()
+            .map(|command| plan(command, &self.view, &mut writes, now))
+            .collect();
         if writes.is_empty() {
-            if has_ping {
-                conn.batch_execute("SELECT 1")?;
-            }
+            // Nothing to write (pings, refusals): still prove the connection answers.
+            conn.batch_execute("SELECT 1")?;
         } else {
-            write_rows(conn, &writes)?;
+            write_batch(conn, &writes)?;
         }
         Ok((results, writes))
     }
@@ -417,20 +336,15 @@ impl Writer {
             let result = loop {
                 attempt += 1;
                 let outcome = conn.transaction::<_, StepError, _>(|conn| {
+                    let now = db::now_utc();
                     let mut view = View::default();
-                    load_missing(conn, &mut view, &[command])?;
+                    load_missing(conn, &mut view, &[command], now)?;
                     let mut writes = BatchWrites::default();
-                    let outcome = match command {
-                        Command::Ping => Outcome::Pong,
-                        _ => {
-                            let draft =
-                                draft_for(command, &view, &writes).map_err(StepError::Refused)?;
-                            let posted = apply_draft(draft, &view, &mut writes, db::now_utc())
-                                .map_err(StepError::Refused)?;
-                            write_rows(conn, &writes)?;
-                            Outcome::Posted(posted)
-                        }
-                    };
+                    let outcome =
+                        plan(command, &view, &mut writes, now).map_err(StepError::Refused)?;
+                    if !writes.is_empty() {
+                        write_batch(conn, &writes)?;
+                    }
                     Ok(outcome)
                 });
                 match outcome {
@@ -497,7 +411,9 @@ fn storage_error(e: &DieselError) -> LedgerError {
 fn another_writer_won(e: &DieselError) -> bool {
     match db::violated_constraint(e) {
         Some((DatabaseErrorKind::UniqueViolation, name)) => {
-            name.contains("journal_seq_key") || name.contains("postings_account_seq_key")
+            name.contains("journal_seq_key")
+                || name.contains("postings_account_seq_key")
+                || name.contains("journal_reference_key")
         }
         Some((DatabaseErrorKind::SerializationFailure, _)) => true,
         Some((_, message)) => message.contains("deadlock"),
@@ -523,374 +439,4 @@ fn refusal_for_database_error(e: &DieselError) -> LedgerError {
             LedgerError::Unavailable("the ledger could not record this command".into())
         }
     }
-}
-
-fn accounts_of(command: &Command) -> Vec<AccountId> {
-    match command {
-        Command::Adjust {
-            member_account_id, ..
-        } => vec![*member_account_id],
-        Command::Ping => vec![],
-    }
-}
-
-fn communities_of(command: &Command) -> Vec<CommunityId> {
-    match command {
-        Command::Adjust { community_id, .. } => vec![*community_id],
-        Command::Ping => vec![],
-    }
-}
-
-/// Loads into the view the accounts and community chain heads the commands need and it lacks:
-/// one query for accounts, one for communities and their system accounts.
-fn load_missing(conn: &mut DbConn, view: &mut View, commands: &[&Command]) -> QueryResult<()> {
-    let mut community_ids: Vec<DbUuid> = Vec::new();
-    for command in commands {
-        for id in communities_of(command) {
-            if !view.communities.contains_key(&id) && !community_ids.contains(&id.into()) {
-                community_ids.push(id.into());
-            }
-        }
-    }
-    if !community_ids.is_empty() {
-        let heads: Vec<(DbUuid, i64, String, i64)> = communities::table
-            .filter(communities::id.eq_any(&community_ids))
-            .select((
-                communities::id,
-                communities::chain_seq,
-                communities::chain_hash,
-                communities::chain_version,
-            ))
-            .load(conn)?;
-        let system: Vec<(DbUuid, DbUuid, String)> = accounts::table
-            .filter(accounts::community_id.eq_any(&community_ids))
-            .filter(accounts::kind.eq(ACCOUNT_KIND_ISSUANCE))
-            .select((accounts::id, accounts::community_id, accounts::kind))
-            .load(conn)?;
-        for (id, chain_seq, chain_hash, chain_version) in heads {
-            let issuance_account = system
-                .iter()
-                .find(|(_, community, _)| *community == id)
-                .map(|(account, _, _)| AccountId::from(*account));
-            view.communities.insert(
-                id.into(),
-                CommunityState {
-                    chain_seq,
-                    chain_hash,
-                    chain_version,
-                    issuance_account,
-                },
-            );
-        }
-    }
-    let mut account_ids: Vec<DbUuid> = Vec::new();
-    for command in commands {
-        let mut wanted = accounts_of(command);
-        for community in communities_of(command) {
-            if let Some(issuance) = view
-                .communities
-                .get(&community)
-                .and_then(|c| c.issuance_account)
-            {
-                wanted.push(issuance);
-            }
-        }
-        for id in wanted {
-            if !view.accounts.contains_key(&id) && !account_ids.contains(&id.into()) {
-                account_ids.push(id.into());
-            }
-        }
-    }
-    if !account_ids.is_empty() {
-        let rows: Vec<crate::db::models::AccountRow> = accounts::table
-            .filter(accounts::id.eq_any(&account_ids))
-            .select(crate::db::models::AccountRow::as_select())
-            .load(conn)?;
-        for row in rows {
-            view.accounts.insert(
-                row.id.into(),
-                AccountState {
-                    community_id: row.community_id.into(),
-                    kind: row.kind,
-                    member_id: row.member_id.map(Into::into),
-                    frozen: row.status != "active",
-                    balance: row.balance,
-                    last_seq: row.last_seq,
-                    version: row.version,
-                },
-            );
-        }
-    }
-    Ok(())
-}
-
-/// Turns a command into the journal transaction it wants, checked against the current state.
-fn draft_for(command: &Command, view: &View, writes: &BatchWrites) -> Result<Draft, LedgerError> {
-    match command {
-        Command::Adjust {
-            community_id,
-            member_account_id,
-            kind,
-            amount,
-            reason,
-            actor_id,
-            idempotency,
-        } => {
-            let member = writes
-                .account(view, *member_account_id)
-                .filter(|a| a.community_id == *community_id)
-                .ok_or(LedgerError::AccountNotFound(*member_account_id))?;
-            if member.kind != ACCOUNT_KIND_MEMBER {
-                return Err(LedgerError::NotAMemberAccount(*member_account_id));
-            }
-            let issuance = writes
-                .community(view, *community_id)
-                .and_then(|c| c.issuance_account)
-                .ok_or_else(|| {
-                    LedgerError::Unavailable("the community has no issuance account".into())
-                })?;
-            let transaction = BalancedTransaction::new(vec![
-                PostingDraft {
-                    account_id: *member_account_id,
-                    amount: *amount,
-                },
-                PostingDraft {
-                    account_id: issuance,
-                    amount: -*amount,
-                },
-            ])
-            .map_err(|e| {
-                // Commands are validated before they reach the writer; this is a programmer error.
-                tracing::error!(error = %e, "adjustment did not balance");
-                LedgerError::Unavailable("the adjustment could not be balanced".into())
-            })?;
-            Ok(Draft {
-                community_id: *community_id,
-                kind: kind.as_str(),
-                reference_id: None,
-                memo: reason.clone(),
-                actor_id: Some(*actor_id),
-                transaction,
-                idempotency: Some(idempotency.clone()),
-            })
-        }
-        Command::Ping => Err(LedgerError::Unavailable("a ping has no draft".into())),
-    }
-}
-
-/// Checks a draft against the batch's state (balances, freezes, claimed keys) and, when it
-/// passes, appends its rows to the batch. Either every effect is applied or none.
-fn apply_draft(
-    draft: Draft,
-    view: &View,
-    writes: &mut BatchWrites,
-    now: chrono::NaiveDateTime,
-) -> Result<Posted, LedgerError> {
-    if let Some(claim) = &draft.idempotency {
-        if writes
-            .claimed_keys
-            .contains(&(claim.user_id, claim.key.clone()))
-        {
-            return Err(LedgerError::IdempotencyKeyTaken);
-        }
-    }
-    let community = writes
-        .community(view, draft.community_id)
-        .ok_or_else(|| LedgerError::Unavailable("unknown community".into()))?;
-    // First every check, with nothing changed.
-    let mut next_states = Vec::with_capacity(draft.transaction.postings().len());
-    for posting in draft.transaction.postings() {
-        let state = writes
-            .account(view, posting.account_id)
-            .filter(|a| a.community_id == draft.community_id)
-            .ok_or(LedgerError::AccountNotFound(posting.account_id))?;
-        if state.frozen {
-            return Err(LedgerError::AccountFrozen(posting.account_id));
-        }
-        let balance_after = state
-            .balance
-            .checked_add(posting.amount.hundredths())
-            .ok_or_else(|| LedgerError::Unavailable("balance overflow".into()))?;
-        if state.kind == ACCOUNT_KIND_MEMBER && balance_after < 0 {
-            return Err(LedgerError::InsufficientBalance {
-                member_id: state.member_id,
-                balance: Points::from_hundredths(state.balance),
-                required: -posting.amount,
-            });
-        }
-        next_states.push((posting.account_id, state, balance_after));
-    }
-    // Then every effect.
-    let journal_id = JournalId::new();
-    let seq = community.chain_seq + 1;
-    let mut lines = Vec::with_capacity(next_states.len());
-    let mut chain_postings = Vec::with_capacity(next_states.len());
-    for ((account_id, state, balance_after), posting) in
-        next_states.into_iter().zip(draft.transaction.postings())
-    {
-        let original_version = writes
-            .accounts
-            .get(&account_id)
-            .map(|(v, _)| *v)
-            .unwrap_or(state.version);
-        let mut next = state.clone();
-        next.balance = balance_after;
-        next.last_seq = state.last_seq + 1;
-        assert_eq!(
-            next.balance,
-            state.balance + posting.amount.hundredths(),
-            "new balance equals old plus amount"
-        );
-        assert!(
-            next.kind != ACCOUNT_KIND_MEMBER || next.balance >= 0,
-            "a member balance never goes negative"
-        );
-        writes.postings.push(PostingRow {
-            id: DbUuid(uuid::Uuid::now_v7()),
-            journal_id: journal_id.into(),
-            community_id: draft.community_id.into(),
-            account_id: account_id.into(),
-            account_seq: next.last_seq,
-            amount: posting.amount.hundredths(),
-            balance_after,
-            posted_at: now,
-        });
-        chain_postings.push((
-            account_id,
-            next.last_seq,
-            posting.amount.hundredths(),
-            balance_after,
-        ));
-        lines.push(PostedLine {
-            account_id,
-            amount: posting.amount,
-            balance_after: Points::from_hundredths(balance_after),
-        });
-        writes.accounts.insert(account_id, (original_version, next));
-    }
-    let hash = ChainLink {
-        prev_hash: &community.chain_hash,
-        community_id: draft.community_id,
-        seq,
-        journal_id,
-        kind: draft.kind,
-        reference_id: draft.reference_id,
-        memo: &draft.memo,
-        actor_id: draft.actor_id,
-        created_at_micros: db::time_to_micros(now),
-        postings: chain_postings,
-    }
-    .hash();
-    writes.journal.push(JournalRow {
-        id: journal_id.into(),
-        community_id: draft.community_id.into(),
-        seq,
-        kind: draft.kind.to_string(),
-        reference_id: draft.reference_id.map(DbUuid),
-        memo: draft.memo,
-        actor_id: draft.actor_id.map(Into::into),
-        created_at: now,
-        prev_hash: community.chain_hash.clone(),
-        hash: hash.clone(),
-    });
-    if let Some(claim) = draft.idempotency {
-        writes
-            .claimed_keys
-            .insert((claim.user_id, claim.key.clone()));
-        writes.idempotency.push(IdempotencyRow {
-            id: DbUuid(uuid::Uuid::now_v7()),
-            community_id: draft.community_id.into(),
-            user_id: claim.user_id.into(),
-            idem_key: claim.key,
-            request_hash: claim.request_hash,
-            journal_id: journal_id.into(),
-            created_at: now,
-        });
-    }
-    let original_chain_version = writes
-        .communities
-        .get(&draft.community_id)
-        .map(|(v, _)| *v)
-        .unwrap_or(community.chain_version);
-    let mut next_community = community;
-    next_community.chain_seq = seq;
-    next_community.chain_hash = hash;
-    writes
-        .communities
-        .insert(draft.community_id, (original_chain_version, next_community));
-    Ok(Posted {
-        journal_id,
-        seq,
-        lines,
-        created_at: now,
-    })
-}
-
-/// Writes a batch: one conditional update per community chain head and per touched account, then
-/// multi-row inserts. Any unexpected row count means someone else wrote: `Stale`.
-fn write_rows(conn: &mut DbConn, writes: &BatchWrites) -> Result<(), StepError> {
-    // The chain head first: it serialises writers of one community, so no writer holds account
-    // rows while it waits for another, and a stale view is found before anything else is written.
-    let mut heads: Vec<_> = writes.communities.iter().collect();
-    heads.sort_by_key(|(id, _)| **id);
-    for (id, (seen_version, state)) in heads {
-        let updated = diesel::update(
-            communities::table
-                .filter(communities::id.eq(DbUuid::from(*id)))
-                .filter(communities::chain_version.eq(*seen_version)),
-        )
-        .set((
-            communities::chain_seq.eq(state.chain_seq),
-            communities::chain_hash.eq(&state.chain_hash),
-            communities::chain_version.eq(seen_version + 1),
-        ))
-        .execute(conn)?;
-        if updated != 1 {
-            return Err(StepError::Stale);
-        }
-    }
-    for chunk in writes.journal.chunks(INSERT_ROWS_MAX) {
-        let inserted = with_backend!(&mut *conn, |c| diesel::insert_into(journal::table)
-            .values(chunk)
-            .execute(c))?;
-        if inserted != chunk.len() {
-            return Err(StepError::Stale);
-        }
-    }
-    for chunk in writes.postings.chunks(INSERT_ROWS_MAX) {
-        let inserted = with_backend!(&mut *conn, |c| diesel::insert_into(postings::table)
-            .values(chunk)
-            .execute(c))?;
-        if inserted != chunk.len() {
-            return Err(StepError::Stale);
-        }
-    }
-    for chunk in writes.idempotency.chunks(INSERT_ROWS_MAX) {
-        let inserted = with_backend!(&mut *conn, |c| diesel::insert_into(idempotency_keys::table)
-            .values(chunk)
-            .execute(c))?;
-        if inserted != chunk.len() {
-            return Err(StepError::Stale);
-        }
-    }
-    // A fixed order, so two writers on one PostgreSQL never wait on each other in a cycle.
-    let mut touched: Vec<_> = writes.accounts.iter().collect();
-    touched.sort_by_key(|(id, _)| **id);
-    for (id, (seen_version, state)) in touched {
-        let updated = diesel::update(
-            accounts::table
-                .filter(accounts::id.eq(DbUuid::from(*id)))
-                .filter(accounts::version.eq(*seen_version)),
-        )
-        .set((
-            accounts::balance.eq(state.balance),
-            accounts::last_seq.eq(state.last_seq),
-            accounts::version.eq(seen_version + 1),
-        ))
-        .execute(conn)?;
-        if updated != 1 {
-            return Err(StepError::Stale);
-        }
-    }
-    Ok(())
 }

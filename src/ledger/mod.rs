@@ -3,12 +3,17 @@
 
 pub mod command;
 pub mod engine;
+mod plan;
 pub mod verify;
+mod view;
+mod write;
 
 pub use command::{
-    AdjustmentKind, Command, IdempotencyClaim, LedgerError, Outcome, Posted, PostedLine,
+    AdjustmentKind, BasketLine, Command, IdempotencyClaim, LedgerError, Outcome, Posted,
+    PostedLine, Redemption, StockShortage,
 };
 pub use engine::{Engine, EngineSettings};
+pub use plan::STOCK_MAX;
 
 /// Account kinds as stored.
 pub const ACCOUNT_KIND_MEMBER: &str = "member";

@@ -1,0 +1,4 @@
+DROP TABLE redemption_lines;
+DROP TABLE redemptions;
+DROP TABLE stock_movements;
+DROP TABLE goods;

@@ -1,0 +1,288 @@
+//! What the writer believes about the rows it touches: balances, stock, chain heads, redemptions
+//! and monthly counts. Loaded on first use; valid only while nobody else writes those rows, which
+//! the version guards at write time check.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use super::command::Command;
+use super::{ACCOUNT_KIND_ISSUANCE, ACCOUNT_KIND_SHOP};
+use crate::db::models::{AccountRow, GoodsRow, RedemptionLineRow, RedemptionRow};
+use crate::db::schema::{accounts, communities, goods, members, redemption_lines, redemptions};
+use crate::db::{DbConn, DbUuid};
+use crate::domain::{AccountId, CommunityId, GoodsId, MemberId, RedemptionId};
+
+#[derive(Debug, Default, Clone)]
+pub(super) struct View {
+    pub accounts: HashMap<AccountId, AccountState>,
+    pub communities: HashMap<CommunityId, CommunityState>,
+    pub goods: HashMap<GoodsId, GoodsState>,
+    pub redemptions: HashMap<RedemptionId, RedemptionState>,
+    /// Items of one goods a member redeemed in one local month (not voided).
+    pub monthly: HashMap<MonthlyKey, i64>,
+}
+
+pub(super) type MonthlyKey = (MemberId, GoodsId, String);
+
+#[derive(Debug, Clone)]
+pub(super) struct AccountState {
+    pub community_id: CommunityId,
+    pub kind: String,
+    pub member_id: Option<MemberId>,
+    pub member_active: bool,
+    pub frozen: bool,
+    pub balance: i64,
+    pub last_seq: i64,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct CommunityState {
+    pub chain_seq: i64,
+    pub chain_hash: String,
+    pub chain_version: i64,
+    pub utc_offset_minutes: i32,
+    pub issuance_account: Option<AccountId>,
+    pub shop_account: Option<AccountId>,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct GoodsState {
+    pub community_id: CommunityId,
+    pub sku: String,
+    pub name: String,
+    pub price: i64,
+    pub stock: i64,
+    pub active: bool,
+    pub monthly_limit: Option<i64>,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct RedemptionState {
+    pub row: RedemptionRow,
+    pub lines: Vec<RedemptionLineRow>,
+}
+
+fn community_of(command: &Command) -> Option<CommunityId> {
+    match command {
+        Command::Adjust { community_id, .. }
+        | Command::VoidRedemption { community_id, .. }
+        | Command::Restock { community_id, .. } => Some(*community_id),
+        Command::Redeem(r) => Some(r.community_id),
+        Command::Ping => None,
+    }
+}
+
+fn push_unique<T: PartialEq>(list: &mut Vec<T>, item: T) {
+    if !list.contains(&item) {
+        list.push(item);
+    }
+}
+
+/// The local month ("2026-11") of a redemption made now in a community at this offset.
+pub(super) fn local_day_and_month(
+    now: chrono::NaiveDateTime,
+    offset_minutes: i32,
+) -> (String, String) {
+    let local = now + chrono::Duration::minutes(offset_minutes as i64);
+    (
+        local.format("%Y-%m-%d").to_string(),
+        local.format("%Y-%m").to_string(),
+    )
+}
+
+/// Loads into the view whatever the commands need and it lacks, a few queries per batch.
+pub(super) fn load_missing(
+    conn: &mut DbConn,
+    view: &mut View,
+    commands: &[&Command],
+    now: chrono::NaiveDateTime,
+) -> QueryResult<()> {
+    // Redemptions to void come first: their lines name the goods and account to load.
+    let mut redemption_ids: Vec<DbUuid> = Vec::new();
+    for command in commands {
+        if let Command::VoidRedemption { redemption_id, .. } = command {
+            if !view.redemptions.contains_key(redemption_id) {
+                push_unique(&mut redemption_ids, DbUuid::from(*redemption_id));
+            }
+        }
+    }
+    if !redemption_ids.is_empty() {
+        let rows: Vec<RedemptionRow> = redemptions::table
+            .filter(redemptions::id.eq_any(&redemption_ids))
+            .select(RedemptionRow::as_select())
+            .load(conn)?;
+        let mut lines: Vec<RedemptionLineRow> = redemption_lines::table
+            .filter(redemption_lines::redemption_id.eq_any(&redemption_ids))
+            .select(RedemptionLineRow::as_select())
+            .load(conn)?;
+        lines.sort_by_key(|l| (l.redemption_id, l.line_no));
+        for row in rows {
+            let own = lines
+                .iter()
+                .filter(|l| l.redemption_id == row.id)
+                .cloned()
+                .collect();
+            view.redemptions
+                .insert(row.id.into(), RedemptionState { row, lines: own });
+        }
+    }
+
+    let mut community_ids: Vec<DbUuid> = Vec::new();
+    for command in commands {
+        if let Some(id) = community_of(command) {
+            if !view.communities.contains_key(&id) {
+                push_unique(&mut community_ids, DbUuid::from(id));
+            }
+        }
+    }
+    if !community_ids.is_empty() {
+        let heads: Vec<(DbUuid, i64, String, i64, i32)> = communities::table
+            .filter(communities::id.eq_any(&community_ids))
+            .select((
+                communities::id,
+                communities::chain_seq,
+                communities::chain_hash,
+                communities::chain_version,
+                communities::utc_offset_minutes,
+            ))
+            .load(conn)?;
+        let system: Vec<(DbUuid, DbUuid, String)> = accounts::table
+            .filter(accounts::community_id.eq_any(&community_ids))
+            .filter(accounts::kind.eq_any([ACCOUNT_KIND_ISSUANCE, ACCOUNT_KIND_SHOP]))
+            .select((accounts::id, accounts::community_id, accounts::kind))
+            .load(conn)?;
+        for (id, chain_seq, chain_hash, chain_version, utc_offset_minutes) in heads {
+            let find = |kind: &str| {
+                system
+                    .iter()
+                    .find(|(_, community, k)| *community == id && k == kind)
+                    .map(|(account, _, _)| AccountId::from(*account))
+            };
+            view.communities.insert(
+                id.into(),
+                CommunityState {
+                    chain_seq,
+                    chain_hash,
+                    chain_version,
+                    utc_offset_minutes,
+                    issuance_account: find(ACCOUNT_KIND_ISSUANCE),
+                    shop_account: find(ACCOUNT_KIND_SHOP),
+                },
+            );
+        }
+    }
+
+    let mut goods_ids: Vec<DbUuid> = Vec::new();
+    let mut account_ids: Vec<DbUuid> = Vec::new();
+    for command in commands {
+        let mut wanted_goods = Vec::new();
+        let mut wanted_accounts = Vec::new();
+        match command {
+            Command::Adjust {
+                member_account_id, ..
+            } => wanted_accounts.push(*member_account_id),
+            Command::Redeem(r) => {
+                wanted_accounts.push(r.member_account_id);
+                wanted_goods.extend(r.lines.iter().map(|l| l.goods_id));
+            }
+            Command::VoidRedemption { redemption_id, .. } => {
+                if let Some(state) = view.redemptions.get(redemption_id) {
+                    wanted_accounts.push(state.row.account_id.into());
+                    wanted_goods.extend(state.lines.iter().map(|l| GoodsId::from(l.goods_id)));
+                }
+            }
+            Command::Restock { goods_id, .. } => wanted_goods.push(*goods_id),
+            Command::Ping => {}
+        }
+        if let Some(community) = community_of(command).and_then(|c| view.communities.get(&c)) {
+            wanted_accounts.extend(community.issuance_account);
+            wanted_accounts.extend(community.shop_account);
+        }
+        for id in wanted_accounts {
+            if !view.accounts.contains_key(&id) {
+                push_unique(&mut account_ids, DbUuid::from(id));
+            }
+        }
+        for id in wanted_goods {
+            if !view.goods.contains_key(&id) {
+                push_unique(&mut goods_ids, DbUuid::from(id));
+            }
+        }
+    }
+    if !account_ids.is_empty() {
+        let rows: Vec<(AccountRow, Option<String>)> = accounts::table
+            .left_join(members::table)
+            .filter(accounts::id.eq_any(&account_ids))
+            .select((AccountRow::as_select(), members::status.nullable()))
+            .load(conn)?;
+        for (row, member_status) in rows {
+            view.accounts.insert(
+                row.id.into(),
+                AccountState {
+                    community_id: row.community_id.into(),
+                    kind: row.kind,
+                    member_id: row.member_id.map(Into::into),
+                    member_active: member_status.as_deref() != Some("inactive"),
+                    frozen: row.status != "active",
+                    balance: row.balance,
+                    last_seq: row.last_seq,
+                    version: row.version,
+                },
+            );
+        }
+    }
+    if !goods_ids.is_empty() {
+        let rows: Vec<GoodsRow> = goods::table
+            .filter(goods::id.eq_any(&goods_ids))
+            .select(GoodsRow::as_select())
+            .load(conn)?;
+        for row in rows {
+            view.goods.insert(
+                row.id.into(),
+                GoodsState {
+                    community_id: row.community_id.into(),
+                    sku: row.sku,
+                    name: row.name,
+                    price: row.price,
+                    stock: row.stock,
+                    active: row.status == "active",
+                    monthly_limit: row.monthly_limit,
+                    version: row.version,
+                },
+            );
+        }
+    }
+
+    // Monthly counts, only for goods that have a limit.
+    for command in commands {
+        let Command::Redeem(r) = command else {
+            continue;
+        };
+        let Some(community) = view.communities.get(&r.community_id) else {
+            continue;
+        };
+        let (_, month) = local_day_and_month(now, community.utc_offset_minutes);
+        for line in &r.lines {
+            let limited = view
+                .goods
+                .get(&line.goods_id)
+                .is_some_and(|g| g.monthly_limit.is_some());
+            let key = (r.member_id, line.goods_id, month.clone());
+            if limited && !view.monthly.contains_key(&key) {
+                let quantities: Vec<i64> = redemption_lines::table
+                    .inner_join(redemptions::table)
+                    .filter(redemptions::member_id.eq(DbUuid::from(r.member_id)))
+                    .filter(redemptions::local_month.eq(&month))
+                    .filter(redemptions::status.eq("completed"))
+                    .filter(redemption_lines::goods_id.eq(DbUuid::from(line.goods_id)))
+                    .select(redemption_lines::quantity)
+                    .load(conn)?;
+                view.monthly.insert(key, quantities.iter().sum());
+            }
+        }
+    }
+    Ok(())
+}

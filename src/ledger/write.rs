@@ -1,0 +1,123 @@
+//! Writing a planned batch: conditional updates of the chain heads, goods and accounts the view
+//! saw, and multi-row inserts of everything new. Any unexpected row count means someone else wrote.
+
+use diesel::prelude::*;
+use diesel::result::Error as DieselError;
+
+use super::plan::BatchWrites;
+use crate::db::schema::{
+    accounts, communities, goods, idempotency_keys, journal, postings, redemption_lines,
+    redemptions, stock_movements,
+};
+use crate::db::{DbConn, DbUuid};
+use crate::with_backend;
+
+/// Rows per multi-row INSERT statement (keeps well under both backends' bind-parameter limits).
+const INSERT_ROWS_MAX: usize = 500;
+
+pub(super) enum WriteError {
+    Database(DieselError),
+    /// A conditional write found another version: someone else wrote the row.
+    Stale,
+}
+
+impl From<DieselError> for WriteError {
+    fn from(e: DieselError) -> Self {
+        WriteError::Database(e)
+    }
+}
+
+fn expect_rows(affected: usize, expected: usize) -> Result<(), WriteError> {
+    if affected == expected {
+        Ok(())
+    } else {
+        Err(WriteError::Stale)
+    }
+}
+
+macro_rules! insert_all {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        for chunk in $rows.chunks(INSERT_ROWS_MAX) {
+            let inserted = with_backend!(&mut *$conn, |c| diesel::insert_into($table)
+                .values(chunk)
+                .execute(c))?;
+            expect_rows(inserted, chunk.len())?;
+        }
+    };
+}
+
+pub(super) fn write_batch(conn: &mut DbConn, writes: &BatchWrites) -> Result<(), WriteError> {
+    // The chain head first: it serialises writers of one community, so no writer holds other
+    // rows while it waits for another, and a stale view is found before anything else is written.
+    let mut heads: Vec<_> = writes.communities.iter().collect();
+    heads.sort_by_key(|(id, _)| **id);
+    for (id, (seen_version, state)) in heads {
+        let updated = diesel::update(
+            communities::table
+                .filter(communities::id.eq(DbUuid::from(*id)))
+                .filter(communities::chain_version.eq(*seen_version)),
+        )
+        .set((
+            communities::chain_seq.eq(state.chain_seq),
+            communities::chain_hash.eq(&state.chain_hash),
+            communities::chain_version.eq(seen_version + 1),
+        ))
+        .execute(conn)?;
+        expect_rows(updated, 1)?;
+    }
+    let mut touched_goods: Vec<_> = writes.goods.iter().collect();
+    touched_goods.sort_by_key(|(id, _)| **id);
+    for (id, (seen_version, state)) in touched_goods {
+        let updated = diesel::update(
+            goods::table
+                .filter(goods::id.eq(DbUuid::from(*id)))
+                .filter(goods::version.eq(*seen_version)),
+        )
+        .set((
+            goods::stock.eq(state.stock),
+            goods::version.eq(seen_version + 1),
+        ))
+        .execute(conn)?;
+        expect_rows(updated, 1)?;
+    }
+    insert_all!(conn, journal::table, writes.journal);
+    insert_all!(conn, postings::table, writes.postings);
+    insert_all!(conn, redemptions::table, writes.new_redemptions);
+    insert_all!(conn, redemption_lines::table, writes.new_lines);
+    for void in &writes.voids {
+        let updated = diesel::update(
+            redemptions::table
+                .filter(redemptions::id.eq(void.id))
+                .filter(redemptions::status.eq("completed")),
+        )
+        .set((
+            redemptions::status.eq(&void.status),
+            redemptions::void_journal_id.eq(void.void_journal_id),
+            redemptions::voided_at.eq(void.voided_at),
+            redemptions::voided_by.eq(void.voided_by),
+            redemptions::void_reason.eq(&void.void_reason),
+        ))
+        .execute(conn)?;
+        expect_rows(updated, 1)?;
+    }
+    insert_all!(conn, stock_movements::table, writes.movements);
+    insert_all!(conn, idempotency_keys::table, writes.idempotency);
+    // A fixed order, so two writers on one PostgreSQL never wait on each other in a cycle.
+    let mut touched: Vec<_> = writes.accounts.iter().collect();
+    touched.sort_by_key(|(id, _)| **id);
+    for (id, (seen_version, state)) in touched {
+        let updated = diesel::update(
+            accounts::table
+                .filter(accounts::id.eq(DbUuid::from(*id)))
+                .filter(accounts::version.eq(*seen_version)),
+        )
+        .set((
+            accounts::balance.eq(state.balance),
+            accounts::last_seq.eq(state.last_seq),
+            accounts::version.eq(seen_version + 1),
+        ))
+        .execute(conn)?;
+        expect_rows(updated, 1)?;
+    }
+    Ok(())
+}
