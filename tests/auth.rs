@@ -183,6 +183,13 @@ fn a_password_change_revokes_old_tokens_and_needs_the_current_password(app: Test
 /// Every endpoint of this foundation, for each role and for no token.
 fn each_role_reaches_only_what_it_may(app: TestApp) {
     let (member, resident) = app.resident("陈二", "chener");
+    let goods = app.post(
+        "/api/v1/goods",
+        &app.admin_token,
+        &json!({"sku": "SOAP", "name": "肥皂", "price": "1.00", "stock": 1000}),
+    );
+    assert_eq!(goods.status, 201, "{}", goods.text);
+    let goods_id = goods.body["id"].as_str().unwrap().to_string();
     let (other_member, _) = app.resident("林三", "linsan");
     let clerk = app.user_with_roles("clerk", &["clerk"], None);
     let reviewer = app.user_with_roles("reviewer", &["reviewer"], None);
@@ -198,8 +205,29 @@ fn each_role_reaches_only_what_it_may(app: TestApp) {
         json!({"username": n, "password": "password-123", "roles": ["clerk"]}).to_string()
     };
     let adjustment =
-        json!({"member_id": other_id, "amount": "1", "kind": "correction", "reason": "r"})
+        json!({"member_id": other_id, "amount": "100", "kind": "opening_balance", "reason": "r"})
             .to_string();
+    let redemption =
+        json!({"member_id": other_id, "lines": [{"goods_id": goods_id, "quantity": 1}]})
+            .to_string();
+    // Coins for the other resident, and one redemption to read and to void, before the table.
+    let made = app.request(
+        "POST",
+        "/api/v1/adjustments",
+        Some(&app.admin_token),
+        &[("Idempotency-Key", "setup")],
+        Some(&adjustment),
+    );
+    assert_eq!(made.status, 201, "{}", made.text);
+    let other_redemption = app.request(
+        "POST",
+        "/api/v1/redemptions",
+        Some(&app.admin_token),
+        &[("Idempotency-Key", "setup-redemption")],
+        Some(&redemption),
+    );
+    assert_eq!(other_redemption.status, 201, "{}", other_redemption.text);
+    let other_redemption_id = other_redemption.body["id"].as_str().unwrap().to_string();
 
     let wrong_password =
         json!({"current_password": "not-mine-at-all", "new_password": "new-password-1"})
@@ -306,6 +334,90 @@ fn each_role_reaches_only_what_it_may(app: TestApp) {
             [401, 403, 403, 403, 200, 200],
         ),
         (
+            "/api/v1/members/{id}",
+            "PATCH",
+            format!("/api/v1/members/{other_id}"),
+            Some(json!({"name": "林三"}).to_string()),
+            [401, 403, 403, 403, 403, 200],
+        ),
+        (
+            "/api/v1/goods",
+            "POST",
+            "/api/v1/goods".into(),
+            Some(json!({"sku": "X", "name": "x", "price": "1", "stock": 1}).to_string()),
+            [401, 403, 403, 403, 403, 201],
+        ),
+        (
+            "/api/v1/goods",
+            "GET",
+            "/api/v1/goods".into(),
+            None,
+            [401, 200, 200, 200, 200, 200],
+        ),
+        (
+            "/api/v1/goods/{id}",
+            "GET",
+            format!("/api/v1/goods/{goods_id}"),
+            None,
+            [401, 200, 200, 200, 200, 200],
+        ),
+        (
+            "/api/v1/goods/{id}",
+            "PATCH",
+            format!("/api/v1/goods/{goods_id}"),
+            Some(json!({"name": "香皂"}).to_string()),
+            [401, 403, 403, 403, 403, 200],
+        ),
+        (
+            "/api/v1/goods/{id}/restock",
+            "POST",
+            format!("/api/v1/goods/{goods_id}/restock"),
+            Some(json!({"quantity": 1, "reason": "r"}).to_string()),
+            [401, 403, 403, 403, 403, 200],
+        ),
+        (
+            "/api/v1/goods/{id}/movements",
+            "GET",
+            format!("/api/v1/goods/{goods_id}/movements"),
+            None,
+            [401, 403, 403, 200, 200, 200],
+        ),
+        (
+            "/api/v1/redemptions",
+            "POST",
+            "/api/v1/redemptions".into(),
+            Some(redemption),
+            [401, 403, 403, 201, 403, 201],
+        ),
+        (
+            "/api/v1/redemptions",
+            "GET",
+            "/api/v1/redemptions".into(),
+            None,
+            [401, 200, 200, 200, 200, 200],
+        ),
+        (
+            "/api/v1/redemptions/{id}",
+            "GET",
+            format!("/api/v1/redemptions/{other_redemption_id}"),
+            None,
+            [401, 404, 404, 200, 200, 200],
+        ),
+        (
+            "/api/v1/redemptions/totals",
+            "GET",
+            "/api/v1/redemptions/totals".into(),
+            None,
+            [401, 403, 403, 200, 200, 200],
+        ),
+        (
+            "/api/v1/redemptions/{id}/void",
+            "POST",
+            format!("/api/v1/redemptions/{other_redemption_id}/void"),
+            Some(json!({"reason": "r"}).to_string()),
+            [401, 403, 403, 200, 403, 409],
+        ),
+        (
             "/api/v1/openapi.json",
             "GET",
             "/api/v1/openapi.json".into(),
@@ -365,7 +477,7 @@ fn each_role_reaches_only_what_it_may(app: TestApp) {
             if expected[i] == 0 {
                 continue; // logout would revoke the token the rest of the table needs
             }
-            let key = format!("matrix-{i}");
+            let key = format!("matrix-{i}-{method}-{path}");
             let mut body = body.clone();
             if path == "/api/v1/users" && method == &"POST" {
                 body = Some(new_user(&format!("user{i}")));

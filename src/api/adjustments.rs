@@ -4,9 +4,9 @@
 use actix_web::http::StatusCode;
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+use super::idempotency::{idempotency_key, key_reused, request_hash};
 use super::{rfc3339, with_conn};
 use crate::auth::AuthUser;
 use crate::db::queries;
@@ -15,9 +15,6 @@ use crate::error::{ApiError, Problem};
 use crate::ledger::command::MEMO_CHARS_MAX;
 use crate::ledger::{AdjustmentKind, Command, IdempotencyClaim, LedgerError, Outcome};
 use crate::startup::AppState;
-
-/// Longest idempotency key accepted.
-pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 128;
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -49,46 +46,6 @@ pub struct AdjustmentReceipt {
     #[schema(example = "35.50")]
     pub balance: String,
     pub created_at: String,
-}
-
-/// Reads and checks the `Idempotency-Key` header.
-pub fn idempotency_key(req: &HttpRequest) -> Result<String, ApiError> {
-    let value = req.headers().get("Idempotency-Key").ok_or_else(|| {
-        ApiError::bad_request(
-            "idempotency_key_missing",
-            "send an Idempotency-Key header (any unique string, e.g. a UUID) so a retry cannot post twice",
-        )
-    })?;
-    let key = value
-        .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|k| {
-            !k.is_empty()
-                && k.len() <= IDEMPOTENCY_KEY_CHARS_MAX
-                && k.chars().all(|c| c.is_ascii_graphic())
-        })
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "idempotency_key_invalid",
-                format!("Idempotency-Key must be 1-{IDEMPOTENCY_KEY_CHARS_MAX} visible ASCII characters"),
-            )
-        })?;
-    Ok(key.to_string())
-}
-
-/// The fingerprint of a request body: SHA-256 of its canonical JSON.
-pub fn request_hash<T: Serialize>(body: &T) -> Result<String, ApiError> {
-    let bytes = serde_json::to_vec(body).map_err(ApiError::internal)?;
-    Ok(hex::encode(Sha256::digest(&bytes)))
-}
-
-fn key_reused() -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "idempotency_key_reused",
-        "this Idempotency-Key was used for a different request; use a new key",
-    )
 }
 
 /// Rebuilds the receipt of a committed adjustment from the journal, byte for byte as first sent.
@@ -170,7 +127,7 @@ pub async fn create_adjustment(
     user.require_any(&[Role::Admin])?;
     let key = idempotency_key(&req)?;
     let request = body.into_inner();
-    let hash = request_hash(&request)?;
+    let hash = request_hash("POST /api/v1/adjustments", &request)?;
     if let Some(receipt) = earlier_answer(&state, &user, &key, &hash).await? {
         return Ok(HttpResponse::Created().json(receipt));
     }

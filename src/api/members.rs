@@ -1,6 +1,6 @@
 //! Members (residents) and their passbook numbers. Creating a member opens their account.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, patch, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -192,6 +192,76 @@ pub async fn get_member(
     let community = user.community_id;
     let found = with_conn(&state.pool, move |conn| {
         Ok(queries::member_with_account(conn, community, member_id)?)
+    })
+    .await?
+    .ok_or_else(|| ApiError::not_found("member"))?;
+    Ok(HttpResponse::Ok().json(member_view(&found.0, &found.1)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMemberRequest {
+    pub name: Option<String>,
+    /// `active` or `inactive`; an inactive member cannot redeem.
+    pub status: Option<String>,
+}
+
+/// Renames a member or (de)activates them (admin).
+#[utoipa::path(patch, path = "/api/v1/members/{id}", tag = "members", operation_id = "update_member",
+    security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "member id")),
+    request_body = UpdateMemberRequest,
+    responses((status = 200, body = MemberView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[patch("/members/{id}")]
+pub async fn update_member(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<uuid::Uuid>,
+    body: web::Json<UpdateMemberRequest>,
+) -> Result<HttpResponse, ApiError> {
+    user.require_any(&[Role::Admin])?;
+    let member_id = MemberId(path.into_inner());
+    let request = body.into_inner();
+    let name = request
+        .name
+        .as_deref()
+        .map(MemberName::parse)
+        .transpose()
+        .map_err(ApiError::validation)?;
+    let status = match request.status.as_deref() {
+        None => None,
+        Some(s @ ("active" | "inactive")) => Some(s.to_string()),
+        Some(_) => {
+            return Err(
+                ApiError::validation("status must be active or inactive").with("field", "status")
+            )
+        }
+    };
+    if name.is_none() && status.is_none() {
+        return Err(ApiError::validation("nothing to change"));
+    }
+    let community = user.community_id;
+    let found = with_conn(&state.pool, move |conn| {
+        Ok(crate::db::write_transaction(conn, |conn| {
+            let changed = crate::db::shop::set_member_status(
+                conn,
+                community,
+                member_id,
+                name.as_ref().map(MemberName::as_str),
+                status.as_deref(),
+            )?;
+            if changed == 0 {
+                return Ok(None);
+            }
+            queries::member_with_account(conn, community, member_id)
+        })?)
     })
     .await?
     .ok_or_else(|| ApiError::not_found("member"))?;

@@ -4,10 +4,13 @@
 pub mod accounts;
 pub mod adjustments;
 pub mod auth;
+pub mod goods;
 pub mod health;
+pub mod idempotency;
 pub mod ledger;
 pub mod members;
 pub mod openapi;
+pub mod redemptions;
 pub mod users;
 
 use actix_web::web;
@@ -37,11 +40,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(members::create_member)
                 .service(members::list_members)
                 .service(members::get_member)
+                .service(members::update_member)
                 .service(users::create_user)
                 .service(users::list_users)
                 .service(accounts::get_account)
                 .service(adjustments::create_adjustment)
-                .service(ledger::verify_ledger),
+                .service(ledger::verify_ledger)
+                .service(goods::create_goods)
+                .service(goods::list_goods)
+                .service(goods::get_goods)
+                .service(goods::update_goods)
+                .service(goods::restock_goods)
+                .service(goods::list_stock_movements)
+                // "totals" before "{id}": the first matching route wins.
+                .service(redemptions::get_redemption_totals)
+                .service(redemptions::create_redemption)
+                .service(redemptions::list_redemptions)
+                .service(redemptions::get_redemption)
+                .service(redemptions::void_redemption),
         );
 }
 

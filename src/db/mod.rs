@@ -4,6 +4,7 @@
 pub mod models;
 pub mod queries;
 pub mod schema;
+pub mod shop;
 pub mod types;
 
 use std::time::Duration;
