@@ -45,7 +45,14 @@ pub struct Config {
     pub admin_password: Option<String>,
     pub batch_max: usize,
     pub workers: usize,
+    /// "Now" for business rules; tests move it forward.
+    pub clock: crate::clock::Clock,
+    /// How often the notice sweeper looks for deeds whose public notice has ended.
+    pub sweep_interval_ms: u64,
 }
+
+/// How often, by default, the sweeper credits deeds whose notice ended.
+pub const DEFAULT_SWEEP_INTERVAL_MS: u64 = 30_000;
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -207,6 +214,8 @@ impl Config {
             admin_password,
             batch_max,
             workers,
+            clock: crate::clock::Clock::default(),
+            sweep_interval_ms: DEFAULT_SWEEP_INTERVAL_MS,
         })
     }
 }

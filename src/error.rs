@@ -179,6 +179,15 @@ impl From<actix_web::error::BlockingError> for ApiError {
     }
 }
 
+/// A deed cannot move that way from where it is.
+pub fn invalid_transition(status: &str, action: &str) -> ApiError {
+    ApiError::conflict(
+        "invalid_transition",
+        format!("a {status} deed cannot be {action}"),
+    )
+    .with("status", status.to_string())
+}
+
 impl From<LedgerError> for ApiError {
     fn from(e: LedgerError) -> ApiError {
         match e {
@@ -270,6 +279,31 @@ impl From<LedgerError> for ApiError {
                 "a clerk may void a redemption only on the day it was made; ask an admin",
             ),
             LedgerError::TooLarge => ApiError::validation("the amount or quantity is too large"),
+            LedgerError::DeedNotFound(_) => ApiError::not_found("deed"),
+            LedgerError::InvalidTransition { status, action } => invalid_transition(&status, action),
+            LedgerError::ForbiddenSelfApproval => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden_self_approval",
+                "nobody approves or checks a deed they submitted or that credits themselves",
+            ),
+            LedgerError::MonthlyCapExceeded {
+                cap,
+                used,
+                remaining,
+            } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "monthly_cap_exceeded",
+                format!(
+                    "this rule pays at most {cap} a month per member; {used} already this month, {remaining} remain"
+                ),
+            )
+            .with("cap", cap.to_string())
+            .with("used", used.to_string())
+            .with("remaining", remaining.to_string()),
+            LedgerError::NoticeNotOver => ApiError::conflict(
+                "notice_not_over",
+                "the deed is still on public notice",
+            ),
             LedgerError::IdempotencyKeyTaken => ApiError::conflict(
                 "idempotency_key_in_use",
                 "another request with this Idempotency-Key is being processed; retry",

@@ -167,3 +167,86 @@ pub struct RedemptionLineRow {
     pub unit_price: i64,
     pub line_total: i64,
 }
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = community_settings)]
+pub struct SettingsRow {
+    pub community_id: DbUuid,
+    pub review_stages: i32,
+    pub notice_days: i32,
+    pub backdate_days: i32,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = rules)]
+pub struct RuleRow {
+    pub id: DbUuid,
+    pub community_id: DbUuid,
+    pub code: String,
+    pub current_version: i32,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = rule_versions)]
+pub struct RuleVersionRow {
+    pub id: DbUuid,
+    pub rule_id: DbUuid,
+    pub version: i32,
+    pub name: String,
+    pub category: String,
+    pub points: i64,
+    pub unit: String,
+    pub direction: String,
+    pub monthly_cap: Option<i64>,
+    pub per_deed_cap: Option<i64>,
+    pub created_by: Option<DbUuid>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = deeds)]
+pub struct DeedRow {
+    pub id: DbUuid,
+    pub community_id: DbUuid,
+    pub member_id: DbUuid,
+    pub account_id: DbUuid,
+    pub rule_id: DbUuid,
+    pub rule_version_id: DbUuid,
+    pub rule_name: String,
+    pub direction: String,
+    pub quantity: i64,
+    pub counted_quantity: i64,
+    pub points: i64,
+    pub monthly_cap: Option<i64>,
+    pub occurred_on: String,
+    pub description: String,
+    pub evidence: String,
+    pub status: String,
+    pub submitted_by: DbUuid,
+    pub cap_month: Option<String>,
+    pub notice_ends_at: Option<NaiveDateTime>,
+    pub applied_points: Option<i64>,
+    pub credit_journal_id: Option<DbUuid>,
+    pub reversal_journal_id: Option<DbUuid>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = deed_events)]
+pub struct DeedEventRow {
+    pub id: DbUuid,
+    pub deed_id: DbUuid,
+    pub community_id: DbUuid,
+    pub action: String,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub actor_id: Option<DbUuid>,
+    pub reason: Option<String>,
+    pub created_at: NaiveDateTime,
+}

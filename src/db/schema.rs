@@ -213,7 +213,106 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    community_settings (community_id) {
+        community_id -> PortableUuid,
+        review_stages -> Integer,
+        notice_days -> Integer,
+        backdate_days -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    rules (id) {
+        id -> PortableUuid,
+        community_id -> PortableUuid,
+        code -> Text,
+        current_version -> Integer,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    rule_versions (id) {
+        id -> PortableUuid,
+        rule_id -> PortableUuid,
+        version -> Integer,
+        name -> Text,
+        category -> Text,
+        points -> BigInt,
+        unit -> Text,
+        direction -> Text,
+        monthly_cap -> Nullable<BigInt>,
+        per_deed_cap -> Nullable<BigInt>,
+        created_by -> Nullable<PortableUuid>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    deeds (id) {
+        id -> PortableUuid,
+        community_id -> PortableUuid,
+        member_id -> PortableUuid,
+        account_id -> PortableUuid,
+        rule_id -> PortableUuid,
+        rule_version_id -> PortableUuid,
+        rule_name -> Text,
+        direction -> Text,
+        quantity -> BigInt,
+        counted_quantity -> BigInt,
+        points -> BigInt,
+        monthly_cap -> Nullable<BigInt>,
+        occurred_on -> Text,
+        description -> Text,
+        evidence -> Text,
+        status -> Text,
+        submitted_by -> PortableUuid,
+        cap_month -> Nullable<Text>,
+        notice_ends_at -> Nullable<Timestamp>,
+        applied_points -> Nullable<BigInt>,
+        credit_journal_id -> Nullable<PortableUuid>,
+        reversal_journal_id -> Nullable<PortableUuid>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    deed_events (id) {
+        id -> PortableUuid,
+        deed_id -> PortableUuid,
+        community_id -> PortableUuid,
+        action -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        actor_id -> Nullable<PortableUuid>,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(accounts -> members (member_id));
+diesel::joinable!(rule_versions -> rules (rule_id));
 diesel::joinable!(redemption_lines -> redemptions (redemption_id));
 diesel::joinable!(postings -> journal (journal_id));
 
@@ -231,4 +330,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     stock_movements,
     redemptions,
     redemption_lines,
+    community_settings,
+    rules,
+    rule_versions,
+    deeds,
+    deed_events,
 );

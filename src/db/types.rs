@@ -93,5 +93,7 @@ id_conversions!(
     crate::domain::UserId,
     crate::domain::JournalId,
     crate::domain::GoodsId,
-    crate::domain::RedemptionId
+    crate::domain::RedemptionId,
+    crate::domain::RuleId,
+    crate::domain::DeedId
 );

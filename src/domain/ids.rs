@@ -45,3 +45,5 @@ typed_id!(UserId);
 typed_id!(JournalId);
 typed_id!(GoodsId);
 typed_id!(RedemptionId);
+typed_id!(RuleId);
+typed_id!(DeedId);

@@ -7,7 +7,9 @@ pub mod points;
 pub mod roles;
 pub mod transaction;
 
-pub use ids::{AccountId, CommunityId, GoodsId, JournalId, MemberId, RedemptionId, UserId};
+pub use ids::{
+    AccountId, CommunityId, DeedId, GoodsId, JournalId, MemberId, RedemptionId, RuleId, UserId,
+};
 pub use points::{Points, PointsError};
 pub use roles::{Role, RoleSet};
 pub use transaction::{BalancedTransaction, ChainLink, PostingDraft, TransactionError};

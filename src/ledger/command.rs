@@ -1,8 +1,8 @@
 //! What the engine can be asked to do, and what it answers.
 
-use crate::db::models::{RedemptionLineRow, RedemptionRow, StockMovementRow};
+use crate::db::models::{DeedRow, RedemptionLineRow, RedemptionRow, StockMovementRow};
 use crate::domain::{
-    AccountId, CommunityId, GoodsId, JournalId, MemberId, Points, RedemptionId, UserId,
+    AccountId, CommunityId, DeedId, GoodsId, JournalId, MemberId, Points, RedemptionId, UserId,
 };
 
 /// Characters a reason or memo may have.
@@ -72,6 +72,30 @@ pub enum Command {
         reason: String,
         actor_id: UserId,
     },
+    /// Approve a deed: it enters public notice, or (without notice) credits at once.
+    ApproveDeed {
+        community_id: CommunityId,
+        deed_id: DeedId,
+        actor_id: UserId,
+        actor_member_id: Option<MemberId>,
+        /// The business clock's "now": notice periods and cap months are counted from it.
+        clock_now: chrono::NaiveDateTime,
+        review_stages: i32,
+        notice_days: i32,
+    },
+    /// Credit a deed whose notice ended unopposed (the sweeper's command).
+    CreditDueDeed {
+        community_id: CommunityId,
+        deed_id: DeedId,
+        clock_now: chrono::NaiveDateTime,
+    },
+    /// Undo a credited deed with a linked reversing transaction.
+    ReverseDeed {
+        community_id: CommunityId,
+        deed_id: DeedId,
+        actor_id: UserId,
+        reason: String,
+    },
     /// Answered after the batch it rides in commits: proves the writer and its database work.
     Ping,
 }
@@ -138,6 +162,10 @@ pub enum Outcome {
         goods_id: GoodsId,
         movement: StockMovementRow,
     },
+    Deed {
+        deed: Box<DeedRow>,
+        posted: Option<Posted>,
+    },
     Pong,
 }
 
@@ -189,6 +217,23 @@ pub enum LedgerError {
     VoidWindowClosed,
     #[error("the amount is too large")]
     TooLarge,
+    #[error("deed not found")]
+    DeedNotFound(DeedId),
+    #[error("a {status} deed cannot be {action}")]
+    InvalidTransition {
+        status: String,
+        action: &'static str,
+    },
+    #[error("nobody approves a deed they submitted or that credits themselves")]
+    ForbiddenSelfApproval,
+    #[error("the monthly cap would be exceeded")]
+    MonthlyCapExceeded {
+        cap: Points,
+        used: Points,
+        remaining: Points,
+    },
+    #[error("the deed's public notice has not ended")]
+    NoticeNotOver,
     #[error("the idempotency key was taken by a concurrent request")]
     IdempotencyKeyTaken,
     #[error("the ledger writer is busy; retry shortly")]

@@ -55,9 +55,10 @@ impl Default for EngineSettings {
     }
 }
 
+/// One request's commands (usually one; a bulk approval sends many) and where to answer.
 struct Job {
-    command: Command,
-    reply: oneshot::Sender<Result<Outcome, LedgerError>>,
+    commands: Vec<Command>,
+    reply: oneshot::Sender<Vec<Result<Outcome, LedgerError>>>,
 }
 
 /// The handle handlers use. Cloning is cheap; the writer stops when every handle is gone.
@@ -102,8 +103,23 @@ impl Engine {
 
     /// Queues a command and waits for the writer's answer, which comes after commit.
     pub async fn execute(&self, command: Command) -> Result<Outcome, LedgerError> {
+        self.execute_many(vec![command])
+            .await
+            .and_then(|mut results| {
+                results.pop().unwrap_or_else(|| {
+                    Err(LedgerError::Unavailable("the writer gave no answer".into()))
+                })
+            })
+    }
+
+    /// Queues commands that must share one batch (one database transaction) and answers each.
+    pub async fn execute_many(
+        &self,
+        commands: Vec<Command>,
+    ) -> Result<Vec<Result<Outcome, LedgerError>>, LedgerError> {
+        let expected = commands.len();
         let (reply, answer) = oneshot::channel();
-        match self.queue.try_send(Job { command, reply }) {
+        match self.queue.try_send(Job { commands, reply }) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(LedgerError::QueueFull),
             Err(TrySendError::Disconnected(_)) => {
@@ -113,7 +129,10 @@ impl Engine {
             }
         }
         match tokio::time::timeout(Duration::from_secs(REPLY_TIMEOUT_SECONDS), answer).await {
-            Ok(Ok(result)) => result,
+            Ok(Ok(results)) if results.len() == expected => Ok(results),
+            Ok(Ok(_)) => Err(LedgerError::Unavailable(
+                "the ledger writer answered the wrong number of commands".into(),
+            )),
             Ok(Err(_)) => Err(LedgerError::Unavailable(
                 "the ledger writer dropped the command".into(),
             )),
@@ -158,18 +177,25 @@ struct Writer {
 impl Writer {
     fn run(mut self, jobs: Receiver<Job>) {
         while let Ok(first) = jobs.recv() {
+            let mut queued = first.commands.len();
             let mut batch = vec![first];
-            while batch.len() < self.batch_commands_max {
+            // A job is never split: a bulk approval is one transaction even past the batch limit.
+            while queued < self.batch_commands_max {
                 match jobs.try_recv() {
-                    Ok(job) => batch.push(job),
+                    Ok(job) => {
+                        queued += job.commands.len();
+                        batch.push(job);
+                    }
                     Err(_) => break,
                 }
             }
-            let results = self.execute_batch(&batch);
-            debug_assert_eq!(results.len(), batch.len());
-            for (job, result) in batch.into_iter().zip(results) {
+            let commands: Vec<&Command> = batch.iter().flat_map(|j| j.commands.iter()).collect();
+            let mut results = self.execute_batch(&commands).into_iter();
+            assert_eq!(results.len(), queued, "one result per command");
+            for job in batch {
+                let answers: Vec<_> = results.by_ref().take(job.commands.len()).collect();
                 // The requester may have gone away (timeout, client disconnect); the effect stands.
-                let _ = job.reply.send(result);
+                let _ = job.reply.send(answers);
             }
         }
         tracing::info!("ledger writer stopped: every handle is gone");
@@ -200,14 +226,13 @@ impl Writer {
         self.view = View::default();
     }
 
-    fn execute_batch(&mut self, batch: &[Job]) -> Vec<Result<Outcome, LedgerError>> {
+    fn execute_batch(&mut self, commands: &[&Command]) -> Vec<Result<Outcome, LedgerError>> {
         let started = Instant::now();
         self.stats.batches.fetch_add(1, Ordering::Relaxed);
         self.stats
             .commands
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        let commands: Vec<&Command> = batch.iter().map(|j| &j.command).collect();
-        let results = match self.try_group(&commands) {
+            .fetch_add(commands.len() as u64, Ordering::Relaxed);
+        let results = match self.try_group(commands) {
             Ok(results) => results,
             Err(error) => {
                 if let StepError::Database(e) = &error {
@@ -217,11 +242,11 @@ impl Writer {
                 }
                 self.stats.replays.fetch_add(1, Ordering::Relaxed);
                 self.view = View::default();
-                self.replay(&commands)
+                self.replay(commands)
             }
         };
         tracing::debug!(
-            commands = batch.len(),
+            commands = commands.len(),
             elapsed_us = started.elapsed().as_micros() as u64,
             "batch done"
         );
@@ -294,6 +319,9 @@ impl Writer {
         let Some(conn) = self.conn.as_mut() else {
             return Err(StepError::Database(DieselError::BrokenTransactionManager));
         };
+        // Deeds and monthly sums move through review outside the writer: read them afresh.
+        self.view.deeds.clear();
+        self.view.cap_sums.clear();
         if self.view.monthly.len() > VIEW_MONTHLY_ENTRIES_MAX {
             // Counts are reloaded on demand; dropping them bounds memory across months.
             self.view.monthly.clear();

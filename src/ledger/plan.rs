@@ -11,19 +11,20 @@ use super::command::{
     StockShortage,
 };
 use super::view::{
-    local_day_and_month, AccountState, CommunityState, GoodsState, MonthlyKey, RedemptionState,
-    View,
+    local_day_and_month, AccountState, CapKey, CommunityState, GoodsState, MonthlyKey,
+    RedemptionState, View,
 };
 use super::ACCOUNT_KIND_MEMBER;
 use crate::db::models::{
-    IdempotencyRow, JournalRow, PostingRow, RedemptionLineRow, RedemptionRow, StockMovementRow,
+    DeedEventRow, DeedRow, IdempotencyRow, JournalRow, PostingRow, RedemptionLineRow,
+    RedemptionRow, StockMovementRow,
 };
 use crate::db::{self, DbUuid};
 use crate::domain::points::POINTS_ABS_MAX_HUNDREDTHS;
 use crate::domain::transaction::ChainLink;
 use crate::domain::{
-    AccountId, BalancedTransaction, CommunityId, GoodsId, JournalId, Points, PostingDraft,
-    RedemptionId, UserId,
+    AccountId, BalancedTransaction, CommunityId, DeedId, GoodsId, JournalId, MemberId, Points,
+    PostingDraft, RedemptionId, UserId,
 };
 
 /// Stock one goods may hold at most.
@@ -48,6 +49,10 @@ pub(super) struct BatchWrites {
     pub goods: HashMap<GoodsId, (i64, GoodsState)>,
     pub redemptions: HashMap<RedemptionId, RedemptionState>,
     pub monthly: HashMap<MonthlyKey, i64>,
+    /// Deed → (version the view saw, new state).
+    pub deeds: HashMap<DeedId, (i64, DeedRow)>,
+    pub deed_events: Vec<DeedEventRow>,
+    pub cap_sums: HashMap<CapKey, i64>,
     pub claimed_keys: HashSet<(UserId, String)>,
 }
 
@@ -87,6 +92,53 @@ impl BatchWrites {
             .or_else(|| view.monthly.get(key).copied())
     }
 
+    fn deed(&self, view: &View, id: DeedId) -> Option<DeedRow> {
+        self.deeds
+            .get(&id)
+            .map(|(_, d)| d.clone())
+            .or_else(|| view.deeds.get(&id).cloned())
+    }
+
+    fn cap_sum(&self, view: &View, key: &CapKey) -> Option<i64> {
+        self.cap_sums
+            .get(key)
+            .copied()
+            .or_else(|| view.cap_sums.get(key).copied())
+    }
+
+    fn set_deed(&mut self, view: &View, next: DeedRow) {
+        let id = DeedId::from(next.id);
+        let seen = self
+            .deeds
+            .get(&id)
+            .map(|(v, _)| *v)
+            .or_else(|| view.deeds.get(&id).map(|d| d.version))
+            .unwrap_or(next.version);
+        self.deeds.insert(id, (seen, next));
+    }
+
+    fn deed_event(
+        &mut self,
+        deed: &DeedRow,
+        action: &str,
+        from: &str,
+        actor: Option<UserId>,
+        reason: Option<String>,
+        now: NaiveDateTime,
+    ) {
+        self.deed_events.push(DeedEventRow {
+            id: DbUuid(uuid::Uuid::now_v7()),
+            deed_id: deed.id,
+            community_id: deed.community_id,
+            action: action.to_string(),
+            from_status: Some(from.to_string()),
+            to_status: deed.status.clone(),
+            actor_id: actor.map(Into::into),
+            reason,
+            created_at: now,
+        });
+    }
+
     fn set_goods(&mut self, view: &View, id: GoodsId, next: GoodsState) {
         let seen = self
             .goods
@@ -98,7 +150,10 @@ impl BatchWrites {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.journal.is_empty() && self.movements.is_empty() && self.goods.is_empty()
+        self.journal.is_empty()
+            && self.movements.is_empty()
+            && self.goods.is_empty()
+            && self.deeds.is_empty()
     }
 
     /// Moves the batch's new states into the view after commit, with the versions now stored.
@@ -250,8 +305,323 @@ pub(super) fn plan(
                 movement,
             })
         }
+        Command::ApproveDeed {
+            community_id,
+            deed_id,
+            actor_id,
+            actor_member_id,
+            clock_now,
+            review_stages,
+            notice_days,
+        } => plan_approval(
+            Approval {
+                community_id: *community_id,
+                deed_id: *deed_id,
+                actor_id: *actor_id,
+                actor_member_id: *actor_member_id,
+                clock_now: *clock_now,
+                review_stages: *review_stages,
+                notice_days: *notice_days,
+            },
+            view,
+            writes,
+            now,
+        ),
+        Command::CreditDueDeed {
+            community_id,
+            deed_id,
+            clock_now,
+        } => {
+            let deed = writes
+                .deed(view, *deed_id)
+                .filter(|d| CommunityId::from(d.community_id) == *community_id)
+                .ok_or(LedgerError::DeedNotFound(*deed_id))?;
+            if deed.status != "approved" {
+                return Err(LedgerError::InvalidTransition {
+                    status: deed.status,
+                    action: "credited",
+                });
+            }
+            if deed.notice_ends_at.is_none_or(|end| end > *clock_now) {
+                return Err(LedgerError::NoticeNotOver);
+            }
+            let (credited, posted) = credit_deed(deed.clone(), None, view, writes, now)?;
+            writes.deed_event(&credited, "credit", &deed.status, None, None, now);
+            writes.set_deed(view, credited.clone());
+            Ok(Outcome::Deed {
+                deed: Box::new(credited),
+                posted,
+            })
+        }
+        Command::ReverseDeed {
+            community_id,
+            deed_id,
+            actor_id,
+            reason,
+        } => plan_reversal(
+            *community_id,
+            *deed_id,
+            *actor_id,
+            reason,
+            view,
+            writes,
+            now,
+        ),
         Command::Ping => Ok(Outcome::Pong),
     }
+}
+
+struct Approval {
+    community_id: CommunityId,
+    deed_id: DeedId,
+    actor_id: UserId,
+    actor_member_id: Option<MemberId>,
+    clock_now: NaiveDateTime,
+    review_stages: i32,
+    notice_days: i32,
+}
+
+fn plan_approval(
+    a: Approval,
+    view: &View,
+    writes: &mut BatchWrites,
+    now: NaiveDateTime,
+) -> Result<Outcome, LedgerError> {
+    let deed = writes
+        .deed(view, a.deed_id)
+        .filter(|d| CommunityId::from(d.community_id) == a.community_id)
+        .ok_or(LedgerError::DeedNotFound(a.deed_id))?;
+    let expected = if a.review_stages >= 2 {
+        "reviewed"
+    } else {
+        "submitted"
+    };
+    if deed.status != expected {
+        return Err(LedgerError::InvalidTransition {
+            status: deed.status,
+            action: "approved",
+        });
+    }
+    if UserId::from(deed.submitted_by) == a.actor_id
+        || a.actor_member_id == Some(MemberId::from(deed.member_id))
+    {
+        return Err(LedgerError::ForbiddenSelfApproval);
+    }
+    let community = writes
+        .community(view, a.community_id)
+        .ok_or_else(|| LedgerError::Unavailable("unknown community".into()))?;
+    let (_, month) = local_day_and_month(a.clock_now, community.utc_offset_minutes);
+    let cap_key = (
+        MemberId::from(deed.member_id),
+        crate::domain::RuleId::from(deed.rule_id),
+        month.clone(),
+    );
+    if let (Some(cap), "earn") = (deed.monthly_cap, deed.direction.as_str()) {
+        let used = writes
+            .cap_sum(view, &cap_key)
+            .ok_or_else(|| LedgerError::Unavailable("the monthly sum was not loaded".into()))?;
+        if used + deed.points > cap {
+            return Err(LedgerError::MonthlyCapExceeded {
+                cap: Points::from_hundredths(cap),
+                used: Points::from_hundredths(used),
+                remaining: Points::from_hundredths((cap - used).max(0)),
+            });
+        }
+    }
+    let mut next = deed.clone();
+    next.cap_month = Some(month);
+    next.updated_at = now;
+    let posted = if a.notice_days > 0 {
+        next.status = "approved".into();
+        next.notice_ends_at = Some(a.clock_now + chrono::Duration::days(a.notice_days as i64));
+        writes.deed_event(&next, "approve", &deed.status, Some(a.actor_id), None, now);
+        None
+    } else {
+        let (credited, posted) = credit_deed(next, Some(a.actor_id), view, writes, now)?;
+        let mut approved = credited.clone();
+        approved.status = "approved".into();
+        writes.deed_event(
+            &approved,
+            "approve",
+            &deed.status,
+            Some(a.actor_id),
+            None,
+            now,
+        );
+        writes.deed_event(&credited, "credit", "approved", Some(a.actor_id), None, now);
+        next = credited;
+        posted
+    };
+    if deed.monthly_cap.is_some() && deed.direction == "earn" {
+        let used = writes.cap_sum(view, &cap_key).unwrap_or(0);
+        writes.cap_sums.insert(cap_key, used + deed.points);
+    }
+    writes.set_deed(view, next.clone());
+    Ok(Outcome::Deed {
+        deed: Box::new(next),
+        posted,
+    })
+}
+
+/// What a deed's passbook line says: the rule, then the deed in the resident's words.
+fn deed_memo(deed: &DeedRow) -> String {
+    let description: String = deed.description.chars().take(200).collect();
+    format!("{}：{}", deed.rule_name, description)
+}
+
+/// Posts a deed's coins: issuance → member for an earning deed; member → deductions for a
+/// deduction, never more than the balance holds (both amounts are kept). Changes nothing on `Err`.
+fn credit_deed(
+    mut deed: DeedRow,
+    actor: Option<UserId>,
+    view: &View,
+    writes: &mut BatchWrites,
+    now: NaiveDateTime,
+) -> Result<(DeedRow, Option<Posted>), LedgerError> {
+    let community_id = CommunityId::from(deed.community_id);
+    let community = writes
+        .community(view, community_id)
+        .ok_or_else(|| LedgerError::Unavailable("unknown community".into()))?;
+    let member_account = AccountId::from(deed.account_id);
+    let (kind, memo, applied, counter) = if deed.direction == "earn" {
+        let issuance = community
+            .issuance_account
+            .ok_or_else(|| LedgerError::Unavailable("no issuance account".into()))?;
+        ("deed_credit", deed_memo(&deed), deed.points, issuance)
+    } else {
+        let deductions = community
+            .deductions_account
+            .ok_or_else(|| LedgerError::Unavailable("no deductions account".into()))?;
+        let balance = writes
+            .account(view, member_account)
+            .map(|a| a.balance)
+            .ok_or(LedgerError::AccountNotFound(member_account))?;
+        let applied = deed.points.min(balance.max(0));
+        let memo = format!(
+            "{}（应扣 {}，实扣 {}）",
+            deed_memo(&deed),
+            Points::from_hundredths(deed.points),
+            Points::from_hundredths(applied)
+        );
+        ("deed_deduction", memo, applied, deductions)
+    };
+    let posted = if applied > 0 {
+        let signed = if deed.direction == "earn" {
+            applied
+        } else {
+            -applied
+        };
+        let transaction = BalancedTransaction::new(vec![
+            PostingDraft {
+                account_id: member_account,
+                amount: Points::from_hundredths(signed),
+            },
+            PostingDraft {
+                account_id: counter,
+                amount: Points::from_hundredths(-signed),
+            },
+        ])
+        .map_err(unbalanced)?;
+        Some(post_transaction(
+            Draft {
+                community_id,
+                kind,
+                reference_id: Some(deed.id.0),
+                memo,
+                actor_id: actor,
+                transaction,
+                idempotency: None,
+            },
+            view,
+            writes,
+            now,
+        )?)
+    } else {
+        None
+    };
+    deed.status = "credited".into();
+    deed.applied_points = Some(applied);
+    deed.credit_journal_id = posted.as_ref().map(|p| p.journal_id.into());
+    deed.updated_at = now;
+    Ok((deed, posted))
+}
+
+fn plan_reversal(
+    community_id: CommunityId,
+    deed_id: DeedId,
+    actor_id: UserId,
+    reason: &str,
+    view: &View,
+    writes: &mut BatchWrites,
+    now: NaiveDateTime,
+) -> Result<Outcome, LedgerError> {
+    let deed = writes
+        .deed(view, deed_id)
+        .filter(|d| CommunityId::from(d.community_id) == community_id)
+        .ok_or(LedgerError::DeedNotFound(deed_id))?;
+    if deed.status != "credited" {
+        return Err(LedgerError::InvalidTransition {
+            status: deed.status,
+            action: "reversed",
+        });
+    }
+    let community = writes
+        .community(view, community_id)
+        .ok_or_else(|| LedgerError::Unavailable("unknown community".into()))?;
+    let applied = deed.applied_points.unwrap_or(0);
+    let posted = if applied > 0 {
+        let (signed, counter) = if deed.direction == "earn" {
+            (-applied, community.issuance_account)
+        } else {
+            (applied, community.deductions_account)
+        };
+        let counter =
+            counter.ok_or_else(|| LedgerError::Unavailable("no system account".into()))?;
+        let transaction = BalancedTransaction::new(vec![
+            PostingDraft {
+                account_id: deed.account_id.into(),
+                amount: Points::from_hundredths(signed),
+            },
+            PostingDraft {
+                account_id: counter,
+                amount: Points::from_hundredths(-signed),
+            },
+        ])
+        .map_err(unbalanced)?;
+        Some(post_transaction(
+            Draft {
+                community_id,
+                kind: "deed_reversal",
+                reference_id: Some(deed.id.0),
+                memo: format!("冲正 {}：{}", deed.rule_name, reason),
+                actor_id: Some(actor_id),
+                transaction,
+                idempotency: None,
+            },
+            view,
+            writes,
+            now,
+        )?)
+    } else {
+        None
+    };
+    let mut next = deed.clone();
+    next.status = "reversed".into();
+    next.reversal_journal_id = posted.as_ref().map(|p| p.journal_id.into());
+    next.updated_at = now;
+    writes.deed_event(
+        &next,
+        "reverse",
+        &deed.status,
+        Some(actor_id),
+        Some(reason.to_string()),
+        now,
+    );
+    writes.set_deed(view, next.clone());
+    Ok(Outcome::Deed {
+        deed: Box::new(next),
+        posted,
+    })
 }
 
 fn plan_redemption(

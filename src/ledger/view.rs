@@ -7,11 +7,13 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use super::command::Command;
-use super::{ACCOUNT_KIND_ISSUANCE, ACCOUNT_KIND_SHOP};
-use crate::db::models::{AccountRow, GoodsRow, RedemptionLineRow, RedemptionRow};
-use crate::db::schema::{accounts, communities, goods, members, redemption_lines, redemptions};
+use super::{ACCOUNT_KIND_DEDUCTIONS, ACCOUNT_KIND_ISSUANCE, ACCOUNT_KIND_SHOP};
+use crate::db::models::{AccountRow, DeedRow, GoodsRow, RedemptionLineRow, RedemptionRow};
+use crate::db::schema::{
+    accounts, communities, deeds, goods, members, redemption_lines, redemptions,
+};
 use crate::db::{DbConn, DbUuid};
-use crate::domain::{AccountId, CommunityId, GoodsId, MemberId, RedemptionId};
+use crate::domain::{AccountId, CommunityId, DeedId, GoodsId, MemberId, RedemptionId, RuleId};
 
 #[derive(Debug, Default, Clone)]
 pub(super) struct View {
@@ -21,9 +23,14 @@ pub(super) struct View {
     pub redemptions: HashMap<RedemptionId, RedemptionState>,
     /// Items of one goods a member redeemed in one local month (not voided).
     pub monthly: HashMap<MonthlyKey, i64>,
+    /// Deeds, read afresh for every batch: other requests move them through review.
+    pub deeds: HashMap<DeedId, DeedRow>,
+    /// Points of one rule approved or credited to a member in one local month, read afresh too.
+    pub cap_sums: HashMap<CapKey, i64>,
 }
 
 pub(super) type MonthlyKey = (MemberId, GoodsId, String);
+pub(super) type CapKey = (MemberId, RuleId, String);
 
 #[derive(Debug, Clone)]
 pub(super) struct AccountState {
@@ -45,6 +52,7 @@ pub(super) struct CommunityState {
     pub utc_offset_minutes: i32,
     pub issuance_account: Option<AccountId>,
     pub shop_account: Option<AccountId>,
+    pub deductions_account: Option<AccountId>,
 }
 
 #[derive(Debug, Clone)]
@@ -69,7 +77,10 @@ fn community_of(command: &Command) -> Option<CommunityId> {
     match command {
         Command::Adjust { community_id, .. }
         | Command::VoidRedemption { community_id, .. }
-        | Command::Restock { community_id, .. } => Some(*community_id),
+        | Command::Restock { community_id, .. }
+        | Command::ApproveDeed { community_id, .. }
+        | Command::CreditDueDeed { community_id, .. }
+        | Command::ReverseDeed { community_id, .. } => Some(*community_id),
         Command::Redeem(r) => Some(r.community_id),
         Command::Ping => None,
     }
@@ -100,7 +111,30 @@ pub(super) fn load_missing(
     commands: &[&Command],
     now: chrono::NaiveDateTime,
 ) -> QueryResult<()> {
-    // Redemptions to void come first: their lines name the goods and account to load.
+    // Deeds first, always fresh: their rows name the account to load.
+    let mut deed_ids: Vec<DbUuid> = Vec::new();
+    for command in commands {
+        let deed = match command {
+            Command::ApproveDeed { deed_id, .. }
+            | Command::CreditDueDeed { deed_id, .. }
+            | Command::ReverseDeed { deed_id, .. } => deed_id,
+            _ => continue,
+        };
+        if !view.deeds.contains_key(deed) {
+            push_unique(&mut deed_ids, DbUuid::from(*deed));
+        }
+    }
+    if !deed_ids.is_empty() {
+        let rows: Vec<DeedRow> = deeds::table
+            .filter(deeds::id.eq_any(&deed_ids))
+            .select(DeedRow::as_select())
+            .load(conn)?;
+        for row in rows {
+            view.deeds.insert(row.id.into(), row);
+        }
+    }
+
+    // Redemptions to void come next: their lines name the goods and account to load.
     let mut redemption_ids: Vec<DbUuid> = Vec::new();
     for command in commands {
         if let Command::VoidRedemption { redemption_id, .. } = command {
@@ -151,7 +185,11 @@ pub(super) fn load_missing(
             .load(conn)?;
         let system: Vec<(DbUuid, DbUuid, String)> = accounts::table
             .filter(accounts::community_id.eq_any(&community_ids))
-            .filter(accounts::kind.eq_any([ACCOUNT_KIND_ISSUANCE, ACCOUNT_KIND_SHOP]))
+            .filter(accounts::kind.eq_any([
+                ACCOUNT_KIND_ISSUANCE,
+                ACCOUNT_KIND_SHOP,
+                ACCOUNT_KIND_DEDUCTIONS,
+            ]))
             .select((accounts::id, accounts::community_id, accounts::kind))
             .load(conn)?;
         for (id, chain_seq, chain_hash, chain_version, utc_offset_minutes) in heads {
@@ -170,6 +208,7 @@ pub(super) fn load_missing(
                     utc_offset_minutes,
                     issuance_account: find(ACCOUNT_KIND_ISSUANCE),
                     shop_account: find(ACCOUNT_KIND_SHOP),
+                    deductions_account: find(ACCOUNT_KIND_DEDUCTIONS),
                 },
             );
         }
@@ -195,11 +234,19 @@ pub(super) fn load_missing(
                 }
             }
             Command::Restock { goods_id, .. } => wanted_goods.push(*goods_id),
+            Command::ApproveDeed { deed_id, .. }
+            | Command::CreditDueDeed { deed_id, .. }
+            | Command::ReverseDeed { deed_id, .. } => {
+                if let Some(deed) = view.deeds.get(deed_id) {
+                    wanted_accounts.push(deed.account_id.into());
+                }
+            }
             Command::Ping => {}
         }
         if let Some(community) = community_of(command).and_then(|c| view.communities.get(&c)) {
             wanted_accounts.extend(community.issuance_account);
             wanted_accounts.extend(community.shop_account);
+            wanted_accounts.extend(community.deductions_account);
         }
         for id in wanted_accounts {
             if !view.accounts.contains_key(&id) {
@@ -253,6 +300,39 @@ pub(super) fn load_missing(
                     version: row.version,
                 },
             );
+        }
+    }
+
+    // Points already approved or credited this month, for deeds whose rule has a monthly cap.
+    for command in commands {
+        let Command::ApproveDeed {
+            community_id,
+            deed_id,
+            clock_now,
+            ..
+        } = command
+        else {
+            continue;
+        };
+        let (Some(deed), Some(community)) =
+            (view.deeds.get(deed_id), view.communities.get(community_id))
+        else {
+            continue;
+        };
+        if deed.monthly_cap.is_none() {
+            continue;
+        }
+        let (_, month) = local_day_and_month(*clock_now, community.utc_offset_minutes);
+        let key = (deed.member_id.into(), deed.rule_id.into(), month.clone());
+        if !view.cap_sums.contains_key(&key) {
+            let points: Vec<i64> = deeds::table
+                .filter(deeds::member_id.eq(deed.member_id))
+                .filter(deeds::rule_id.eq(deed.rule_id))
+                .filter(deeds::cap_month.eq(&month))
+                .filter(deeds::status.eq_any(["approved", "credited"]))
+                .select(deeds::points)
+                .load(conn)?;
+            view.cap_sums.insert(key, points.iter().sum());
         }
     }
 

@@ -6,8 +6,8 @@ use diesel::result::Error as DieselError;
 
 use super::plan::BatchWrites;
 use crate::db::schema::{
-    accounts, communities, goods, idempotency_keys, journal, postings, redemption_lines,
-    redemptions, stock_movements,
+    accounts, communities, deed_events, deeds, goods, idempotency_keys, journal, postings,
+    redemption_lines, redemptions, stock_movements,
 };
 use crate::db::{DbConn, DbUuid};
 use crate::with_backend;
@@ -100,6 +100,28 @@ pub(super) fn write_batch(conn: &mut DbConn, writes: &BatchWrites) -> Result<(),
         .execute(conn)?;
         expect_rows(updated, 1)?;
     }
+    let mut touched_deeds: Vec<_> = writes.deeds.iter().collect();
+    touched_deeds.sort_by_key(|(id, _)| **id);
+    for (_, (seen_version, deed)) in touched_deeds {
+        let updated = diesel::update(
+            deeds::table
+                .filter(deeds::id.eq(deed.id))
+                .filter(deeds::version.eq(*seen_version)),
+        )
+        .set((
+            deeds::status.eq(&deed.status),
+            deeds::cap_month.eq(&deed.cap_month),
+            deeds::notice_ends_at.eq(deed.notice_ends_at),
+            deeds::applied_points.eq(deed.applied_points),
+            deeds::credit_journal_id.eq(deed.credit_journal_id),
+            deeds::reversal_journal_id.eq(deed.reversal_journal_id),
+            deeds::version.eq(seen_version + 1),
+            deeds::updated_at.eq(deed.updated_at),
+        ))
+        .execute(conn)?;
+        expect_rows(updated, 1)?;
+    }
+    insert_all!(conn, deed_events::table, writes.deed_events);
     insert_all!(conn, stock_movements::table, writes.movements);
     insert_all!(conn, idempotency_keys::table, writes.idempotency);
     // A fixed order, so two writers on one PostgreSQL never wait on each other in a cycle.
