@@ -27,6 +27,7 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub throttle: Arc<LoginThrottle>,
     pub backend: BackendKind,
+    pub clock: crate::clock::Clock,
 }
 
 /// What the first start did, so the caller can show the generated password once.
@@ -144,7 +145,9 @@ pub fn start(config: Config) -> Result<Application, String> {
         jwt: JwtKeys::from_secret(bootstrap.jwt_secret.as_bytes(), config.token_ttl_seconds),
         throttle: Arc::new(LoginThrottle::default()),
         backend: config.database_url.kind(),
+        clock: config.clock.clone(),
     });
+    spawn_notice_sweeper(state.clone(), config.sweep_interval_ms);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -171,6 +174,21 @@ pub fn start(config: Config) -> Result<Application, String> {
         server: server.run(),
         bootstrap,
     })
+}
+
+/// Credits deeds whose public notice ended: once at start (nothing due is left behind by a
+/// restart), then on a timer. It runs on the server's runtime and stops with it.
+fn spawn_notice_sweeper(state: web::Data<AppState>, interval_ms: u64) {
+    actix_web::rt::spawn(async move {
+        let mut ticks =
+            tokio::time::interval(std::time::Duration::from_millis(interval_ms.max(10)));
+        loop {
+            ticks.tick().await;
+            if let Err(e) = crate::api::deeds::sweep_notices(&state).await {
+                tracing::warn!(error = %e, "notice sweep failed; will retry");
+            }
+        }
+    });
 }
 
 fn security_headers() -> DefaultHeaders {

@@ -228,6 +228,37 @@ fn each_role_reaches_only_what_it_may(app: TestApp) {
     );
     assert_eq!(other_redemption.status, 201, "{}", other_redemption.text);
     let other_redemption_id = other_redemption.body["id"].as_str().unwrap().to_string();
+    let rule = app.post(
+        "/api/v1/rules",
+        &app.admin_token,
+        &json!({"code": "HELP", "name": "助人为乐", "category": "好人好事", "points": "5", "unit": "event", "direction": "earn"}),
+    );
+    assert_eq!(rule.status, 201, "{}", rule.text);
+    let rule_id = rule.body["id"].as_str().unwrap().to_string();
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8))
+        .format("%Y-%m-%d")
+        .to_string();
+    let deed_for = |member: &str| {
+        json!({"member_id": member, "rule_id": rule_id, "quantity": 1, "occurred_on": today, "description": "帮邻居修水管"})
+            .to_string()
+    };
+    // Deeds of the other resident, submitted by the reviewer: one to approve then reverse, one
+    // to reject, one to withdraw.
+    let deed_ids: Vec<String> = (0..3)
+        .map(|_| {
+            let made = app.request(
+                "POST",
+                "/api/v1/deeds",
+                Some(&reviewer),
+                &[],
+                Some(&deed_for(other_id)),
+            );
+            assert_eq!(made.status, 201, "{}", made.text);
+            made.body["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let (deed_x, deed_y, deed_z) = (&deed_ids[0], &deed_ids[1], &deed_ids[2]);
+    let reason = json!({"reason": "r"}).to_string();
 
     let wrong_password =
         json!({"current_password": "not-mine-at-all", "new_password": "new-password-1"})
@@ -333,6 +364,23 @@ fn each_role_reaches_only_what_it_may(app: TestApp) {
             None,
             [401, 403, 403, 403, 200, 200],
         ),
+        ("/api/v1/rules", "POST", "/api/v1/rules".into(), Some(json!({"code": "NEW", "name": "n", "category": "c", "points": "1", "unit": "event", "direction": "earn"}).to_string()), [401, 403, 403, 403, 403, 201]),
+        ("/api/v1/rules", "GET", "/api/v1/rules".into(), None, [401, 200, 200, 200, 200, 200]),
+        ("/api/v1/rules/{id}", "GET", format!("/api/v1/rules/{rule_id}"), None, [401, 200, 200, 200, 200, 200]),
+        ("/api/v1/rules/{id}", "PATCH", format!("/api/v1/rules/{rule_id}"), Some(json!({"name": "助人为乐（新）"}).to_string()), [401, 403, 403, 403, 403, 200]),
+        ("/api/v1/settings", "GET", "/api/v1/settings".into(), None, [401, 200, 200, 200, 200, 200]),
+        ("/api/v1/settings", "PUT", "/api/v1/settings".into(), Some(json!({"review_stages": 1, "notice_days": 0, "backdate_days": 30}).to_string()), [401, 403, 403, 403, 403, 200]),
+        ("/api/v1/deeds", "POST", "/api/v1/deeds".into(), Some(deed_for(own_member)), [401, 201, 201, 403, 403, 201]),
+        ("/api/v1/deeds", "GET", "/api/v1/deeds".into(), None, [401, 200, 200, 200, 200, 200]),
+        ("/api/v1/deeds/{id}", "GET", format!("/api/v1/deeds/{deed_x}"), None, [401, 404, 200, 404, 200, 200]),
+        ("/api/v1/deeds/{id}/review", "POST", format!("/api/v1/deeds/{deed_x}/review"), Some(json!({"decision": "pass"}).to_string()), [401, 403, 409, 403, 403, 409]),
+        ("/api/v1/deeds/{id}/approve", "POST", format!("/api/v1/deeds/{deed_x}/approve"), None, [401, 403, 403, 403, 403, 200]),
+        ("/api/v1/deeds/{id}/reverse", "POST", format!("/api/v1/deeds/{deed_x}/reverse"), Some(reason.clone()), [401, 403, 403, 403, 403, 200]),
+        ("/api/v1/deeds/approve", "POST", "/api/v1/deeds/approve".into(), Some(json!({"ids": [uuid::Uuid::nil()]}).to_string()), [401, 403, 403, 403, 403, 200]),
+        ("/api/v1/deeds/{id}/reject", "POST", format!("/api/v1/deeds/{deed_y}/reject"), Some(reason.clone()), [401, 403, 403, 403, 403, 200]),
+        ("/api/v1/deeds/{id}/withdraw", "POST", format!("/api/v1/deeds/{deed_z}/withdraw"), Some("{}".into()), [401, 404, 200, 404, 403, 403]),
+        ("/api/v1/deeds/{id}/objections", "POST", format!("/api/v1/deeds/{deed_z}/objections"), Some(reason.clone()), [401, 409, 409, 409, 409, 409]),
+        ("/api/v1/notices", "GET", "/api/v1/notices".into(), None, [401, 200, 200, 200, 200, 200]),
         (
             "/api/v1/members/{id}",
             "PATCH",

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod adjustments;
 pub mod auth;
+pub mod deeds;
 pub mod goods;
 pub mod health;
 pub mod idempotency;
@@ -11,6 +12,7 @@ pub mod ledger;
 pub mod members;
 pub mod openapi;
 pub mod redemptions;
+pub mod rules;
 pub mod users;
 
 use actix_web::web;
@@ -57,7 +59,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(redemptions::create_redemption)
                 .service(redemptions::list_redemptions)
                 .service(redemptions::get_redemption)
-                .service(redemptions::void_redemption),
+                .service(redemptions::void_redemption)
+                .service(rules::create_rule)
+                .service(rules::list_rules)
+                .service(rules::get_rule)
+                .service(rules::update_rule)
+                .service(rules::get_settings)
+                .service(rules::update_settings)
+                // The bulk route before "/deeds/{id}/…" ones.
+                .service(deeds::approve_deeds)
+                .service(deeds::create_deed)
+                .service(deeds::list_deeds)
+                .service(deeds::get_deed)
+                .service(deeds::review_deed)
+                .service(deeds::approve_deed)
+                .service(deeds::reject_deed)
+                .service(deeds::withdraw_deed)
+                .service(deeds::reverse_deed)
+                .service(deeds::object_to_deed)
+                .service(deeds::list_notices),
         );
 }
 

@@ -1,6 +1,7 @@
 //! Storage: one connection type over PostgreSQL and SQLite, a pool, migrations and transactions.
 //! Functions here take `&mut DbConn`; the caller owns the transaction.
 
+pub mod deeds;
 pub mod models;
 pub mod queries;
 pub mod schema;

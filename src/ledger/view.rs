@@ -324,7 +324,7 @@ pub(super) fn load_missing(
         }
         let (_, month) = local_day_and_month(*clock_now, community.utc_offset_minutes);
         let key = (deed.member_id.into(), deed.rule_id.into(), month.clone());
-        if !view.cap_sums.contains_key(&key) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = view.cap_sums.entry(key) {
             let points: Vec<i64> = deeds::table
                 .filter(deeds::member_id.eq(deed.member_id))
                 .filter(deeds::rule_id.eq(deed.rule_id))
@@ -332,7 +332,7 @@ pub(super) fn load_missing(
                 .filter(deeds::status.eq_any(["approved", "credited"]))
                 .select(deeds::points)
                 .load(conn)?;
-            view.cap_sums.insert(key, points.iter().sum());
+            slot.insert(points.iter().sum());
         }
     }
 

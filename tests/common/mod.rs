@@ -168,6 +168,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub base: String,
     pub admin_token: String,
+    /// The server's business clock: tests move it instead of sleeping.
+    pub clock: moralbank::clock::Clock,
     handle: Option<actix_web::dev::ServerHandle>,
     thread: Option<JoinHandle<()>>,
     agent: ureq::Agent,
@@ -182,7 +184,17 @@ pub fn config_for(db_url: &str) -> Config {
         workers: Some("2".into()),
         ..RawSettings::default()
     })
+    .map(|mut config| {
+        config.sweep_interval_ms = 50;
+        config
+    })
     .expect("test config")
+}
+
+fn config_with_clock(db_url: &str, clock: &moralbank::clock::Clock) -> Config {
+    let mut config = config_for(db_url);
+    config.clock = clock.clone();
+    config
 }
 
 fn start_server(config: Config) -> (SocketAddr, actix_web::dev::ServerHandle, JoinHandle<()>) {
@@ -215,7 +227,8 @@ impl TestApp {
     }
 
     pub fn spawn_on(backend: Backend, db: ScratchDb) -> TestApp {
-        let (addr, handle, thread) = start_server(config_for(&db.url));
+        let clock = moralbank::clock::Clock::default();
+        let (addr, handle, thread) = start_server(config_with_clock(&db.url, &clock));
         let agent = ureq::AgentBuilder::new()
             .timeout(std::time::Duration::from_secs(60))
             .max_idle_connections_per_host(64)
@@ -226,6 +239,7 @@ impl TestApp {
             addr,
             base: format!("http://{addr}"),
             admin_token: String::new(),
+            clock,
             handle: Some(handle),
             thread: Some(thread),
             agent,
@@ -237,7 +251,7 @@ impl TestApp {
     /// Stops the server (letting queued work finish) and starts a new one on the same database.
     pub fn restart(&mut self) {
         self.stop();
-        let (addr, handle, thread) = start_server(config_for(&self.db.url));
+        let (addr, handle, thread) = start_server(config_with_clock(&self.db.url, &self.clock));
         self.addr = addr;
         self.base = format!("http://{addr}");
         self.handle = Some(handle);
