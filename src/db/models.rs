@@ -42,6 +42,7 @@ pub struct AccountRow {
     pub version: i64,
     pub status: String,
     pub created_at: NaiveDateTime,
+    pub credits_total: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -85,6 +86,7 @@ pub struct PostingRow {
     pub amount: i64,
     pub balance_after: i64,
     pub posted_at: NaiveDateTime,
+    pub credits_after: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

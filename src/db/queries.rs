@@ -67,6 +67,7 @@ pub fn ensure_community(
                 version: 0,
                 status: "active".into(),
                 created_at: now,
+                credits_total: 0,
             })
             .execute(conn)?;
     }
@@ -288,6 +289,7 @@ pub fn create_member(
         version: 0,
         status: "active".into(),
         created_at: now,
+        credits_total: 0,
     };
     diesel::insert_into(accounts::table)
         .values(&account)

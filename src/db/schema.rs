@@ -62,6 +62,7 @@ diesel::table! {
         version -> BigInt,
         status -> Text,
         created_at -> Timestamp,
+        credits_total -> BigInt,
     }
 }
 
@@ -114,6 +115,7 @@ diesel::table! {
         amount -> BigInt,
         balance_after -> BigInt,
         posted_at -> Timestamp,
+        credits_after -> BigInt,
     }
 }
 

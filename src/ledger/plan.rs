@@ -989,6 +989,7 @@ fn post_transaction(
             .unwrap_or(state.version);
         let mut next = state.clone();
         next.balance = balance_after;
+        next.credits = state.credits + posting.amount.hundredths().max(0);
         next.last_seq = state.last_seq + 1;
         assert_eq!(
             next.balance,
@@ -1008,6 +1009,7 @@ fn post_transaction(
             amount: posting.amount.hundredths(),
             balance_after,
             posted_at: now,
+            credits_after: next.credits,
         });
         chain_postings.push((
             account_id,

@@ -76,7 +76,9 @@ struct AccountTrack {
     kind: String,
     cached_balance: i64,
     cached_last_seq: i64,
+    cached_credits: i64,
     running: i64,
+    credits: i64,
     last_seq: i64,
 }
 
@@ -120,25 +122,28 @@ fn verify_community(
     checker: &mut Checker,
 ) -> QueryResult<()> {
     let community_key = DbUuid::from(community);
-    let rows: Vec<(DbUuid, String, i64, i64)> = accounts::table
+    let rows: Vec<(DbUuid, String, i64, i64, i64)> = accounts::table
         .filter(accounts::community_id.eq(community_key))
         .select((
             accounts::id,
             accounts::kind,
             accounts::balance,
             accounts::last_seq,
+            accounts::credits_total,
         ))
         .load(conn)?;
     let mut tracks: HashMap<AccountId, AccountTrack> = rows
         .into_iter()
-        .map(|(id, kind, balance, last_seq)| {
+        .map(|(id, kind, balance, last_seq, credits)| {
             (
                 AccountId::from(id),
                 AccountTrack {
                     kind,
                     cached_balance: balance,
                     cached_last_seq: last_seq,
+                    cached_credits: credits,
                     running: 0,
+                    credits: 0,
                     last_seq: 0,
                 },
             )
@@ -284,7 +289,9 @@ fn verify_community(
                 let expected_account_seq = track.last_seq + 1;
                 track.last_seq = posting.account_seq;
                 track.running += posting.amount;
+                track.credits += posting.amount.max(0);
                 let running = track.running;
+                let credits = track.credits;
                 let is_member = track.kind == ACCOUNT_KIND_MEMBER;
                 if posting.account_seq != expected_account_seq {
                     checker.problem(
@@ -307,6 +314,18 @@ fn verify_community(
                         format!(
                             "line {} records balance {} but the postings sum to {}",
                             posting.account_seq, posting.balance_after, running
+                        ),
+                    );
+                }
+                if posting.credits_after != credits {
+                    checker.problem(
+                        "running_balance_mismatch",
+                        community,
+                        here,
+                        Some(account),
+                        format!(
+                            "line {} records credits {} but the postings sum to {}",
+                            posting.account_seq, posting.credits_after, credits
                         ),
                     );
                 }
@@ -340,7 +359,10 @@ fn verify_community(
     let mut accounts_sorted: Vec<_> = tracks.into_iter().collect();
     accounts_sorted.sort_by_key(|(id, _)| *id);
     for (account, track) in accounts_sorted {
-        if track.cached_balance != track.running || track.cached_last_seq != track.last_seq {
+        if track.cached_balance != track.running
+            || track.cached_last_seq != track.last_seq
+            || track.cached_credits != track.credits
+        {
             checker.problem(
                 "balance_mismatch",
                 community,

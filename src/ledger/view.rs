@@ -40,6 +40,8 @@ pub(super) struct AccountState {
     pub member_active: bool,
     pub frozen: bool,
     pub balance: i64,
+    /// Sum of every credit ever posted; debits are `credits - balance`.
+    pub credits: i64,
     pub last_seq: i64,
     pub version: i64,
 }
@@ -275,6 +277,7 @@ pub(super) fn load_missing(
                     member_active: member_status.as_deref() != Some("inactive"),
                     frozen: row.status != "active",
                     balance: row.balance,
+                    credits: row.credits_total,
                     last_seq: row.last_seq,
                     version: row.version,
                 },

@@ -135,6 +135,7 @@ pub(super) fn write_batch(conn: &mut DbConn, writes: &BatchWrites) -> Result<(),
         )
         .set((
             accounts::balance.eq(state.balance),
+            accounts::credits_total.eq(state.credits),
             accounts::last_seq.eq(state.last_seq),
             accounts::version.eq(seen_version + 1),
         ))
