@@ -1,4 +1,4 @@
-//! The `moralbank` command: serve (default), migrate, user add, verify, openapi.
+//! The `moralbank` command: serve (default), migrate, user add, verify, openapi, demo.
 
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
@@ -104,6 +104,8 @@ enum Commands {
     Verify,
     /// Print the OpenAPI document
     Openapi,
+    /// Create a demo community to explore (rules, goods, residents, deeds, redemptions)
+    Demo,
 }
 
 #[derive(Subcommand)]
@@ -157,6 +159,7 @@ fn main() -> ExitCode {
             print!("{}", moralbank::api::openapi::spec_json());
             Ok(())
         }
+        Commands::Demo => moralbank::demo::run(&config).map(|logins| print!("{logins}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

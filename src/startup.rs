@@ -135,6 +135,7 @@ pub fn start(config: Config) -> Result<Application, String> {
         config.database_url.clone(),
         EngineSettings {
             batch_commands_max: config.batch_max,
+            clock: config.clock.clone(),
             ..EngineSettings::default()
         },
     )

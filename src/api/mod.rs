@@ -12,7 +12,9 @@ pub mod ledger;
 pub mod members;
 pub mod openapi;
 pub mod redemptions;
+pub mod reports;
 pub mod rules;
+pub mod statements;
 pub mod users;
 
 use actix_web::web;
@@ -46,6 +48,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(users::create_user)
                 .service(users::list_users)
                 .service(accounts::get_account)
+                .service(statements::get_statement)
+                .service(statements::get_passbook)
+                .service(statements::get_balance)
                 .service(adjustments::create_adjustment)
                 .service(ledger::verify_ledger)
                 .service(goods::create_goods)
@@ -77,7 +82,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(deeds::withdraw_deed)
                 .service(deeds::reverse_deed)
                 .service(deeds::object_to_deed)
-                .service(deeds::list_notices),
+                .service(deeds::list_notices)
+                .service(reports::get_honor_roll)
+                .service(reports::get_summary)
+                .service(reports::list_journal),
         );
 }
 

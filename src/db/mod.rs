@@ -6,6 +6,7 @@ pub mod models;
 pub mod queries;
 pub mod schema;
 pub mod shop;
+pub mod statements;
 pub mod types;
 
 use std::time::Duration;

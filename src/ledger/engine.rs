@@ -44,6 +44,8 @@ pub struct EngineSettings {
     /// 1 forces one command per transaction (to measure what group commit buys).
     pub batch_commands_max: usize,
     pub queue_commands_max: usize,
+    /// The time stamped on transactions; tests move it to land lines on a day's edge.
+    pub clock: crate::clock::Clock,
 }
 
 impl Default for EngineSettings {
@@ -51,6 +53,7 @@ impl Default for EngineSettings {
         EngineSettings {
             batch_commands_max: BATCH_COMMANDS_MAX,
             queue_commands_max: QUEUE_COMMANDS_MAX,
+            clock: crate::clock::Clock::default(),
         }
     }
 }
@@ -90,6 +93,7 @@ impl Engine {
             batch_commands_max: settings.batch_commands_max.clamp(1, BATCH_COMMANDS_MAX),
             batches_on_connection: 0,
             stats: stats.clone(),
+            clock: settings.clock.clone(),
         };
         let handle = std::thread::Builder::new()
             .name("ledger-writer".into())
@@ -172,6 +176,7 @@ struct Writer {
     batch_commands_max: usize,
     batches_on_connection: u64,
     stats: Arc<EngineStats>,
+    clock: crate::clock::Clock,
 }
 
 impl Writer {
@@ -326,7 +331,7 @@ impl Writer {
             // Counts are reloaded on demand; dropping them bounds memory across months.
             self.view.monthly.clear();
         }
-        let now = db::now_utc();
+        let now = self.clock.now();
         load_missing(conn, &mut self.view, commands, now)?;
         let mut writes = BatchWrites::default();
         let results: Vec<_> = commands
@@ -344,6 +349,7 @@ impl Writer {
 
     /// The slow path: one command at a time, each in a savepoint, each reading fresh rows.
     fn replay(&mut self, commands: &[&Command]) -> Vec<Result<Outcome, LedgerError>> {
+        let clock = self.clock.clone();
         let conn = match self.connection() {
             Ok(conn) => conn,
             Err(e) => return commands.iter().map(|_| Err(e.clone())).collect(),
@@ -364,7 +370,7 @@ impl Writer {
             let result = loop {
                 attempt += 1;
                 let outcome = conn.transaction::<_, StepError, _>(|conn| {
-                    let now = db::now_utc();
+                    let now = clock.now();
                     let mut view = View::default();
                     load_missing(conn, &mut view, &[command], now)?;
                     let mut writes = BatchWrites::default();
