@@ -1,0 +1,22 @@
+//! A few seconds of the benchmark tool on SQLite, so it cannot rot. The full run is in the README.
+
+#[test]
+fn the_statement_benchmark_runs_and_its_ledger_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_moralbank-bench"))
+        .args(["statement", "--postings", "600", "--requests", "10"])
+        .args([
+            "--database-url",
+            &format!("sqlite://{}", dir.path().join("bench.db").display()),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("verify: clean"), "{stdout}");
+    assert!(stdout.contains("ratio big/small p50"), "{stdout}");
+}
