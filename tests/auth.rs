@@ -259,6 +259,16 @@ fn each_role_reaches_only_what_it_may(app: TestApp) {
         .collect();
     let (deed_x, deed_y, deed_z) = (&deed_ids[0], &deed_ids[1], &deed_ids[2]);
     let reason = json!({"reason": "r"}).to_string();
+    let target_user = app
+        .post(
+            "/api/v1/users",
+            &app.admin_token,
+            &json!({"username": "target", "password": "password-123", "roles": ["clerk"]}),
+        )
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let wrong_password =
         json!({"current_password": "not-mine-at-all", "new_password": "new-password-1"})
@@ -364,6 +374,7 @@ fn each_role_reaches_only_what_it_may(app: TestApp) {
             None,
             [401, 403, 403, 403, 200, 200],
         ),
+        ("/api/v1/users/{id}", "PATCH", format!("/api/v1/users/{target_user}"), Some(json!({"roles": ["auditor"]}).to_string()), [401, 403, 403, 403, 403, 200]),
         ("/api/v1/accounts/{id}/statement", "GET", format!("/api/v1/accounts/{own_account}/statement"), None, [401, 200, 403, 200, 200, 200]),
         ("/api/v1/accounts/{id}/statement", "GET", format!("/api/v1/accounts/{other_account}/statement"), None, [401, 404, 403, 200, 200, 200]),
         ("/api/v1/accounts/{id}/passbook", "GET", format!("/api/v1/accounts/{own_account}/passbook"), None, [401, 200, 403, 200, 200, 200]),
@@ -565,7 +576,151 @@ fn each_role_reaches_only_what_it_may(app: TestApp) {
     assert_eq!(me.status, 200);
 }
 
+fn a_role_change_or_disabling_revokes_old_tokens(app: TestApp) {
+    let token = app.user_with_roles("shifty", &["clerk"], None);
+    let users = app.get("/api/v1/users", &app.admin_token);
+    let id = users.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "shifty")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let changed = app.request(
+        "PATCH",
+        &format!("/api/v1/users/{id}"),
+        Some(&app.admin_token),
+        &[],
+        Some(&json!({"roles": ["auditor"]}).to_string()),
+    );
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    assert_eq!(changed.body["roles"], json!(["auditor"]));
+    app.get("/api/v1/me", &token)
+        .assert_problem(401, "invalid_token");
+    let fresh = app.login_ok("shifty", "password-123");
+    assert_eq!(
+        app.get("/api/v1/me", &fresh).body["user"]["roles"],
+        json!(["auditor"])
+    );
+    let disabled = app.request(
+        "PATCH",
+        &format!("/api/v1/users/{id}"),
+        Some(&app.admin_token),
+        &[],
+        Some(&json!({"status": "disabled"}).to_string()),
+    );
+    assert_eq!(disabled.body["status"], "disabled");
+    app.get("/api/v1/me", &fresh)
+        .assert_problem(401, "invalid_token");
+    app.login("shifty", "password-123")
+        .assert_problem(401, "invalid_credentials");
+    // An admin cannot lock themself out.
+    let me = app.get("/api/v1/me", &app.admin_token).body["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.request(
+        "PATCH",
+        &format!("/api/v1/users/{me}"),
+        Some(&app.admin_token),
+        &[],
+        Some(&json!({"status": "disabled"}).to_string()),
+    )
+    .assert_problem(422, "validation_failed");
+}
+
+fn tokens_for_another_algorithm_or_with_a_changed_payload_are_refused(app: TestApp) {
+    let mut claims = claims_for(&app, &app.admin_token);
+    let now = chrono::Utc::now().timestamp();
+    claims["iat"] = json!(now);
+    claims["nbf"] = json!(now);
+    claims["exp"] = json!(now + 600);
+    let hs512 = encode(
+        &Header::new(Algorithm::HS512),
+        &claims,
+        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .unwrap();
+    app.get("/api/v1/me", &hs512)
+        .assert_problem(401, "invalid_token");
+    // Swap in a payload with other roles / another community, keeping the real signature.
+    let clerk = app.user_with_roles("clerk-x", &["clerk"], None);
+    let parts: Vec<&str> = clerk.split('.').collect();
+    for (field, value) in [
+        ("roles", json!(["admin"])),
+        ("com", json!(uuid::Uuid::nil())),
+    ] {
+        let mut forged = claims_for(&app, &clerk);
+        forged["iat"] = json!(now);
+        forged["nbf"] = json!(now);
+        forged["exp"] = json!(now + 600);
+        forged[field] = value;
+        let payload = base64_like::encode_segment(forged.to_string().as_bytes());
+        let tampered = format!("{}.{}.{}", parts[0], payload, parts[2]);
+        app.get("/api/v1/me", &tampered)
+            .assert_problem(401, "invalid_token");
+    }
+    let body =
+        json!({"member_id": uuid::Uuid::nil(), "amount": "1", "kind": "correction", "reason": "r"})
+            .to_string();
+    app.request(
+        "POST",
+        "/api/v1/adjustments",
+        Some(&clerk),
+        &[("Idempotency-Key", "x")],
+        Some(&body),
+    )
+    .assert_problem(403, "forbidden");
+}
+
+fn another_communitys_users_cannot_reach_this_one(app: TestApp) {
+    let member = app.create_member("本社区居民");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_moralbank"))
+        .arg("demo")
+        .env("MORALBANK_DATABASE_URL", &app.db.url)
+        .env("MORALBANK_ADMIN_PASSWORD", common::ADMIN_PASSWORD)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let outsider = app.login_ok("demo-admin", "moralbank-demo");
+    let id = member["id"].as_str().unwrap();
+    let account = member["account_id"].as_str().unwrap();
+    app.get(&format!("/api/v1/members/{id}"), &outsider)
+        .assert_problem(404, "not_found");
+    app.get(&format!("/api/v1/accounts/{account}"), &outsider)
+        .assert_problem(404, "not_found");
+    app.get(&format!("/api/v1/accounts/{account}/statement"), &outsider)
+        .assert_problem(404, "not_found");
+    let list = app.get("/api/v1/members?limit=200", &outsider);
+    assert!(list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["id"] != id));
+    app.request(
+        "POST",
+        "/api/v1/adjustments",
+        Some(&outsider),
+        &[("Idempotency-Key", "x")],
+        Some(
+            &json!({"member_id": id, "amount": "5", "kind": "opening_balance", "reason": "r"})
+                .to_string(),
+        ),
+    )
+    .assert_problem(404, "not_found");
+    assert_eq!(app.balance_of(account), "0.00");
+}
+
 both_backends!(
+    a_role_change_or_disabling_revokes_old_tokens,
+    tokens_for_another_algorithm_or_with_a_changed_payload_are_refused,
+    another_communitys_users_cannot_reach_this_one,
     login_issues_a_bearer_token_and_me_names_the_user,
     a_wrong_password_and_an_unknown_user_look_the_same,
     repeated_failures_are_throttled,

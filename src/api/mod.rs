@@ -47,6 +47,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(members::update_member)
                 .service(users::create_user)
                 .service(users::list_users)
+                .service(users::update_user)
                 .service(accounts::get_account)
                 .service(statements::get_statement)
                 .service(statements::get_passbook)

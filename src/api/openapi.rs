@@ -42,6 +42,7 @@ impl Modify for BearerAuth {
         super::members::update_member,
         super::users::create_user,
         super::users::list_users,
+        super::users::update_user,
         super::accounts::get_account,
         super::statements::get_statement,
         super::statements::get_passbook,

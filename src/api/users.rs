@@ -1,6 +1,6 @@
 //! Users: who may log in, with which roles, linked to which member.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, patch, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -184,4 +184,84 @@ pub async fn list_users(
         items: rows.iter().map(user_view).collect(),
         next_cursor,
     }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    /// The user's new roles (replaces the old ones).
+    pub roles: Option<Vec<String>>,
+    /// `active` or `disabled`.
+    pub status: Option<String>,
+}
+
+/// Changes a user's roles or status (admin). Every token the user holds is revoked.
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", operation_id = "update_user",
+    security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "user id")),
+    request_body = UpdateUserRequest,
+    responses((status = 200, body = UserView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[patch("/users/{id}")]
+pub async fn update_user(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<uuid::Uuid>,
+    body: web::Json<UpdateUserRequest>,
+) -> Result<HttpResponse, ApiError> {
+    user.require_any(&[Role::Admin])?;
+    let target = UserId(path.into_inner());
+    let request = body.into_inner();
+    let roles = match &request.roles {
+        None => None,
+        Some(names) if names.len() > ROLES_PER_USER_MAX => {
+            return Err(ApiError::validation("at most 5 roles"))
+        }
+        Some(names) => Some(
+            RoleSet::from_names(names.iter().map(String::as_str)).map_err(ApiError::validation)?,
+        ),
+    };
+    let status = match request.status.as_deref() {
+        None => None,
+        Some(s @ ("active" | "disabled")) => Some(s.to_string()),
+        Some(_) => {
+            return Err(
+                ApiError::validation("status must be active or disabled").with("field", "status")
+            )
+        }
+    };
+    if roles.is_none() && status.is_none() {
+        return Err(ApiError::validation("nothing to change"));
+    }
+    if target == user.user_id
+        && (status.as_deref() == Some("disabled")
+            || roles.is_some_and(|r| !r.contains(Role::Admin)))
+    {
+        return Err(ApiError::validation(
+            "an admin cannot disable themself or drop their own admin role; ask another admin",
+        ));
+    }
+    let community = user.community_id;
+    let row = with_conn(&state.pool, move |conn| {
+        crate::db::write_transaction(conn, |conn| {
+            let current = queries::user_by_id(conn, target)?
+                .filter(|u| u.community_id == community.into())
+                .ok_or_else(|| ApiError::not_found("user"))?;
+            if roles.is_some_and(|r| r.contains(Role::Resident)) && current.member_id.is_none() {
+                return Err(ApiError::validation(
+                    "a resident must be linked to a member; create a user with member_id",
+                ));
+            }
+            queries::update_user(conn, community, target, roles, status.as_deref())?
+                .ok_or_else(|| ApiError::not_found("user"))
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(user_view(&row)))
 }

@@ -217,6 +217,40 @@ pub fn list_users(
     query.load(conn)
 }
 
+/// Changes a user's roles and/or status and revokes every token they hold, so no token carries
+/// roles the user no longer has.
+pub fn update_user(
+    conn: &mut DbConn,
+    community: CommunityId,
+    user: UserId,
+    roles: Option<RoleSet>,
+    status: Option<&str>,
+) -> QueryResult<Option<UserRow>> {
+    let target = users::table
+        .filter(users::id.eq(DbUuid::from(user)))
+        .filter(users::community_id.eq(DbUuid::from(community)));
+    if let Some(roles) = roles {
+        diesel::update(target)
+            .set(users::roles.eq(roles.to_stored()))
+            .execute(conn)?;
+    }
+    if let Some(status) = status {
+        diesel::update(target)
+            .set(users::status.eq(status))
+            .execute(conn)?;
+    }
+    let updated = diesel::update(target)
+        .set((
+            users::token_version.eq(users::token_version + 1),
+            users::updated_at.eq(now_utc()),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        return Ok(None);
+    }
+    user_by_id(conn, user)
+}
+
 /// Revokes every token the user holds.
 pub fn bump_token_version(conn: &mut DbConn, user: UserId) -> QueryResult<usize> {
     diesel::update(users::table.find(DbUuid::from(user)))
