@@ -40,9 +40,26 @@ pub fn save_settings(conn: &mut DbConn, row: &SettingsRow) -> QueryResult<()> {
         ))
         .execute(conn)?;
     if updated == 0 {
-        diesel::insert_into(community_settings::table)
-            .values(row)
-            .execute(conn)?;
+        // Another request may have inserted the row meanwhile: then update it instead.
+        // In a savepoint, so a lost race leaves PostgreSQL's transaction usable.
+        match conn.transaction(|conn| {
+            diesel::insert_into(community_settings::table)
+                .values(row)
+                .execute(conn)
+        }) {
+            Ok(_) => {}
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                diesel::update(community_settings::table.find(row.community_id))
+                    .set((
+                        community_settings::review_stages.eq(row.review_stages),
+                        community_settings::notice_days.eq(row.notice_days),
+                        community_settings::backdate_days.eq(row.backdate_days),
+                        community_settings::updated_at.eq(row.updated_at),
+                    ))
+                    .execute(conn)?;
+            }
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }
