@@ -106,6 +106,11 @@ enum Commands {
     Openapi,
     /// Create a demo community to explore (rules, goods, residents, deeds, redemptions)
     Demo,
+    /// Write a consistent copy of a SQLite database to FILE while the service runs
+    Backup {
+        /// Where to write the copy; it must not exist yet
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -160,6 +165,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Commands::Demo => moralbank::demo::run(&config).map(|logins| print!("{logins}")),
+        Commands::Backup { file } => backup(&config, &file),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -279,6 +285,31 @@ fn add_user(
         "created user {} ({}) with roles {}",
         user.username, user.id.0, user.roles
     );
+    Ok(())
+}
+
+/// `VACUUM INTO` copies a live SQLite database as one consistent snapshot (a read transaction),
+/// without stopping writers for longer than a checkpoint.
+fn backup(config: &Config, file: &std::path::Path) -> Result<(), String> {
+    if config.database_url.kind() != db::BackendKind::Sqlite {
+        return Err(
+            "backup copies SQLite databases; for PostgreSQL use pg_dump (see the README)".into(),
+        );
+    }
+    if file.exists() {
+        return Err(format!("{} exists already; choose a new file", file.display()));
+    }
+    let target = file
+        .to_str()
+        .ok_or_else(|| "the backup path must be valid UTF-8".to_string())?;
+    let mut conn = config
+        .database_url
+        .connect()
+        .map_err(|e| format!("cannot open {}: {e}", config.database_url.redacted()))?;
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute(&format!("VACUUM INTO '{}'", target.replace('\'', "''")))
+        .map_err(|e| format!("backup failed: {e}"))?;
+    println!("backup written to {}", file.display());
     Ok(())
 }
 
