@@ -158,7 +158,7 @@ impl ResponseError for ApiError {
 
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> ApiError {
-        if crate::db::is_connection_error(&e) {
+        if crate::db::is_storage_unavailable(&e) {
             tracing::error!(error = %e, "database unavailable");
             return ApiError::unavailable("the database is unavailable; retry shortly");
         }

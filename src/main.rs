@@ -297,7 +297,10 @@ fn backup(config: &Config, file: &std::path::Path) -> Result<(), String> {
         );
     }
     if file.exists() {
-        return Err(format!("{} exists already; choose a new file", file.display()));
+        return Err(format!(
+            "{} exists already; choose a new file",
+            file.display()
+        ));
     }
     let target = file
         .to_str()

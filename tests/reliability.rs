@@ -52,14 +52,29 @@ impl Server {
                 .build(),
         };
         let started = Instant::now();
-        while server.agent.get(&format!("{}/readyz", server.base)).call().is_err() {
-            assert!(started.elapsed() < Duration::from_secs(30), "the server did not start");
+        while server
+            .agent
+            .get(&format!("{}/readyz", server.base))
+            .call()
+            .is_err()
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the server did not start"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         server
     }
 
-    fn call(&self, method: &str, path: &str, token: Option<&str>, key: Option<&str>, body: Option<&Value>) -> Result<(u16, Value), String> {
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        key: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), String> {
         let mut req = self.agent.request(method, &format!("{}{path}", self.base));
         if let Some(t) = token {
             req = req.set("Authorization", &format!("Bearer {t}"));
@@ -82,7 +97,13 @@ impl Server {
 
     fn token(&self) -> String {
         let (status, body) = self
-            .call("POST", "/api/v1/auth/login", None, None, Some(&json!({"username": "admin", "password": ADMIN_PASSWORD})))
+            .call(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                None,
+                Some(&json!({"username": "admin", "password": ADMIN_PASSWORD})),
+            )
             .unwrap();
         assert_eq!(status, 200, "{body}");
         body["access_token"].as_str().unwrap().to_string()
@@ -111,13 +132,22 @@ fn verify_cli(db_url: &str) -> (i32, String) {
         .env("MORALBANK_DATABASE_URL", db_url)
         .output()
         .unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).to_string())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+    )
 }
 
 /// Members with 1000 points each and goods with plenty of stock.
 fn shop_fixture(server: &Server, token: &str, members: usize) -> (Vec<Value>, Value) {
     let goods = server
-        .call("POST", "/api/v1/goods", Some(token), None, Some(&json!({"sku": "SOAP", "name": "肥皂", "price": "1.00", "stock": 1_000_000})))
+        .call(
+            "POST",
+            "/api/v1/goods",
+            Some(token),
+            None,
+            Some(&json!({"sku": "SOAP", "name": "肥皂", "price": "1.00", "stock": 1_000_000})),
+        )
         .unwrap()
         .1;
     let members = (0..members)
@@ -147,7 +177,13 @@ impl Op {
         }
     }
 
-    fn send(&self, server: &Server, token: &str, members: &[Value], goods: &Value) -> Result<(u16, Value), String> {
+    fn send(
+        &self,
+        server: &Server,
+        token: &str,
+        members: &[Value],
+        goods: &Value,
+    ) -> Result<(u16, Value), String> {
         match self {
             Op::Credit { key, member } => server.call("POST", "/api/v1/adjustments", Some(token), Some(key),
                 Some(&json!({"member_id": members[*member]["id"], "amount": "1.00", "kind": "correction", "reason": "load"}))),
@@ -160,7 +196,10 @@ impl Op {
 struct Dice(u64);
 impl Dice {
     fn next(&mut self, below: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % below
     }
 }
@@ -179,7 +218,9 @@ fn idempotency_keys(db: &ScratchDb) -> BTreeSet<String> {
 /// Drives credits and redemptions from 8 clients, kills the server with SIGKILL at seeded moments,
 /// restarts it, and checks every acknowledged request and every retry.
 fn acknowledged_writes_survive_kill_9(backend: Backend, kills: usize, seed: u64) {
-    let Some(db) = ScratchDb::new(backend) else { return };
+    let Some(db) = ScratchDb::new(backend) else {
+        return;
+    };
     let mut server = Server::start(&db.url);
     let token = server.token();
     let (members, goods) = shop_fixture(&server, &token, 4);
@@ -192,8 +233,15 @@ fn acknowledged_writes_survive_kill_9(backend: Backend, kills: usize, seed: u64)
         let delay = Duration::from_millis(150 + dice.next(500));
         std::thread::scope(|s| {
             for t in 0..8 {
-                let (server, token, members, goods, sent, acknowledged, stop) =
-                    (&server, &token, &members, &goods, &sent, &acknowledged, &stop);
+                let (server, token, members, goods, sent, acknowledged, stop) = (
+                    &server,
+                    &token,
+                    &members,
+                    &goods,
+                    &sent,
+                    &acknowledged,
+                    &stop,
+                );
                 s.spawn(move || {
                     let mut n = 0;
                     while !stop.load(Ordering::SeqCst) {
@@ -223,7 +271,11 @@ fn acknowledged_writes_survive_kill_9(backend: Backend, kills: usize, seed: u64)
         // Every acknowledged request is in the database after the crash.
         let stored = idempotency_keys(&db);
         for op in acknowledged.lock().unwrap().iter() {
-            assert!(stored.contains(op.key()), "acknowledged {} was lost", op.key());
+            assert!(
+                stored.contains(op.key()),
+                "acknowledged {} was lost",
+                op.key()
+            );
         }
         let (code, out) = verify_cli(&db.url);
         assert_eq!(code, 0, "after kill {round}: {out}");
@@ -240,22 +292,45 @@ fn acknowledged_writes_survive_kill_9(backend: Backend, kills: usize, seed: u64)
     for op in &sent {
         assert!(stored.contains(op.key()));
     }
-    let credits = sent.iter().filter(|o| matches!(o, Op::Credit { .. })).count() as i64;
+    let credits = sent
+        .iter()
+        .filter(|o| matches!(o, Op::Credit { .. }))
+        .count() as i64;
     let redeems = sent.len() as i64 - credits;
     // Exactly one effect per key: balances and stock add up to what was sent.
     let mut total = 0;
     for m in &members {
-        let (_, a) = server.call("GET", &format!("/api/v1/accounts/{}", m["account_id"].as_str().unwrap()), Some(&token), None, None).unwrap();
+        let (_, a) = server
+            .call(
+                "GET",
+                &format!("/api/v1/accounts/{}", m["account_id"].as_str().unwrap()),
+                Some(&token),
+                None,
+                None,
+            )
+            .unwrap();
         let text = a["balance"].as_str().unwrap().to_string();
         total += (text.parse::<f64>().unwrap() * 100.0).round() as i64;
     }
     assert_eq!(total, 4 * 100_000 + 100 * credits - 100 * redeems);
-    let (_, g) = server.call("GET", &format!("/api/v1/goods/{}", goods["id"].as_str().unwrap()), Some(&token), None, None).unwrap();
+    let (_, g) = server
+        .call(
+            "GET",
+            &format!("/api/v1/goods/{}", goods["id"].as_str().unwrap()),
+            Some(&token),
+            None,
+            None,
+        )
+        .unwrap();
     assert_eq!(g["stock"].as_i64().unwrap(), 1_000_000 - redeems);
     drop(server);
     let (code, out) = verify_cli(&db.url);
     assert_eq!(code, 0, "{out}");
-    assert!(sent.len() > kills * 8, "the load ran: {} requests", sent.len());
+    assert!(
+        sent.len() > kills * 8,
+        "the load ran: {} requests",
+        sent.len()
+    );
 }
 
 #[test]
@@ -278,17 +353,24 @@ fn acknowledged_writes_survive_fifty_kills() {
 
 /// SIGTERM: stop accepting, answer what is in flight, exit 0.
 fn sigterm_finishes_what_is_queued(backend: Backend) {
-    let Some(db) = ScratchDb::new(backend) else { return };
+    let Some(db) = ScratchDb::new(backend) else {
+        return;
+    };
     let mut server = Server::start(&db.url);
     let token = server.token();
     let (members, goods) = shop_fixture(&server, &token, 2);
-    let answers: Mutex<Vec<(String, Result<(u16, Value), String>)>> = Mutex::new(Vec::new());
+    type Answer = (String, Result<(u16, Value), String>);
+    let answers: Mutex<Vec<Answer>> = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for t in 0..16 {
-            let (server, token, members, goods, answers) = (&server, &token, &members, &goods, &answers);
+            let (server, token, members, goods, answers) =
+                (&server, &token, &members, &goods, &answers);
             s.spawn(move || {
                 for n in 0..20 {
-                    let op = Op::Redeem { key: format!("t{t}-{n}"), member: t % 2 };
+                    let op = Op::Redeem {
+                        key: format!("t{t}-{n}"),
+                        member: t % 2,
+                    };
                     let result = op.send(server, token, members, goods);
                     let gone = result.is_err();
                     answers.lock().unwrap().push((op.key().to_string(), result));
@@ -310,7 +392,10 @@ fn sigterm_finishes_what_is_queued(backend: Backend) {
         if let Some(status) = server.child.try_wait().unwrap() {
             break status;
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "no exit after SIGTERM");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no exit after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(exit.code(), Some(0), "a graceful stop exits 0");
@@ -341,11 +426,19 @@ fn sigterm_finishes_what_is_queued_postgres() {
 
 /// Two instances on one database, racing for the same members and goods.
 fn two_instances_share_one_ledger(backend: Backend) {
-    let Some(db) = ScratchDb::new(backend) else { return };
+    let Some(db) = ScratchDb::new(backend) else {
+        return;
+    };
     let first = Server::start(&db.url);
     let token = first.token();
     let goods = first
-        .call("POST", "/api/v1/goods", Some(&token), None, Some(&json!({"sku": "RARE", "name": "稀缺", "price": "1.00", "stock": 60})))
+        .call(
+            "POST",
+            "/api/v1/goods",
+            Some(&token),
+            None,
+            Some(&json!({"sku": "RARE", "name": "稀缺", "price": "1.00", "stock": 60})),
+        )
         .unwrap()
         .1;
     let members: Vec<Value> = (0..2)
@@ -366,22 +459,49 @@ fn two_instances_share_one_ledger(backend: Backend) {
             let (members, goods, results) = (&members, &goods, &results);
             s.spawn(move || {
                 for n in 0..10 {
-                    let op = Op::Redeem { key: format!("x{t}-{n}"), member: (t / 2) % 2 };
+                    let op = Op::Redeem {
+                        key: format!("x{t}-{n}"),
+                        member: (t / 2) % 2,
+                    };
                     let (status, body) = op.send(server, token, members, goods).unwrap();
-                    assert!(status == 201 || status == 422 || status == 409, "{status}: {body}");
+                    assert!(
+                        status == 201 || status == 422 || status == 409,
+                        "{status}: {body}"
+                    );
                     results.lock().unwrap().push(status);
                 }
             });
         }
     });
-    let ok = results.lock().unwrap().iter().filter(|s| **s == 201).count() as i64;
+    let ok = results
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| **s == 201)
+        .count() as i64;
     // 80 coins between the two members, 60 items: exactly 60 redemptions can succeed.
     assert_eq!(ok, 60, "every item sold once, never more");
-    let (_, g) = first.call("GET", &format!("/api/v1/goods/{}", goods["id"].as_str().unwrap()), Some(&token), None, None).unwrap();
+    let (_, g) = first
+        .call(
+            "GET",
+            &format!("/api/v1/goods/{}", goods["id"].as_str().unwrap()),
+            Some(&token),
+            None,
+            None,
+        )
+        .unwrap();
     assert_eq!(g["stock"], 0);
     let mut total = 0.0;
     for m in &members {
-        let (_, a) = first.call("GET", &format!("/api/v1/accounts/{}", m["account_id"].as_str().unwrap()), Some(&token), None, None).unwrap();
+        let (_, a) = first
+            .call(
+                "GET",
+                &format!("/api/v1/accounts/{}", m["account_id"].as_str().unwrap()),
+                Some(&token),
+                None,
+                None,
+            )
+            .unwrap();
         let balance: f64 = a["balance"].as_str().unwrap().parse().unwrap();
         assert!(balance >= 0.0);
         total += balance;
@@ -405,7 +525,9 @@ fn two_instances_share_one_ledger_sqlite() {
 
 #[test]
 fn an_online_backup_of_sqlite_verifies() {
-    let Some(db) = ScratchDb::new(Backend::Sqlite) else { return };
+    let Some(db) = ScratchDb::new(Backend::Sqlite) else {
+        return;
+    };
     let server = Server::start(&db.url);
     let token = server.token();
     let (members, goods) = shop_fixture(&server, &token, 2);
@@ -416,7 +538,12 @@ fn an_online_backup_of_sqlite_verifies() {
         s.spawn(|| {
             let mut n = 0;
             while !stop.load(Ordering::SeqCst) {
-                Op::Credit { key: format!("b{n}"), member: n % 2 }.send(&server, &token, &members, &goods).unwrap();
+                Op::Credit {
+                    key: format!("b{n}"),
+                    member: n % 2,
+                }
+                .send(&server, &token, &members, &goods)
+                .unwrap();
                 n += 1;
             }
         });
@@ -427,7 +554,11 @@ fn an_online_backup_of_sqlite_verifies() {
             .output()
             .unwrap();
         stop.store(true, Ordering::SeqCst);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     });
     let (code, out) = verify_cli(&format!("sqlite://{}", copy.display()));
     assert_eq!(code, 0, "{out}");
@@ -437,5 +568,8 @@ fn an_online_backup_of_sqlite_verifies() {
         .env("MORALBANK_DATABASE_URL", &db.url)
         .output()
         .unwrap();
-    assert!(!again.status.success(), "an existing file is never overwritten");
+    assert!(
+        !again.status.success(),
+        "an existing file is never overwritten"
+    );
 }

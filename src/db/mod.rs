@@ -187,7 +187,10 @@ pub fn build_pool(url: &DatabaseUrl) -> Result<DbPool, String> {
         .max_size(size)
         .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(POOL_CHECKOUT_TIMEOUT_SECONDS))
-        .test_on_check_out(false)
+        // A PostgreSQL connection dies with its server; checking it on checkout lets the pool
+        // replace it, so the service recovers from an outage without a restart. A SQLite
+        // connection is a file handle and does not die that way.
+        .test_on_check_out(url.kind() == BackendKind::Postgres)
         .build(ConnectionManager { url: url.clone() })
         .map_err(|e| format!("cannot open database {}: {e}", url.redacted()))
 }
@@ -266,6 +269,26 @@ pub fn violated_constraint(error: &DieselError) -> Option<(DatabaseErrorKind, St
             Some((*kind, name))
         }
         _ => None,
+    }
+}
+
+/// True when storage cannot take writes for reasons outside the request: the connection is gone,
+/// the disk is full, the file is read-only or unreadable. Such errors answer 503, not 500.
+pub fn is_storage_unavailable(error: &DieselError) -> bool {
+    if is_connection_error(error) {
+        return true;
+    }
+    match error {
+        DieselError::DatabaseError(_, info) => {
+            let message = info.message().to_ascii_lowercase();
+            message.contains("disk is full")
+                || message.contains("readonly")
+                || message.contains("read-only")
+                || message.contains("unable to open")
+                || message.contains("i/o error")
+                || message.contains("no space left")
+        }
+        _ => false,
     }
 }
 

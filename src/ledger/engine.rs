@@ -304,7 +304,7 @@ impl Writer {
                     self.forget_connection();
                 }
                 if let StepError::Database(e) = &error {
-                    if db::is_connection_error(e) {
+                    if db::is_storage_unavailable(e) {
                         let unavailable = storage_error(e);
                         self.forget_connection();
                         return Ok(commands.iter().map(|_| Err(unavailable.clone())).collect());
@@ -396,7 +396,7 @@ impl Writer {
                         continue
                     }
                     Err(StepError::Database(e)) => {
-                        if db::is_connection_error(&e) {
+                        if db::is_storage_unavailable(&e) {
                             let unavailable = storage_error(&e);
                             connection_lost = Some(unavailable.clone());
                             break Err(unavailable);
