@@ -138,7 +138,7 @@ fn verify_cli(db_url: &str) -> (i32, String) {
     )
 }
 
-/// Members with 1000 points each and goods with plenty of stock.
+/// Members with a million points each (no run ever spends it) and goods with plenty of stock.
 fn shop_fixture(server: &Server, token: &str, members: usize) -> (Vec<Value>, Value) {
     let goods = server
         .call(
@@ -155,7 +155,7 @@ fn shop_fixture(server: &Server, token: &str, members: usize) -> (Vec<Value>, Va
             let m = server.call("POST", "/api/v1/members", Some(token), None, Some(&json!({"name": format!("居民{i}")}))).unwrap().1;
             let (s, _) = server
                 .call("POST", "/api/v1/adjustments", Some(token), Some(&format!("open-{i}")),
-                    Some(&json!({"member_id": m["id"], "amount": "1000", "kind": "opening_balance", "reason": "r"})))
+                    Some(&json!({"member_id": m["id"], "amount": "1000000", "kind": "opening_balance", "reason": "r"})))
                 .unwrap();
             assert_eq!(s, 201);
             m
@@ -312,7 +312,7 @@ fn acknowledged_writes_survive_kill_9(backend: Backend, kills: usize, seed: u64)
         let text = a["balance"].as_str().unwrap().to_string();
         total += (text.parse::<f64>().unwrap() * 100.0).round() as i64;
     }
-    assert_eq!(total, 4 * 100_000 + 100 * credits - 100 * redeems);
+    assert_eq!(total, 4 * 100_000_000 + 100 * credits - 100 * redeems);
     let (_, g) = server
         .call(
             "GET",

@@ -6,6 +6,9 @@
 //! of a 100-line statement page on it with the same page on a 100-line account, interleaved, over
 //! HTTP; and times `verify` over the whole ledger.
 
+#[path = "bench/load.rs"]
+mod load;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
@@ -38,18 +41,54 @@ enum Scenario {
         #[arg(long, default_value_t = 300)]
         requests: usize,
     },
+    /// Throughput and latency at a fixed concurrency: healthz, balance, statement, redeem, mint,
+    /// redeem again with group commit off, and (PostgreSQL) a pgbench baseline.
+    Load {
+        /// Database to use; a fresh temporary SQLite file when absent. Use an empty database.
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        /// Seconds per scenario.
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        #[arg(long, default_value_t = 10_000)]
+        members: usize,
+        #[arg(long, value_delimiter = ',', default_value = "healthz,balance,statement,redeem,mint")]
+        scenarios: Vec<String>,
+        /// Run `pgbench -b tpcb-like` on a scratch database of the same server (PostgreSQL).
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        pgbench: bool,
+    },
 }
 
-const PASSWORD: &str = "bench-password-1";
+use load::PASSWORD;
 
 fn main() {
     let cli = Cli::parse();
-    let Scenario::Statement {
-        postings,
-        database_url,
-        requests,
-    } = cli.scenario;
-    if let Err(e) = statement(postings, database_url, requests) {
+    let result = match cli.scenario {
+        Scenario::Statement {
+            postings,
+            database_url,
+            requests,
+        } => statement(postings, database_url, requests),
+        Scenario::Load {
+            database_url,
+            clients,
+            duration,
+            members,
+            scenarios,
+            pgbench,
+        } => load::run(load::Options {
+            database_url,
+            clients: clients.clamp(1, 256),
+            duration: Duration::from_secs(duration.clamp(1, 600)),
+            members: members.clamp(1, 1_000_000),
+            scenarios,
+            pgbench,
+        }),
+    };
+    if let Err(e) = result {
         eprintln!("moralbank-bench: {e}");
         std::process::exit(1);
     }
