@@ -20,3 +20,34 @@ fn the_statement_benchmark_runs_and_its_ledger_verifies() {
     assert!(stdout.contains("verify: clean"), "{stdout}");
     assert!(stdout.contains("ratio big/small p50"), "{stdout}");
 }
+
+#[test]
+fn the_load_benchmark_runs_and_checks_its_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_moralbank-bench"))
+        .args([
+            "load",
+            "--duration",
+            "1",
+            "--clients",
+            "4",
+            "--members",
+            "50",
+        ])
+        .args(["--scenarios", "healthz,balance,redeem"])
+        .args([
+            "--database-url",
+            &format!("sqlite://{}", dir.path().join("load.db").display()),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("verify clean"), "{stdout}");
+    assert!(stdout.contains("| redeem (batching on) |"), "{stdout}");
+    assert!(stdout.contains("batching on ÷ off"), "{stdout}");
+}

@@ -54,7 +54,11 @@ enum Scenario {
         duration: u64,
         #[arg(long, default_value_t = 10_000)]
         members: usize,
-        #[arg(long, value_delimiter = ',', default_value = "healthz,balance,statement,redeem,mint")]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "healthz,balance,statement,redeem,mint"
+        )]
         scenarios: Vec<String>,
         /// Run `pgbench -b tpcb-like` on a scratch database of the same server (PostgreSQL).
         #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
