@@ -463,7 +463,16 @@ fn two_instances_share_one_ledger(backend: Backend) {
                         key: format!("x{t}-{n}"),
                         member: (t / 2) % 2,
                     };
-                    let (status, body) = op.send(server, token, members, goods).unwrap();
+                    // A busy ledger may answer 503 with Retry-After; a client retries the same key.
+                    let mut attempts = 0;
+                    let (status, body) = loop {
+                        let (status, body) = op.send(server, token, members, goods).unwrap();
+                        attempts += 1;
+                        if status != 503 || attempts == 20 {
+                            break (status, body);
+                        }
+                        std::thread::sleep(Duration::from_millis(50));
+                    };
                     assert!(
                         status == 201 || status == 422 || status == 409,
                         "{status}: {body}"

@@ -20,8 +20,10 @@ use tokio::sync::oneshot;
 
 use super::command::{Command, LedgerError, Outcome};
 use super::plan::{plan, BatchWrites};
-use super::view::{load_missing, View};
+use super::view::{community_of, load_missing, View};
 use super::write::{write_batch, WriteError};
+use crate::db::schema::communities;
+use crate::db::DbUuid;
 use crate::db::{self, DatabaseUrl, DbConn};
 use crate::domain::Points;
 
@@ -371,6 +373,16 @@ impl Writer {
                 attempt += 1;
                 let outcome = conn.transaction::<_, StepError, _>(|conn| {
                     let now = clock.now();
+                    // On PostgreSQL another instance may write between our read and our write;
+                    // taking the chain head's row lock first makes the fresh read current, so a
+                    // replayed command cannot be starved by a busy neighbour.
+                    if let (DbConn::Pg(pg), Some(community)) = (&mut *conn, community_of(command)) {
+                        communities::table
+                            .filter(communities::id.eq(DbUuid::from(community)))
+                            .select(communities::chain_version)
+                            .for_update()
+                            .first::<i64>(pg)?;
+                    }
                     let mut view = View::default();
                     load_missing(conn, &mut view, &[command], now)?;
                     let mut writes = BatchWrites::default();

@@ -75,7 +75,7 @@ pub(super) struct RedemptionState {
     pub lines: Vec<RedemptionLineRow>,
 }
 
-fn community_of(command: &Command) -> Option<CommunityId> {
+pub(super) fn community_of(command: &Command) -> Option<CommunityId> {
     match command {
         Command::Adjust { community_id, .. }
         | Command::VoidRedemption { community_id, .. }
