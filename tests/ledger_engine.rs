@@ -375,3 +375,149 @@ fn random_sequences_keep_every_invariant_sqlite() {
 fn random_sequences_keep_every_invariant_postgres() {
     random_sequences_keep_every_invariant(Backend::Postgres, 12);
 }
+
+/// Two writers approving capped deeds with a notice period (no coins move yet): the monthly cap
+/// still holds across them.
+fn a_monthly_cap_holds_across_two_writers(backend: Backend) {
+    use moralbank::db::deeds::{self as store, RuleTerms};
+    use moralbank::db::models::{DeedEventRow, DeedRow};
+    use moralbank::domain::{DeedId, Role, RoleSet};
+    let Some(ledger) = ledger(backend, 1) else {
+        return;
+    };
+    let mut conn = ledger.db.connect();
+    let (rule, version) = store::create_rule(
+        &mut conn,
+        ledger.community,
+        "CAP",
+        &RuleTerms {
+            name: "封顶".into(),
+            category: "c".into(),
+            points: 1000,
+            unit: "event".into(),
+            direction: "earn".into(),
+            monthly_cap: Some(3000),
+            per_deed_cap: None,
+        },
+        ledger.admin,
+    )
+    .unwrap();
+    let mut roles = RoleSet::default();
+    roles.insert(Role::Admin);
+    let approver: UserId = queries::insert_user(
+        &mut conn,
+        &queries::NewUser {
+            community: ledger.community,
+            username: "approver",
+            password_hash: "x",
+            roles,
+            member: None,
+        },
+    )
+    .unwrap()
+    .id
+    .into();
+    let member_id = {
+        use diesel::prelude::*;
+        use moralbank::db::schema::accounts;
+        accounts::table
+            .find(moralbank::db::DbUuid::from(ledger.accounts[0]))
+            .select(accounts::member_id)
+            .first::<Option<moralbank::db::DbUuid>>(&mut conn)
+            .unwrap()
+            .unwrap()
+    };
+    let deeds: Vec<DeedId> = (0..10)
+        .map(|_| {
+            let now = moralbank::db::now_utc();
+            let deed = DeedRow {
+                id: DeedId::new().into(),
+                community_id: ledger.community.into(),
+                member_id,
+                account_id: ledger.accounts[0].into(),
+                rule_id: rule.id,
+                rule_version_id: version.id,
+                rule_name: version.name.clone(),
+                direction: "earn".into(),
+                quantity: 100,
+                counted_quantity: 100,
+                points: 1000,
+                monthly_cap: Some(3000),
+                occurred_on: "2026-11-01".into(),
+                description: "d".into(),
+                evidence: "[]".into(),
+                status: "submitted".into(),
+                submitted_by: ledger.admin.into(),
+                cap_month: None,
+                notice_ends_at: None,
+                applied_points: None,
+                credit_journal_id: None,
+                reversal_journal_id: None,
+                version: 0,
+                created_at: now,
+                updated_at: now,
+            };
+            let event = DeedEventRow {
+                id: moralbank::db::DbUuid(uuid::Uuid::now_v7()),
+                deed_id: deed.id,
+                community_id: deed.community_id,
+                action: "submit".into(),
+                from_status: None,
+                to_status: "submitted".into(),
+                actor_id: None,
+                reason: None,
+                created_at: now,
+            };
+            store::insert_deed(&mut conn, &deed, &event).unwrap();
+            deed.id.into()
+        })
+        .collect();
+    drop(conn);
+    let engines = [ledger.engine(), ledger.engine()];
+    let now = moralbank::db::now_utc();
+    let results = runtime().block_on(async {
+        let handles: Vec<_> = deeds
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let engine = engines[i % 2].clone();
+                let command = Command::ApproveDeed {
+                    community_id: ledger.community,
+                    deed_id: *id,
+                    actor_id: approver,
+                    actor_member_id: None,
+                    clock_now: now,
+                    review_stages: 1,
+                    notice_days: 3,
+                };
+                tokio::spawn(async move { engine.execute(command).await })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for h in handles {
+            out.push(h.await.unwrap());
+        }
+        out
+    });
+    let approved = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(
+        approved, 3,
+        "a cap of 30 takes three deeds of 10: {results:?}"
+    );
+    for r in results.iter().filter(|r| r.is_err()) {
+        assert!(
+            matches!(r, Err(LedgerError::MonthlyCapExceeded { .. })),
+            "{r:?}"
+        );
+    }
+    ledger.verify_ok();
+}
+
+#[test]
+fn a_monthly_cap_holds_across_two_writers_sqlite() {
+    a_monthly_cap_holds_across_two_writers(Backend::Sqlite);
+}
+#[test]
+fn a_monthly_cap_holds_across_two_writers_postgres() {
+    a_monthly_cap_holds_across_two_writers(Backend::Postgres);
+}

@@ -435,6 +435,20 @@ fn plan_approval(
         next.status = "approved".into();
         next.notice_ends_at = Some(a.clock_now + chrono::Duration::days(a.notice_days as i64));
         writes.deed_event(&next, "approve", &deed.status, Some(a.actor_id), None, now);
+        if deed.monthly_cap.is_some() {
+            // No coins move yet, but the cap sum was read: touching the chain head (same seq and
+            // hash, next version) serialises this with every other writer of the community, so
+            // another instance's approval in between makes this batch replay on a fresh sum.
+            let seen = writes
+                .communities
+                .get(&a.community_id)
+                .map(|(v, _)| *v)
+                .unwrap_or(community.chain_version);
+            let head = writes
+                .community(view, a.community_id)
+                .unwrap_or_else(|| community.clone());
+            writes.communities.insert(a.community_id, (seen, head));
+        }
         None
     } else {
         let (credited, posted) = credit_deed(next, Some(a.actor_id), view, writes, now)?;
