@@ -313,104 +313,42 @@ pub fn run(config: &Config) -> Result<String, String> {
     for (r, (member, account, _, _, _)) in residents.iter().enumerate() {
         let count = 2 + dice.next(5) as usize;
         for k in 0..count {
-            let (rule, version) = &rules[dice.next(6) as usize];
-            let quantity = if version.unit == "hour" {
+            let rule_index = dice.next(6) as usize;
+            let quantity = if rules[rule_index].1.unit == "hour" {
                 100 * (1 + dice.next(3) as i64)
             } else {
                 100
             };
-            let counted = version.per_deed_cap.map_or(quantity, |c| quantity.min(c));
             let days_ago = dice.next(85) as i64;
-            let now = db::now_utc();
-            let deed = DeedRow {
-                id: DeedId::new().into(),
-                community_id: community.id,
-                member_id: (*member).into(),
-                account_id: (*account).into(),
-                rule_id: rule.id,
-                rule_version_id: version.id,
-                rule_name: version.name.clone(),
-                direction: version.direction.clone(),
+            let deed = reviewed_deed(
+                &community,
+                (*member, *account),
+                &rules[rule_index],
                 quantity,
-                counted_quantity: counted,
-                points: counted * version.points / 100,
-                monthly_cap: version.monthly_cap,
-                occurred_on: (today - chrono::Duration::days(days_ago)).to_string(),
-                description: stories[(r + k) % stories.len()].to_string(),
-                evidence: "[]".into(),
-                status: "reviewed".into(),
-                submitted_by: staff.reviewer.into(),
-                cap_month: None,
-                notice_ends_at: None,
-                applied_points: None,
-                credit_journal_id: None,
-                reversal_journal_id: None,
-                version: 0,
-                created_at: now,
-                updated_at: now,
-            };
-            let event = DeedEventRow {
-                id: DbUuid(uuid::Uuid::now_v7()),
-                deed_id: deed.id,
-                community_id: community.id,
-                action: "review_pass".into(),
-                from_status: Some("submitted".into()),
-                to_status: "reviewed".into(),
-                actor_id: Some(staff.reviewer.into()),
-                reason: None,
-                created_at: now,
-            };
+                (today - chrono::Duration::days(days_ago)).to_string(),
+                stories[(r + k) % stories.len()],
+                staff.reviewer,
+            );
             db::write_transaction(&mut conn, |conn| {
-                deed_store::insert_deed(conn, &deed, &event)
+                deed_store::insert_deed(conn, &deed, &review_event(&deed, staff.reviewer))
             })
             .map_err(fail)?;
             deed_ids.push(DeedId::from(deed.id));
         }
     }
     // One littering deduction, for a resident with coins to lose.
-    let littering = &rules[6];
     let offender = &residents[3];
-    let now = db::now_utc();
-    let deduction = DeedRow {
-        id: DeedId::new().into(),
-        community_id: community.id,
-        member_id: offender.0.into(),
-        account_id: offender.1.into(),
-        rule_id: littering.0.id,
-        rule_version_id: littering.1.id,
-        rule_name: littering.1.name.clone(),
-        direction: "deduct".into(),
-        quantity: 100,
-        counted_quantity: 100,
-        points: littering.1.points,
-        monthly_cap: None,
-        occurred_on: today.to_string(),
-        description: "在小区绿地乱扔垃圾，经劝导后改正".into(),
-        evidence: "[]".into(),
-        status: "reviewed".into(),
-        submitted_by: staff.reviewer.into(),
-        cap_month: None,
-        notice_ends_at: None,
-        applied_points: None,
-        credit_journal_id: None,
-        reversal_journal_id: None,
-        version: 0,
-        created_at: now,
-        updated_at: now,
-    };
-    let event = DeedEventRow {
-        id: DbUuid(uuid::Uuid::now_v7()),
-        deed_id: deduction.id,
-        community_id: community.id,
-        action: "review_pass".into(),
-        from_status: Some("submitted".into()),
-        to_status: "reviewed".into(),
-        actor_id: Some(staff.reviewer.into()),
-        reason: None,
-        created_at: now,
-    };
+    let deduction = reviewed_deed(
+        &community,
+        (offender.0, offender.1),
+        &rules[6],
+        100,
+        today.to_string(),
+        "在小区绿地乱扔垃圾，经劝导后改正",
+        staff.reviewer,
+    );
     db::write_transaction(&mut conn, |conn| {
-        deed_store::insert_deed(conn, &deduction, &event)
+        deed_store::insert_deed(conn, &deduction, &review_event(&deduction, staff.reviewer))
     })
     .map_err(fail)?;
     drop(conn);
@@ -544,6 +482,64 @@ pub fn run(config: &Config) -> Result<String, String> {
         "  … demo-r06 to demo-r{RESIDENTS:02}: residents too\n"
     ));
     Ok(out)
+}
+
+/// A deed the grid worker has declared and checked (初审), waiting for an admin's approval.
+fn reviewed_deed(
+    community: &crate::db::models::CommunityRow,
+    (member, account): (MemberId, AccountId),
+    (rule, version): &(
+        crate::db::models::RuleRow,
+        crate::db::models::RuleVersionRow,
+    ),
+    quantity: i64,
+    occurred_on: String,
+    description: &str,
+    reviewer: UserId,
+) -> DeedRow {
+    let counted = version.per_deed_cap.map_or(quantity, |c| quantity.min(c));
+    let now = db::now_utc();
+    DeedRow {
+        id: DeedId::new().into(),
+        community_id: community.id,
+        member_id: member.into(),
+        account_id: account.into(),
+        rule_id: rule.id,
+        rule_version_id: version.id,
+        rule_name: version.name.clone(),
+        direction: version.direction.clone(),
+        quantity,
+        counted_quantity: counted,
+        points: counted * version.points / 100,
+        monthly_cap: version.monthly_cap,
+        occurred_on,
+        description: description.to_string(),
+        evidence: "[]".into(),
+        status: "reviewed".into(),
+        submitted_by: reviewer.into(),
+        cap_month: None,
+        notice_ends_at: None,
+        applied_points: None,
+        credit_journal_id: None,
+        reversal_journal_id: None,
+        version: 0,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn review_event(deed: &DeedRow, reviewer: UserId) -> DeedEventRow {
+    DeedEventRow {
+        id: DbUuid(uuid::Uuid::now_v7()),
+        deed_id: deed.id,
+        community_id: deed.community_id,
+        action: "review_pass".into(),
+        from_status: Some("submitted".into()),
+        to_status: "reviewed".into(),
+        actor_id: Some(reviewer.into()),
+        reason: None,
+        created_at: deed.created_at,
+    }
 }
 
 /// Lets a `String` error travel through `write_transaction`, which needs `From<diesel::Error>`.

@@ -4,7 +4,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use actix_web::body::EitherBody;
 use actix_web::dev::{Server, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Logger};
@@ -247,10 +246,6 @@ fn problem_for_bare_error<B>(
     let res = ServiceResponse::new(req, response).map_into_right_body();
     Ok(ErrorHandlerResponse::Response(res))
 }
-
-// Keep the unused-import lint honest about EitherBody: the handler above produces it.
-#[allow(dead_code)]
-type ProblemBody<B> = EitherBody<B>;
 
 pub fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()

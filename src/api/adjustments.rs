@@ -6,7 +6,7 @@ use actix_web::{post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::idempotency::{idempotency_key, key_reused, request_hash};
+use super::idempotency::{earlier_answer, idempotency_key, request_hash};
 use super::{rfc3339, with_conn};
 use crate::auth::AuthUser;
 use crate::db::queries;
@@ -76,32 +76,6 @@ fn receipt_from_journal(
     Err(ApiError::internal("adjustment without a member posting"))
 }
 
-/// Looks up an earlier answer for this key: `Ok(Some)` replays it, `Err` refuses a reused key.
-async fn earlier_answer(
-    state: &AppState,
-    user: &AuthUser,
-    key: &str,
-    hash: &str,
-) -> Result<Option<AdjustmentReceipt>, ApiError> {
-    let (user_id, community, key, hash) = (
-        user.user_id,
-        user.community_id,
-        key.to_string(),
-        hash.to_string(),
-    );
-    with_conn(
-        &state.pool,
-        move |conn| match queries::idempotency_record(conn, user_id, &key)? {
-            None => Ok(None),
-            Some(record) if record.request_hash != hash => Err(key_reused()),
-            Some(record) => {
-                receipt_from_journal(conn, community, record.journal_id.into()).map(Some)
-            }
-        },
-    )
-    .await
-}
-
 /// Credits or debits a member: an opening balance from a paper passbook, or a correction.
 #[utoipa::path(post, path = "/api/v1/adjustments", tag = "adjustments", operation_id = "create_adjustment",
     security(("bearer" = [])),
@@ -128,7 +102,9 @@ pub async fn create_adjustment(
     let key = idempotency_key(&req)?;
     let request = body.into_inner();
     let hash = request_hash("POST /api/v1/adjustments", &request)?;
-    if let Some(receipt) = earlier_answer(&state, &user, &key, &hash).await? {
+    if let Some(receipt) =
+        earlier_answer(&state.pool, &user, &key, &hash, receipt_from_journal).await?
+    {
         return Ok(HttpResponse::Created().json(receipt));
     }
 
@@ -197,7 +173,7 @@ pub async fn create_adjustment(
         ))),
         Err(LedgerError::IdempotencyKeyTaken) => {
             // A concurrent request with this key won; answer what it answered.
-            match earlier_answer(&state, &user, &key, &hash).await? {
+            match earlier_answer(&state.pool, &user, &key, &hash, receipt_from_journal).await? {
                 Some(receipt) => Ok(HttpResponse::Created().json(receipt)),
                 None => Err(LedgerError::IdempotencyKeyTaken.into()),
             }

@@ -415,9 +415,7 @@ pub async fn list_deeds(
         )?)
     })
     .await?;
-    let next_cursor = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|(d, _, _)| d.id.0.to_string()))
-        .flatten();
+    let next_cursor = super::next_cursor(&rows, limit, |(d, _, _)| d.id.0);
     Ok(HttpResponse::Ok().json(DeedPage {
         items: rows
             .iter()

@@ -211,9 +211,7 @@ pub async fn list_goods(
         )?)
     })
     .await?;
-    let next_cursor = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|g| g.id.0.to_string()))
-        .flatten();
+    let next_cursor = super::next_cursor(&rows, limit, |g| g.id.0);
     Ok(HttpResponse::Ok().json(GoodsPage {
         items: rows.iter().map(goods_view).collect(),
         next_cursor,
@@ -296,14 +294,7 @@ pub async fn update_goods(
             .map(|n| required_text("name", n, GOODS_NAME_CHARS_MAX))
             .transpose()?,
         price: request.price.as_deref().map(parse_price).transpose()?,
-        status: match request.status.as_deref() {
-            None => None,
-            Some(s @ ("active" | "inactive")) => Some(s.to_string()),
-            Some(_) => {
-                return Err(ApiError::validation("status must be active or inactive")
-                    .with("field", "status"))
-            }
-        },
+        status: super::parse_status(request.status.as_deref(), ["active", "inactive"])?,
         monthly_limit: request.monthly_limit,
     };
     if let Some(limit) = changes.monthly_limit {
@@ -453,9 +444,7 @@ pub async fn list_stock_movements(
         Ok(shop::list_movements(conn, id, after, limit)?)
     })
     .await?;
-    let next_cursor = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|m| m.id.0.to_string()))
-        .flatten();
+    let next_cursor = super::next_cursor(&rows, limit, |m| m.id.0);
     Ok(HttpResponse::Ok().json(StockMovementPage {
         items: rows.iter().map(movement_view).collect(),
         next_cursor,

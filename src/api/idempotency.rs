@@ -5,6 +5,9 @@ use actix_web::HttpRequest;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::auth::AuthUser;
+use crate::db::{queries, DbConn, DbPool};
+use crate::domain::{CommunityId, JournalId};
 use crate::error::ApiError;
 
 /// Longest idempotency key accepted.
@@ -55,4 +58,33 @@ pub fn key_reused() -> ApiError {
         "idempotency_key_reused",
         "this Idempotency-Key was used for a different request; use a new key",
     )
+}
+
+/// The first answer to this user's key, if there was one: `rebuild` turns the journal transaction
+/// the key claimed into the response as first sent. The same key with another body is refused.
+pub async fn earlier_answer<T, F>(
+    pool: &DbPool,
+    user: &AuthUser,
+    key: &str,
+    hash: &str,
+    rebuild: F,
+) -> Result<Option<T>, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn, CommunityId, JournalId) -> Result<T, ApiError> + Send + 'static,
+{
+    let (user_id, community, key, hash) = (
+        user.user_id,
+        user.community_id,
+        key.to_string(),
+        hash.to_string(),
+    );
+    super::with_conn(pool, move |conn| {
+        match queries::idempotency_record(conn, user_id, &key)? {
+            None => Ok(None),
+            Some(record) if record.request_hash != hash => Err(key_reused()),
+            Some(record) => rebuild(conn, community, record.journal_id.into()).map(Some),
+        }
+    })
+    .await
 }

@@ -162,9 +162,7 @@ pub async fn list_members(
         )?)
     })
     .await?;
-    let next_cursor = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|(m, _)| m.id.0.to_string()))
-        .flatten();
+    let next_cursor = super::next_cursor(&rows, limit, |(m, _)| m.id.0);
     Ok(HttpResponse::Ok().json(MemberPage {
         items: rows.iter().map(|(m, a)| member_view(m, a)).collect(),
         next_cursor,
@@ -235,22 +233,14 @@ pub async fn update_member(
         .map(MemberName::parse)
         .transpose()
         .map_err(ApiError::validation)?;
-    let status = match request.status.as_deref() {
-        None => None,
-        Some(s @ ("active" | "inactive")) => Some(s.to_string()),
-        Some(_) => {
-            return Err(
-                ApiError::validation("status must be active or inactive").with("field", "status")
-            )
-        }
-    };
+    let status = super::parse_status(request.status.as_deref(), ["active", "inactive"])?;
     if name.is_none() && status.is_none() {
         return Err(ApiError::validation("nothing to change"));
     }
     let community = user.community_id;
     let found = with_conn(&state.pool, move |conn| {
         Ok(crate::db::write_transaction(conn, |conn| {
-            let changed = crate::db::shop::set_member_status(
+            let changed = queries::update_member(
                 conn,
                 community,
                 member_id,

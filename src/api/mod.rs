@@ -130,6 +130,27 @@ pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
     }
 }
 
+/// The cursor of the next page: the last item's id when the page came back full, else none.
+pub fn next_cursor<T>(rows: &[T], limit: i64, id: impl Fn(&T) -> uuid::Uuid) -> Option<String> {
+    if rows.len() as i64 != limit {
+        return None;
+    }
+    rows.last().map(|row| id(row).to_string())
+}
+
+/// An optional status word that must be one of `allowed` (e.g. `active` or `inactive`).
+pub fn parse_status(value: Option<&str>, allowed: [&str; 2]) -> Result<Option<String>, ApiError> {
+    match value {
+        None => Ok(None),
+        Some(s) if allowed.contains(&s) => Ok(Some(s.to_string())),
+        Some(_) => Err(ApiError::validation(format!(
+            "status must be {} or {}",
+            allowed[0], allowed[1]
+        ))
+        .with("field", "status")),
+    }
+}
+
 pub fn parse_cursor(cursor: Option<&str>) -> Result<Option<uuid::Uuid>, ApiError> {
     cursor
         .map(|c| {

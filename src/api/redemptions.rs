@@ -8,7 +8,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::idempotency::{idempotency_key, key_reused, request_hash};
+use super::idempotency::{earlier_answer, idempotency_key, request_hash};
 use super::{page_limit, parse_cursor, required_text, rfc3339, with_conn};
 use crate::auth::AuthUser;
 use crate::db::models::{RedemptionLineRow, RedemptionRow};
@@ -155,29 +155,6 @@ fn earlier_redemption(
     Ok(redemption_view(&row, &lines, true))
 }
 
-async fn earlier_answer(
-    state: &AppState,
-    user: &AuthUser,
-    key: &str,
-    hash: &str,
-) -> Result<Option<RedemptionView>, ApiError> {
-    let (user_id, community, key, hash) = (
-        user.user_id,
-        user.community_id,
-        key.to_string(),
-        hash.to_string(),
-    );
-    with_conn(
-        &state.pool,
-        move |conn| match queries::idempotency_record(conn, user_id, &key)? {
-            None => Ok(None),
-            Some(record) if record.request_hash != hash => Err(key_reused()),
-            Some(record) => earlier_redemption(conn, community, record.journal_id.into()).map(Some),
-        },
-    )
-    .await
-}
-
 /// Redeems a basket for a member at the counter (clerk or admin): the member pays, the shop
 /// receives, stock goes down — together or not at all.
 #[utoipa::path(post, path = "/api/v1/redemptions", tag = "redemptions", operation_id = "create_redemption",
@@ -205,7 +182,9 @@ pub async fn create_redemption(
     let key = idempotency_key(&req)?;
     let request = body.into_inner();
     let hash = request_hash("POST /api/v1/redemptions", &request)?;
-    if let Some(receipt) = earlier_answer(&state, &user, &key, &hash).await? {
+    if let Some(receipt) =
+        earlier_answer(&state.pool, &user, &key, &hash, earlier_redemption).await?
+    {
         return Ok(HttpResponse::Created().json(receipt));
     }
 
@@ -287,7 +266,7 @@ pub async fn create_redemption(
         ))),
         Err(LedgerError::IdempotencyKeyTaken) => {
             // A concurrent request with this key won; answer what it answered.
-            match earlier_answer(&state, &user, &key, &hash).await? {
+            match earlier_answer(&state.pool, &user, &key, &hash, earlier_redemption).await? {
                 Some(receipt) => Ok(HttpResponse::Created().json(receipt)),
                 None => Err(LedgerError::IdempotencyKeyTaken.into()),
             }
@@ -399,9 +378,7 @@ pub async fn list_redemptions(
         )?)
     })
     .await?;
-    let next_cursor = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|(r, _)| r.id.0.to_string()))
-        .flatten();
+    let next_cursor = super::next_cursor(&rows, limit, |(r, _)| r.id.0);
     Ok(HttpResponse::Ok().json(RedemptionPage {
         items: rows
             .iter()

@@ -246,9 +246,7 @@ pub async fn list_rules(
         )?)
     })
     .await?;
-    let next_cursor = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|(r, _)| r.id.0.to_string()))
-        .flatten();
+    let next_cursor = super::next_cursor(&rows, limit, |(r, _)| r.id.0);
     Ok(HttpResponse::Ok().json(RulePage {
         items: rows.iter().map(|(r, v)| rule_view(r, v)).collect(),
         next_cursor,
@@ -372,15 +370,7 @@ pub async fn update_rule(
     user.require_any(&[Role::Admin])?;
     let id = RuleId(path.into_inner());
     let r = body.into_inner();
-    let status = match r.status.as_deref() {
-        None => None,
-        Some(s @ ("active" | "inactive")) => Some(s.to_string()),
-        Some(_) => {
-            return Err(
-                ApiError::validation("status must be active or inactive").with("field", "status")
-            )
-        }
-    };
+    let status = super::parse_status(r.status.as_deref(), ["active", "inactive"])?;
     let name = r
         .name
         .as_deref()

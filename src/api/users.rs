@@ -177,9 +177,7 @@ pub async fn list_users(
         Ok(queries::list_users(conn, community, after, limit)?)
     })
     .await?;
-    let next_cursor = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|u| u.id.0.to_string()))
-        .flatten();
+    let next_cursor = super::next_cursor(&rows, limit, |u| u.id.0);
     Ok(HttpResponse::Ok().json(UserPage {
         items: rows.iter().map(user_view).collect(),
         next_cursor,
@@ -227,15 +225,7 @@ pub async fn update_user(
             RoleSet::from_names(names.iter().map(String::as_str)).map_err(ApiError::validation)?,
         ),
     };
-    let status = match request.status.as_deref() {
-        None => None,
-        Some(s @ ("active" | "disabled")) => Some(s.to_string()),
-        Some(_) => {
-            return Err(
-                ApiError::validation("status must be active or disabled").with("field", "status")
-            )
-        }
-    };
+    let status = super::parse_status(request.status.as_deref(), ["active", "disabled"])?;
     if roles.is_none() && status.is_none() {
         return Err(ApiError::validation("nothing to change"));
     }

@@ -356,6 +356,35 @@ fn next_member_no(conn: &mut DbConn, community: CommunityId) -> QueryResult<Stri
     }
 }
 
+/// Renames a member and/or sets their status. The account version is bumped in the same transaction, so
+/// the ledger writer, which checks member status, reloads the account before its next write.
+pub fn update_member(
+    conn: &mut DbConn,
+    community: CommunityId,
+    member: MemberId,
+    name: Option<&str>,
+    status: Option<&str>,
+) -> QueryResult<usize> {
+    let target = members::table
+        .filter(members::id.eq(DbUuid::from(member)))
+        .filter(members::community_id.eq(DbUuid::from(community)));
+    let mut changed = 0;
+    if let Some(name) = name {
+        changed = diesel::update(target)
+            .set(members::name.eq(name))
+            .execute(conn)?;
+    }
+    if let Some(status) = status {
+        changed = diesel::update(target)
+            .set(members::status.eq(status))
+            .execute(conn)?;
+    }
+    diesel::update(accounts::table.filter(accounts::member_id.eq(DbUuid::from(member))))
+        .set(accounts::version.eq(accounts::version + 1))
+        .execute(conn)?;
+    Ok(changed)
+}
+
 pub fn member_with_account(
     conn: &mut DbConn,
     community: CommunityId,

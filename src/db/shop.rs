@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::models::{GoodsRow, RedemptionLineRow, RedemptionRow, StockMovementRow};
-use super::schema::{accounts, goods, members, redemption_lines, redemptions, stock_movements};
+use super::schema::{goods, redemption_lines, redemptions, stock_movements};
 use super::{now_utc, DbConn, DbUuid};
 use crate::domain::{CommunityId, GoodsId, MemberId, RedemptionId, UserId};
 
@@ -256,33 +256,4 @@ pub fn redemptions_of_day(
             (row, own)
         })
         .collect())
-}
-
-/// Sets a member's status. The member's account version is bumped in the same transaction, so
-/// the ledger writer, which checks member status, reloads the account before its next write.
-pub fn set_member_status(
-    conn: &mut DbConn,
-    community: CommunityId,
-    member: MemberId,
-    name: Option<&str>,
-    status: Option<&str>,
-) -> QueryResult<usize> {
-    let target = members::table
-        .filter(members::id.eq(DbUuid::from(member)))
-        .filter(members::community_id.eq(DbUuid::from(community)));
-    let mut changed = 0;
-    if let Some(name) = name {
-        changed = diesel::update(target)
-            .set(members::name.eq(name))
-            .execute(conn)?;
-    }
-    if let Some(status) = status {
-        changed = diesel::update(target)
-            .set(members::status.eq(status))
-            .execute(conn)?;
-    }
-    diesel::update(accounts::table.filter(accounts::member_id.eq(DbUuid::from(member))))
-        .set(accounts::version.eq(accounts::version + 1))
-        .execute(conn)?;
-    Ok(changed)
 }
