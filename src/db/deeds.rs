@@ -19,7 +19,7 @@ pub fn settings(conn: &mut DbConn, community: CommunityId) -> QueryResult<Settin
     Ok(community_settings::table
         .find(DbUuid::from(community))
         .select(SettingsRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .unwrap_or(SettingsRow {
             community_id: community.into(),
@@ -148,7 +148,7 @@ pub fn rule_with_current(
         .filter(rules::community_id.eq(DbUuid::from(community)))
         .filter(rule_versions::version.eq(rules::current_version))
         .select((RuleRow::as_select(), RuleVersionRow::as_select()))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -239,7 +239,7 @@ pub fn deed_by_id(
         .filter(deeds::id.eq(DbUuid::from(id)))
         .filter(deeds::community_id.eq(DbUuid::from(community)))
         .select(DeedRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

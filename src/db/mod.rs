@@ -3,13 +3,18 @@
 
 pub mod deeds;
 pub mod models;
+pub mod prepared;
 pub mod queries;
 pub mod schema;
 pub mod shop;
 pub mod statements;
 pub mod types;
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use diesel::connection::InstrumentationEvent;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
@@ -157,21 +162,78 @@ pub struct ConnectionManager {
     url: DatabaseUrl,
 }
 
+/// A pooled connection with what the pool needs to know to skip its liveness check.
+pub struct PoolConn {
+    conn: DbConn,
+    /// Set by the connection's own instrumentation when a statement failed because the
+    /// connection is gone (the server restarted, the network dropped).
+    lost: Arc<AtomicBool>,
+    /// When the pool last took this connection back in working order.
+    returned_at: Option<Instant>,
+}
+
+impl std::ops::Deref for PoolConn {
+    type Target = DbConn;
+    fn deref(&self) -> &DbConn {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for PoolConn {
+    fn deref_mut(&mut self) -> &mut DbConn {
+        &mut self.conn
+    }
+}
+
+/// A connection that came back in working order this recently is handed out again without a
+/// `SELECT 1` round trip; an older one is checked first. One that lost its server is never
+/// handed out again: its instrumentation saw the failure.
+pub const POOL_TRUST_RECENT_MS: u64 = 1_000;
+
 impl r2d2::ManageConnection for ConnectionManager {
-    type Connection = DbConn;
+    type Connection = PoolConn;
     type Error = ConnectError;
 
-    fn connect(&self) -> Result<DbConn, ConnectError> {
-        self.url.connect()
+    fn connect(&self) -> Result<PoolConn, ConnectError> {
+        let mut conn = self.url.connect()?;
+        let lost = Arc::new(AtomicBool::new(false));
+        let flag = lost.clone();
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::FinishQuery { error: Some(e), .. } = event {
+                if is_connection_error(e) {
+                    flag.store(true, Ordering::Relaxed);
+                }
+            }
+        });
+        Ok(PoolConn {
+            conn,
+            lost,
+            returned_at: None,
+        })
     }
 
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), ConnectError> {
-        conn.batch_execute("SELECT 1")
+    fn is_valid(&self, conn: &mut PoolConn) -> Result<(), ConnectError> {
+        let recent = conn
+            .returned_at
+            .is_some_and(|at| at.elapsed() < Duration::from_millis(POOL_TRUST_RECENT_MS));
+        if recent && !conn.lost.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        conn.conn
+            .batch_execute("SELECT 1")
             .map_err(|e| ConnectError(e.to_string()))
     }
 
-    fn has_broken(&self, conn: &mut DbConn) -> bool {
-        <DbConn as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+    fn has_broken(&self, conn: &mut PoolConn) -> bool {
+        if conn.lost.load(Ordering::Relaxed)
+            || <DbConn as Connection>::TransactionManager::is_broken_transaction_manager(
+                &mut conn.conn,
+            )
+        {
+            return true;
+        }
+        conn.returned_at = Some(Instant::now());
+        false
     }
 }
 
@@ -188,7 +250,8 @@ pub fn build_pool(url: &DatabaseUrl) -> Result<DbPool, String> {
         .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(POOL_CHECKOUT_TIMEOUT_SECONDS))
         // A PostgreSQL connection dies with its server; checking it on checkout lets the pool
-        // replace it, so the service recovers from an outage without a restart. A SQLite
+        // replace it, so the service recovers from an outage without a restart (the check is
+        // skipped for a connection that was fine a moment ago; see `PoolConn`). A SQLite
         // connection is a file handle and does not die that way.
         .test_on_check_out(url.kind() == BackendKind::Postgres)
         .build(ConnectionManager { url: url.clone() })

@@ -30,7 +30,7 @@ pub fn ensure_community(
     if let Some(existing) = communities::table
         .filter(communities::code.eq(new.code))
         .select(CommunityRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
     {
         return Ok((existing, false));
@@ -78,7 +78,7 @@ pub fn community_by_id(conn: &mut DbConn, id: CommunityId) -> QueryResult<Option
     communities::table
         .find(DbUuid::from(id))
         .select(CommunityRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -93,7 +93,7 @@ pub fn secret(conn: &mut DbConn, name: &str) -> QueryResult<Option<String>> {
     server_secrets::table
         .find(name)
         .select(server_secrets::value)
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -116,7 +116,7 @@ pub fn system_account(
         .filter(accounts::community_id.eq(DbUuid::from(community)))
         .filter(accounts::kind.eq(kind))
         .select(AccountRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -126,7 +126,7 @@ pub fn user_by_username(conn: &mut DbConn, username: &str) -> QueryResult<Option
     users::table
         .filter(users::username.eq(username))
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -134,7 +134,7 @@ pub fn user_by_id(conn: &mut DbConn, id: UserId) -> QueryResult<Option<UserRow>>
     users::table
         .find(DbUuid::from(id))
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -142,7 +142,7 @@ pub fn user_by_member(conn: &mut DbConn, member: MemberId) -> QueryResult<Option
     users::table
         .filter(users::member_id.eq(DbUuid::from(member)))
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -343,7 +343,7 @@ fn next_member_no(conn: &mut DbConn, community: CommunityId) -> QueryResult<Stri
         let value: i64 = member_no_counters::table
             .filter(member_no_counters::community_id.eq(DbUuid::from(community)))
             .select(member_no_counters::last_value)
-            .first(conn)?;
+            .get_result(conn)?;
         let candidate = MemberNo::generated(value).as_str().to_string();
         let taken: i64 = members::table
             .filter(members::community_id.eq(DbUuid::from(community)))
@@ -395,7 +395,7 @@ pub fn member_with_account(
         .filter(members::id.eq(DbUuid::from(member)))
         .filter(members::community_id.eq(DbUuid::from(community)))
         .select((MemberRow::as_select(), AccountRow::as_select()))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -468,7 +468,7 @@ pub fn account_with_member(
         .filter(accounts::id.eq(DbUuid::from(account)))
         .filter(accounts::community_id.eq(DbUuid::from(community)))
         .select((AccountRow::as_select(), Option::<MemberRow>::as_select()))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -483,7 +483,7 @@ pub fn idempotency_record(
         .filter(idempotency_keys::user_id.eq(DbUuid::from(user)))
         .filter(idempotency_keys::idem_key.eq(key))
         .select(IdempotencyRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -495,7 +495,7 @@ pub fn journal_entry(
     let Some(entry) = journal::table
         .find(DbUuid::from(id))
         .select(JournalRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
     else {
         return Ok(None);

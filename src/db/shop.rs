@@ -75,7 +75,7 @@ pub fn goods_by_id(
         .filter(goods::id.eq(DbUuid::from(id)))
         .filter(goods::community_id.eq(DbUuid::from(community)))
         .select(GoodsRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -175,7 +175,7 @@ pub fn redemption_with_lines(
         .filter(redemptions::id.eq(DbUuid::from(id)))
         .filter(redemptions::community_id.eq(DbUuid::from(community)))
         .select(RedemptionRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
     else {
         return Ok(None);

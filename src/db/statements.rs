@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::models::{JournalRow, PostingRow};
+use super::prepared::one_row;
 use super::schema::{journal, postings, users};
 use super::{DbConn, DbUuid};
 use crate::domain::AccountId;
@@ -15,19 +16,21 @@ pub fn position_before(
     account: AccountId,
     before: NaiveDateTime,
 ) -> QueryResult<(i64, i64, i64)> {
-    Ok(postings::table
-        .filter(postings::account_id.eq(DbUuid::from(account)))
-        .filter(postings::posted_at.lt(before))
-        .order(postings::posted_at.desc())
-        .then_order_by(postings::account_seq.desc())
-        .select((
-            postings::account_seq,
-            postings::balance_after,
-            postings::credits_after,
-        ))
-        .first(conn)
-        .optional()?
-        .unwrap_or((0, 0, 0)))
+    Ok(one_row(
+        postings::table
+            .filter(postings::account_id.eq(DbUuid::from(account)))
+            .filter(postings::posted_at.lt(before))
+            .order(postings::posted_at.desc())
+            .then_order_by(postings::account_seq.desc())
+            .select((
+                postings::account_seq,
+                postings::balance_after,
+                postings::credits_after,
+            )),
+    )
+    .get_result(conn)
+    .optional()?
+    .unwrap_or((0, 0, 0)))
 }
 
 /// The last posting at or before `at`: (account_seq, balance) — the balance as of a moment.
@@ -36,15 +39,17 @@ pub fn position_at(
     account: AccountId,
     at: NaiveDateTime,
 ) -> QueryResult<(i64, i64)> {
-    Ok(postings::table
-        .filter(postings::account_id.eq(DbUuid::from(account)))
-        .filter(postings::posted_at.le(at))
-        .order(postings::posted_at.desc())
-        .then_order_by(postings::account_seq.desc())
-        .select((postings::account_seq, postings::balance_after))
-        .first(conn)
-        .optional()?
-        .unwrap_or((0, 0)))
+    Ok(one_row(
+        postings::table
+            .filter(postings::account_id.eq(DbUuid::from(account)))
+            .filter(postings::posted_at.le(at))
+            .order(postings::posted_at.desc())
+            .then_order_by(postings::account_seq.desc())
+            .select((postings::account_seq, postings::balance_after)),
+    )
+    .get_result(conn)
+    .optional()?
+    .unwrap_or((0, 0)))
 }
 
 /// One passbook line with its transaction and recorder.

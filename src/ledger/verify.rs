@@ -152,7 +152,7 @@ fn verify_community(
     let (head_seq, head_hash): (i64, String) = communities::table
         .filter(communities::id.eq(community_key))
         .select((communities::chain_seq, communities::chain_hash))
-        .first(conn)?;
+        .get_result(conn)?;
 
     let mut prev_hash = GENESIS_HASH.to_string();
     let mut expected_seq = 1_i64;

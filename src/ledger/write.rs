@@ -5,11 +5,15 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 
 use super::plan::BatchWrites;
+use super::view::AccountState;
+use crate::db::prepared::Cached;
 use crate::db::schema::{
     accounts, communities, deed_events, deeds, goods, idempotency_keys, journal, postings,
     redemption_lines, redemptions, stock_movements,
 };
+use crate::db::types::PortableUuid;
 use crate::db::{DbConn, DbUuid};
+use crate::domain::AccountId;
 use crate::with_backend;
 
 /// Rows per multi-row INSERT statement (keeps well under both backends' bind-parameter limits).
@@ -52,31 +56,35 @@ pub(super) fn write_batch(conn: &mut DbConn, writes: &BatchWrites) -> Result<(),
     let mut heads: Vec<_> = writes.communities.iter().collect();
     heads.sort_by_key(|(id, _)| **id);
     for (id, (seen_version, state)) in heads {
-        let updated = diesel::update(
-            communities::table
-                .filter(communities::id.eq(DbUuid::from(*id)))
-                .filter(communities::chain_version.eq(*seen_version)),
+        let updated = Cached(
+            diesel::update(
+                communities::table
+                    .filter(communities::id.eq(DbUuid::from(*id)))
+                    .filter(communities::chain_version.eq(*seen_version)),
+            )
+            .set((
+                communities::chain_seq.eq(state.chain_seq),
+                communities::chain_hash.eq(&state.chain_hash),
+                communities::chain_version.eq(seen_version + 1),
+            )),
         )
-        .set((
-            communities::chain_seq.eq(state.chain_seq),
-            communities::chain_hash.eq(&state.chain_hash),
-            communities::chain_version.eq(seen_version + 1),
-        ))
         .execute(conn)?;
         expect_rows(updated, 1)?;
     }
     let mut touched_goods: Vec<_> = writes.goods.iter().collect();
     touched_goods.sort_by_key(|(id, _)| **id);
     for (id, (seen_version, state)) in touched_goods {
-        let updated = diesel::update(
-            goods::table
-                .filter(goods::id.eq(DbUuid::from(*id)))
-                .filter(goods::version.eq(*seen_version)),
+        let updated = Cached(
+            diesel::update(
+                goods::table
+                    .filter(goods::id.eq(DbUuid::from(*id)))
+                    .filter(goods::version.eq(*seen_version)),
+            )
+            .set((
+                goods::stock.eq(state.stock),
+                goods::version.eq(seen_version + 1),
+            )),
         )
-        .set((
-            goods::stock.eq(state.stock),
-            goods::version.eq(seen_version + 1),
-        ))
         .execute(conn)?;
         expect_rows(updated, 1)?;
     }
@@ -85,39 +93,43 @@ pub(super) fn write_batch(conn: &mut DbConn, writes: &BatchWrites) -> Result<(),
     insert_all!(conn, redemptions::table, writes.new_redemptions);
     insert_all!(conn, redemption_lines::table, writes.new_lines);
     for void in &writes.voids {
-        let updated = diesel::update(
-            redemptions::table
-                .filter(redemptions::id.eq(void.id))
-                .filter(redemptions::status.eq("completed")),
+        let updated = Cached(
+            diesel::update(
+                redemptions::table
+                    .filter(redemptions::id.eq(void.id))
+                    .filter(redemptions::status.eq("completed")),
+            )
+            .set((
+                redemptions::status.eq(&void.status),
+                redemptions::void_journal_id.eq(void.void_journal_id),
+                redemptions::voided_at.eq(void.voided_at),
+                redemptions::voided_by.eq(void.voided_by),
+                redemptions::void_reason.eq(&void.void_reason),
+            )),
         )
-        .set((
-            redemptions::status.eq(&void.status),
-            redemptions::void_journal_id.eq(void.void_journal_id),
-            redemptions::voided_at.eq(void.voided_at),
-            redemptions::voided_by.eq(void.voided_by),
-            redemptions::void_reason.eq(&void.void_reason),
-        ))
         .execute(conn)?;
         expect_rows(updated, 1)?;
     }
     let mut touched_deeds: Vec<_> = writes.deeds.iter().collect();
     touched_deeds.sort_by_key(|(id, _)| **id);
     for (_, (seen_version, deed)) in touched_deeds {
-        let updated = diesel::update(
-            deeds::table
-                .filter(deeds::id.eq(deed.id))
-                .filter(deeds::version.eq(*seen_version)),
+        let updated = Cached(
+            diesel::update(
+                deeds::table
+                    .filter(deeds::id.eq(deed.id))
+                    .filter(deeds::version.eq(*seen_version)),
+            )
+            .set((
+                deeds::status.eq(&deed.status),
+                deeds::cap_month.eq(&deed.cap_month),
+                deeds::notice_ends_at.eq(deed.notice_ends_at),
+                deeds::applied_points.eq(deed.applied_points),
+                deeds::credit_journal_id.eq(deed.credit_journal_id),
+                deeds::reversal_journal_id.eq(deed.reversal_journal_id),
+                deeds::version.eq(seen_version + 1),
+                deeds::updated_at.eq(deed.updated_at),
+            )),
         )
-        .set((
-            deeds::status.eq(&deed.status),
-            deeds::cap_month.eq(&deed.cap_month),
-            deeds::notice_ends_at.eq(deed.notice_ends_at),
-            deeds::applied_points.eq(deed.applied_points),
-            deeds::credit_journal_id.eq(deed.credit_journal_id),
-            deeds::reversal_journal_id.eq(deed.reversal_journal_id),
-            deeds::version.eq(seen_version + 1),
-            deeds::updated_at.eq(deed.updated_at),
-        ))
         .execute(conn)?;
         expect_rows(updated, 1)?;
     }
@@ -127,20 +139,58 @@ pub(super) fn write_batch(conn: &mut DbConn, writes: &BatchWrites) -> Result<(),
     // A fixed order, so two writers on one PostgreSQL never wait on each other in a cycle.
     let mut touched: Vec<_> = writes.accounts.iter().collect();
     touched.sort_by_key(|(id, _)| **id);
+    if let DbConn::Pg(pg) = conn {
+        // One statement for the whole batch: each UPDATE would otherwise be a round trip.
+        return update_accounts_pg(pg, &touched);
+    }
     for (id, (seen_version, state)) in touched {
-        let updated = diesel::update(
-            accounts::table
-                .filter(accounts::id.eq(DbUuid::from(*id)))
-                .filter(accounts::version.eq(*seen_version)),
+        let updated = Cached(
+            diesel::update(
+                accounts::table
+                    .filter(accounts::id.eq(DbUuid::from(*id)))
+                    .filter(accounts::version.eq(*seen_version)),
+            )
+            .set((
+                accounts::balance.eq(state.balance),
+                accounts::credits_total.eq(state.credits),
+                accounts::last_seq.eq(state.last_seq),
+                accounts::version.eq(seen_version + 1),
+            )),
         )
-        .set((
-            accounts::balance.eq(state.balance),
-            accounts::credits_total.eq(state.credits),
-            accounts::last_seq.eq(state.last_seq),
-            accounts::version.eq(seen_version + 1),
-        ))
         .execute(conn)?;
         expect_rows(updated, 1)?;
     }
     Ok(())
+}
+
+/// Every touched account in one version-guarded UPDATE over arrays. The chain head, updated first,
+/// already serialises the writers of a community, so the row order inside it cannot deadlock.
+fn update_accounts_pg(
+    pg: &mut diesel::PgConnection,
+    touched: &[(&AccountId, &(i64, AccountState))],
+) -> Result<(), WriteError> {
+    use diesel::sql_types::{Array, BigInt};
+    if touched.is_empty() {
+        return Ok(());
+    }
+    const SQL: &str = "UPDATE accounts AS a \
+        SET balance = v.balance, credits_total = v.credits, last_seq = v.last_seq, \
+            version = v.seen + 1 \
+        FROM unnest($1, $2, $3, $4, $5) AS v(id, seen, balance, credits, last_seq) \
+        WHERE a.id = v.id AND a.version = v.seen";
+    let ids: Vec<DbUuid> = touched.iter().map(|(id, _)| DbUuid::from(**id)).collect();
+    let seen: Vec<i64> = touched.iter().map(|(_, (v, _))| *v).collect();
+    let balances: Vec<i64> = touched.iter().map(|(_, (_, s))| s.balance).collect();
+    let credits: Vec<i64> = touched.iter().map(|(_, (_, s))| s.credits).collect();
+    let last_seqs: Vec<i64> = touched.iter().map(|(_, (_, s))| s.last_seq).collect();
+    let updated = Cached(
+        diesel::sql_query(SQL)
+            .bind::<Array<PortableUuid>, _>(&ids)
+            .bind::<Array<BigInt>, _>(&seen)
+            .bind::<Array<BigInt>, _>(&balances)
+            .bind::<Array<BigInt>, _>(&credits)
+            .bind::<Array<BigInt>, _>(&last_seqs),
+    )
+    .execute(pg)?;
+    expect_rows(updated, touched.len())
 }
