@@ -31,6 +31,7 @@ pub struct RawSettings {
     pub admin_password: Option<String>,
     pub batch_max: Option<String>,
     pub workers: Option<String>,
+    pub auth_cache_ms: Option<String>,
 }
 
 #[derive(Clone)]
@@ -45,11 +46,18 @@ pub struct Config {
     pub admin_password: Option<String>,
     pub batch_max: usize,
     pub workers: usize,
+    /// How long this instance trusts what it read about a token's user (status, roles, token
+    /// version). Changes made through this instance apply at once; changes made through another
+    /// instance on the same database apply within this time. 0 reads the user on every request.
+    pub auth_cache_ms: u64,
     /// "Now" for business rules; tests move it forward.
     pub clock: crate::clock::Clock,
     /// How often the notice sweeper looks for deeds whose public notice has ended.
     pub sweep_interval_ms: u64,
 }
+
+pub const DEFAULT_AUTH_CACHE_MS: u64 = 1_000;
+pub const AUTH_CACHE_MS_MAX: u64 = 60_000;
 
 /// How often, by default, the sweeper credits deeds whose notice ended.
 pub const DEFAULT_SWEEP_INTERVAL_MS: u64 = 30_000;
@@ -74,6 +82,7 @@ impl std::fmt::Debug for Config {
             )
             .field("batch_max", &self.batch_max)
             .field("workers", &self.workers)
+            .field("auth_cache_ms", &self.auth_cache_ms)
             .finish()
     }
 }
@@ -203,6 +212,23 @@ impl Config {
                 value
             }
         };
+        let auth_cache_ms = match raw.auth_cache_ms {
+            None => DEFAULT_AUTH_CACHE_MS,
+            Some(text) => {
+                let value: u64 = text
+                    .trim()
+                    .parse()
+                    .map_err(|e| invalid("MORALBANK_AUTH_CACHE_MS", &text, e))?;
+                if value > AUTH_CACHE_MS_MAX {
+                    return Err(invalid(
+                        "MORALBANK_AUTH_CACHE_MS",
+                        &text,
+                        format!("must be between 0 and {AUTH_CACHE_MS_MAX}"),
+                    ));
+                }
+                value
+            }
+        };
         Ok(Config {
             database_url,
             bind,
@@ -214,6 +240,7 @@ impl Config {
             admin_password,
             batch_max,
             workers,
+            auth_cache_ms,
             clock: crate::clock::Clock::default(),
             sweep_interval_ms: DEFAULT_SWEEP_INTERVAL_MS,
         })

@@ -9,7 +9,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Logger};
 use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
 
-use crate::auth::{JwtKeys, LoginThrottle};
+use crate::auth::{JwtKeys, LoginThrottle, UserCache};
 use crate::config::Config;
 use crate::db::{self, queries, BackendKind, DbPool};
 use crate::domain::{Role, RoleSet};
@@ -19,12 +19,21 @@ use crate::ledger::{Engine, EngineSettings};
 /// Largest JSON request body accepted, in bytes. Every request of this API fits in a fraction.
 pub const JSON_BODY_BYTES_MAX: usize = 64 * 1024;
 pub const FIRST_ADMIN_USERNAME: &str = "admin";
+/// Password hashes (argon2id, 19 MiB each) computed at the same time at most.
+pub const PASSWORD_HASHES_AT_ONCE_MAX: usize = 2;
 
 pub struct AppState {
     pub pool: DbPool,
     pub engine: Engine,
     pub jwt: JwtKeys,
     pub throttle: Arc<LoginThrottle>,
+    /// What this instance last read about token holders; see `auth::cache`.
+    pub users: UserCache,
+    /// Blocking database work in flight at most: one per pooled connection.
+    pub db_permits: tokio::sync::Semaphore,
+    /// Password hashes computed at once at most: each takes 19 MiB and a core for a moment, so a
+    /// burst of logins queues instead of exhausting memory.
+    pub hashing_permits: tokio::sync::Semaphore,
     pub backend: BackendKind,
     pub clock: crate::clock::Clock,
 }
@@ -139,11 +148,15 @@ pub fn start(config: Config) -> Result<Application, String> {
         },
     )
     .map_err(|e| format!("cannot start the ledger writer: {e}"))?;
+    let db_permits = tokio::sync::Semaphore::new(pool.max_size() as usize);
     let state = web::Data::new(AppState {
         pool,
+        db_permits,
+        hashing_permits: tokio::sync::Semaphore::new(PASSWORD_HASHES_AT_ONCE_MAX),
         engine,
         jwt: JwtKeys::from_secret(bootstrap.jwt_secret.as_bytes(), config.token_ttl_seconds),
         throttle: Arc::new(LoginThrottle::default()),
+        users: UserCache::new(std::time::Duration::from_millis(config.auth_cache_ms)),
         backend: config.database_url.kind(),
         clock: config.clock.clone(),
     });

@@ -143,6 +143,9 @@ mod base64_like {
 fn logout_revokes_every_token_of_the_user(app: TestApp) {
     let first = app.login_ok("admin", common::ADMIN_PASSWORD);
     let second = app.login_ok("admin", common::ADMIN_PASSWORD);
+    // Both are in use (and so remembered by the server) when the user logs out.
+    assert_eq!(app.get("/api/v1/me", &first).status, 200);
+    assert_eq!(app.get("/api/v1/me", &second).status, 200);
     let resp = app.request("POST", "/api/v1/auth/logout", Some(&first), &[], None);
     assert_eq!(resp.status, 204, "{}", resp.text);
     app.get("/api/v1/me", &first)
@@ -151,6 +154,33 @@ fn logout_revokes_every_token_of_the_user(app: TestApp) {
         .assert_problem(401, "invalid_token");
     let fresh = app.login_ok("admin", common::ADMIN_PASSWORD);
     assert_eq!(app.get("/api/v1/me", &fresh).status, 200);
+}
+
+/// Two instances on one database: a logout through one is honoured by the other once the other's
+/// short memory of the user ages out (`MORALBANK_AUTH_CACHE_MS`, one second by default).
+fn a_logout_through_another_instance_takes_effect_within_the_cache_time(app: TestApp) {
+    let other = TestApp::spawn_on(app.backend, app.db.shared());
+    let token = app.login_ok("admin", common::ADMIN_PASSWORD);
+    assert_eq!(other.get("/api/v1/me", &token).status, 200);
+    let resp = app.request("POST", "/api/v1/auth/logout", Some(&token), &[], None);
+    assert_eq!(resp.status, 204, "{}", resp.text);
+    app.get("/api/v1/me", &token)
+        .assert_problem(401, "invalid_token");
+    let revoked = std::time::Instant::now();
+    loop {
+        let resp = other.get("/api/v1/me", &token);
+        if resp.status == 401 {
+            resp.assert_problem(401, "invalid_token");
+            break;
+        }
+        assert_eq!(resp.status, 200, "{}", resp.text);
+        assert!(
+            revoked.elapsed() < std::time::Duration::from_millis(1_500),
+            "the other instance still honours a revoked token after {:?}",
+            revoked.elapsed()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 fn a_password_change_revokes_old_tokens_and_needs_the_current_password(app: TestApp) {
@@ -718,6 +748,7 @@ fn another_communitys_users_cannot_reach_this_one(app: TestApp) {
 }
 
 both_backends!(
+    a_logout_through_another_instance_takes_effect_within_the_cache_time,
     a_role_change_or_disabling_revokes_old_tokens,
     tokens_for_another_algorithm_or_with_a_changed_payload_are_refused,
     another_communitys_users_cannot_reach_this_one,

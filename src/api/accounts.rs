@@ -42,7 +42,7 @@ pub async fn get_account(
 ) -> Result<HttpResponse, ApiError> {
     let account_id = AccountId(path.into_inner());
     let community = user.community_id;
-    let (account, member) = with_conn(&state.pool, move |conn| {
+    let (account, member) = with_conn(&state, move |conn| {
         Ok(queries::account_with_member(conn, community, account_id)?)
     })
     .await?

@@ -102,9 +102,7 @@ pub async fn create_adjustment(
     let key = idempotency_key(&req)?;
     let request = body.into_inner();
     let hash = request_hash("POST /api/v1/adjustments", &request)?;
-    if let Some(receipt) =
-        earlier_answer(&state.pool, &user, &key, &hash, receipt_from_journal).await?
-    {
+    if let Some(receipt) = earlier_answer(&state, &user, &key, &hash, receipt_from_journal).await? {
         return Ok(HttpResponse::Created().json(receipt));
     }
 
@@ -128,7 +126,7 @@ pub async fn create_adjustment(
         ));
     }
     let community = user.community_id;
-    let (member, account) = with_conn(&state.pool, move |conn| {
+    let (member, account) = with_conn(&state, move |conn| {
         Ok(queries::member_with_account(conn, community, member_id)?)
     })
     .await?
@@ -173,7 +171,7 @@ pub async fn create_adjustment(
         ))),
         Err(LedgerError::IdempotencyKeyTaken) => {
             // A concurrent request with this key won; answer what it answered.
-            match earlier_answer(&state.pool, &user, &key, &hash, receipt_from_journal).await? {
+            match earlier_answer(&state, &user, &key, &hash, receipt_from_journal).await? {
                 Some(receipt) => Ok(HttpResponse::Created().json(receipt)),
                 None => Err(LedgerError::IdempotencyKeyTaken.into()),
             }

@@ -77,12 +77,17 @@ pub async fn login(
     }
     let user = {
         let username = username.clone();
-        with_conn(&state.pool, move |conn| {
+        with_conn(&state, move |conn| {
             Ok(queries::user_by_username(conn, &username)?)
         })
         .await?
     };
     // Verification runs on the blocking pool: argon2 is deliberately slow.
+    let _permit = state
+        .hashing_permits
+        .acquire()
+        .await
+        .map_err(|_| ApiError::unavailable("the server is shutting down"))?;
     let verified = web::block(move || match user {
         Some(user) if user.status == "active" => {
             verify_password(&password, &user.password_hash).then_some(user)
@@ -123,10 +128,13 @@ pub async fn login(
         (status = 401, body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
-    with_conn(&state.pool, move |conn| {
-        Ok(queries::bump_token_version(conn, user.user_id)?)
+    let user_id = user.user_id;
+    let bumped = with_conn(&state, move |conn| {
+        Ok(queries::bump_token_version(conn, user_id)?)
     })
-    .await?;
+    .await;
+    state.users.forget(user_id);
+    bumped?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -157,7 +165,7 @@ pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpRespon
     let member = match user.member_id {
         Some(member_id) => {
             let community = user.community_id;
-            with_conn(&state.pool, move |conn| {
+            with_conn(&state, move |conn| {
                 Ok(queries::member_with_account(conn, community, member_id)?)
             })
             .await?
@@ -207,11 +215,14 @@ pub async fn change_password(
     } = body.into_inner();
     check_password_rules(&new_password).map_err(ApiError::validation)?;
     let user_id = user.user_id;
-    let stored = with_conn(&state.pool, move |conn| {
-        Ok(queries::user_by_id(conn, user_id)?)
-    })
-    .await?
-    .ok_or_else(|| ApiError::unauthorized("the user no longer exists"))?;
+    let stored = with_conn(&state, move |conn| Ok(queries::user_by_id(conn, user_id)?))
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the user no longer exists"))?;
+    let _permit = state
+        .hashing_permits
+        .acquire()
+        .await
+        .map_err(|_| ApiError::unavailable("the server is shutting down"))?;
     let new_hash = web::block(move || {
         if !verify_password(&current_password, &stored.password_hash) {
             return Err(ApiError::new(
@@ -223,9 +234,11 @@ pub async fn change_password(
         hash_password(&new_password).map_err(ApiError::internal)
     })
     .await??;
-    with_conn(&state.pool, move |conn| {
+    let changed = with_conn(&state, move |conn| {
         Ok(queries::set_password_hash(conn, user_id, &new_hash)?)
     })
-    .await?;
+    .await;
+    state.users.forget(user_id);
+    changed?;
     Ok(HttpResponse::NoContent().finish())
 }

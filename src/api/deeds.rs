@@ -241,7 +241,7 @@ pub async fn create_deed(
     let actor = user.user_id;
     let rule_id = RuleId(r.rule_id);
     let quantity_value = r.quantity;
-    let (deed, member_no, member_name) = with_conn(&state.pool, move |conn| {
+    let (deed, member_no, member_name) = with_conn(&state, move |conn| {
         let settings = store::settings(conn, community)?;
         let today = local_today(conn, community, now)?;
         if occurred > today {
@@ -399,7 +399,7 @@ pub async fn list_deeds(
         }
     };
     let community = user.community_id;
-    let rows = with_conn(&state.pool, move |conn| {
+    let rows = with_conn(&state, move |conn| {
         Ok(store::list_deeds(
             conn,
             community,
@@ -439,7 +439,7 @@ pub async fn get_deed(
     path: web::Path<uuid::Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = DeedId(path.into_inner());
-    let view = with_conn(&state.pool, move |conn| {
+    let view = with_conn(&state, move |conn| {
         let (deed, no, name) = visible_deed(conn, &user, id)?;
         let events = store::events_of(conn, id)?;
         let mut view = deed_view(&deed, &no, &name);
@@ -468,7 +468,7 @@ where
         + 'static,
 {
     let now = state.clock.now();
-    let view = with_conn(&state.pool, move |conn| {
+    let view = with_conn(state, move |conn| {
         let (deed, no, name) = visible_deed(conn, &user, id)?;
         let settings = store::settings(conn, user.community_id)?;
         let (mut next, action, reason) = decide(&deed, &user, now, settings.review_stages)?;
@@ -704,7 +704,7 @@ pub async fn object_to_deed(
     // Anyone in the community may object to what is on the public board, including residents
     // who cannot otherwise see the deed; the board itself is public.
     let now = state.clock.now();
-    let view = with_conn(&state.pool, move |conn| {
+    let view = with_conn(&state, move |conn| {
         let deed = store::deed_by_id(conn, user.community_id, id)?
             .ok_or_else(|| ApiError::not_found("deed"))?;
         let on_notice =
@@ -767,7 +767,7 @@ async fn member_labels(
     deed: &DeedRow,
 ) -> Result<(String, String), ApiError> {
     let member = deed.member_id.into();
-    let (m, _) = with_conn(&state.pool, move |conn| {
+    let (m, _) = with_conn(state, move |conn| {
         Ok(queries::member_with_account(conn, community, member)?)
     })
     .await?
@@ -813,10 +813,7 @@ pub async fn approve_deed(
     user.require_any(&[Role::Admin])?;
     let id = DeedId(path.into_inner());
     let community = user.community_id;
-    let settings = with_conn(&state.pool, move |conn| {
-        Ok(store::settings(conn, community)?)
-    })
-    .await?;
+    let settings = with_conn(&state, move |conn| Ok(store::settings(conn, community)?)).await?;
     let deed = deed_answer(
         state
             .engine
@@ -890,10 +887,7 @@ pub async fn approve_deeds(
         return Err(ApiError::validation("each id may appear once").with("field", "ids"));
     }
     let community = user.community_id;
-    let settings = with_conn(&state.pool, move |conn| {
-        Ok(store::settings(conn, community)?)
-    })
-    .await?;
+    let settings = with_conn(&state, move |conn| Ok(store::settings(conn, community)?)).await?;
     let now = state.clock.now();
     let commands = ids
         .iter()
@@ -1011,7 +1005,7 @@ pub async fn list_notices(
 ) -> Result<HttpResponse, ApiError> {
     let community = user.community_id;
     let now = state.clock.now();
-    let rows = with_conn(&state.pool, move |conn| {
+    let rows = with_conn(&state, move |conn| {
         Ok(store::notices(
             conn,
             community,
@@ -1043,7 +1037,7 @@ pub async fn list_notices(
 /// restart never leaves a due deed behind; crediting is exactly once in the engine.
 pub async fn sweep_notices(state: &AppState) -> Result<usize, ApiError> {
     let now = state.clock.now();
-    let due = with_conn(&state.pool, move |conn| {
+    let due = with_conn(state, move |conn| {
         Ok(store::due_deeds(conn, now, BULK_APPROVAL_IDS_MAX as i64)?)
     })
     .await?;

@@ -130,7 +130,7 @@ pub async fn create_goods(
     }
     check_monthly_limit(request.monthly_limit)?;
     let (community, actor) = (user.community_id, user.user_id);
-    let row = with_conn(&state.pool, move |conn| {
+    let row = with_conn(&state, move |conn| {
         crate::db::write_transaction(conn, |conn| {
             shop::create_goods(
                 conn,
@@ -199,7 +199,7 @@ pub async fn list_goods(
         }
     }
     let community = user.community_id;
-    let rows = with_conn(&state.pool, move |conn| {
+    let rows = with_conn(&state, move |conn| {
         Ok(shop::list_goods(
             conn,
             community,
@@ -233,7 +233,7 @@ pub async fn get_goods(
 ) -> Result<HttpResponse, ApiError> {
     let id = GoodsId(path.into_inner());
     let community = user.community_id;
-    let row = with_conn(&state.pool, move |conn| {
+    let row = with_conn(&state, move |conn| {
         Ok(shop::goods_by_id(conn, community, id)?)
     })
     .await?
@@ -308,7 +308,7 @@ pub async fn update_goods(
         return Err(ApiError::validation("nothing to change"));
     }
     let community = user.community_id;
-    let row = with_conn(&state.pool, move |conn| {
+    let row = with_conn(&state, move |conn| {
         Ok(crate::db::write_transaction(conn, |conn| {
             shop::update_goods(conn, community, id, &changes)
         })?)
@@ -374,7 +374,7 @@ pub async fn restock_goods(
         ));
     }
     let community = user.community_id;
-    let row = with_conn(&state.pool, move |conn| {
+    let row = with_conn(&state, move |conn| {
         Ok(shop::goods_by_id(conn, community, id)?)
     })
     .await?
@@ -437,7 +437,7 @@ pub async fn list_stock_movements(
     let limit = page_limit(query.limit)?;
     let after = parse_cursor(query.cursor.as_deref())?;
     let community = user.community_id;
-    let rows = with_conn(&state.pool, move |conn| {
+    let rows = with_conn(&state, move |conn| {
         if shop::goods_by_id(conn, community, id)?.is_none() {
             return Err(ApiError::not_found("goods"));
         }

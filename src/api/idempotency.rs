@@ -6,9 +6,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::auth::AuthUser;
-use crate::db::{queries, DbConn, DbPool};
+use crate::db::{queries, DbConn};
 use crate::domain::{CommunityId, JournalId};
 use crate::error::ApiError;
+use crate::startup::AppState;
 
 /// Longest idempotency key accepted.
 pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 128;
@@ -63,7 +64,7 @@ pub fn key_reused() -> ApiError {
 /// The first answer to this user's key, if there was one: `rebuild` turns the journal transaction
 /// the key claimed into the response as first sent. The same key with another body is refused.
 pub async fn earlier_answer<T, F>(
-    pool: &DbPool,
+    state: &AppState,
     user: &AuthUser,
     key: &str,
     hash: &str,
@@ -79,7 +80,7 @@ where
         key.to_string(),
         hash.to_string(),
     );
-    super::with_conn(pool, move |conn| {
+    super::with_conn(state, move |conn| {
         match queries::idempotency_record(conn, user_id, &key)? {
             None => Ok(None),
             Some(record) if record.request_hash != hash => Err(key_reused()),

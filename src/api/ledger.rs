@@ -23,7 +23,7 @@ pub async fn verify_ledger(
 ) -> Result<HttpResponse, ApiError> {
     user.require_any(&[Role::Auditor, Role::Admin])?;
     let community = user.community_id;
-    let report = with_conn(&state.pool, move |conn| {
+    let report = with_conn(&state, move |conn| {
         Ok(verify::verify_ledger(conn, Some(community))?)
     })
     .await?;

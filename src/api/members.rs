@@ -78,7 +78,7 @@ pub async fn create_member(
         .transpose()
         .map_err(ApiError::validation)?;
     let community = user.community_id;
-    let (member, account) = with_conn(&state.pool, move |conn| {
+    let (member, account) = with_conn(&state, move |conn| {
         crate::db::write_transaction(conn, |conn| {
             queries::create_member(conn, community, &name, member_no.as_ref())
         })
@@ -148,7 +148,7 @@ pub async fn list_members(
         Some(user.member_id.unwrap_or(MemberId(uuid::Uuid::nil())))
     };
     let community = user.community_id;
-    let rows = with_conn(&state.pool, move |conn| {
+    let rows = with_conn(&state, move |conn| {
         Ok(queries::list_members(
             conn,
             community,
@@ -188,7 +188,7 @@ pub async fn get_member(
         return Err(ApiError::not_found("member"));
     }
     let community = user.community_id;
-    let found = with_conn(&state.pool, move |conn| {
+    let found = with_conn(&state, move |conn| {
         Ok(queries::member_with_account(conn, community, member_id)?)
     })
     .await?
@@ -238,7 +238,7 @@ pub async fn update_member(
         return Err(ApiError::validation("nothing to change"));
     }
     let community = user.community_id;
-    let found = with_conn(&state.pool, move |conn| {
+    let found = with_conn(&state, move |conn| {
         Ok(crate::db::write_transaction(conn, |conn| {
             let changed = queries::update_member(
                 conn,

@@ -22,8 +22,9 @@ use chrono::{NaiveDateTime, SecondsFormat};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::db::{DbConn, DbPool};
+use crate::db::DbConn;
 use crate::error::ApiError;
+use crate::startup::AppState;
 
 /// Items per page by default and at most.
 pub const PAGE_ITEMS_DEFAULT: i64 = 50;
@@ -90,13 +91,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// Runs blocking database work on actix's blocking pool with a pooled connection.
-pub async fn with_conn<T, F>(pool: &DbPool, f: F) -> Result<T, ApiError>
+/// Runs blocking database work on actix's blocking pool with a pooled connection. No more work
+/// is handed to the blocking pool than there are connections: the rest waits as a cheap task,
+/// not as a thread parked on the pool (threads cost memory and context switches).
+pub async fn with_conn<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
 {
-    let pool = pool.clone();
+    let _permit = state
+        .db_permits
+        .acquire()
+        .await
+        .map_err(|_| ApiError::unavailable("the server is shutting down"))?;
+    let pool = state.pool.clone();
     web::block(move || {
         let mut conn = pool.get()?;
         f(&mut conn)

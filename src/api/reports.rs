@@ -119,7 +119,7 @@ pub async fn get_honor_roll(
     }
     .ok_or_else(|| ApiError::bad_request("invalid_query", "month out of range"))?;
     let community = user.community_id;
-    let entries = with_conn(&state.pool, move |conn| {
+    let entries = with_conn(&state, move |conn| {
         let offset = offset_of(conn, community)?;
         let rows = member_movements(
             conn,
@@ -253,7 +253,7 @@ pub async fn get_summary(
     };
     let (from, to) = (parse(&q.from)?, parse(&q.to)?);
     let community = user.community_id;
-    let summary = with_conn(&state.pool, move |conn| {
+    let summary = with_conn(&state, move |conn| {
         let offset = offset_of(conn, community)?;
         let start = from.map(|d| midnight(d, offset));
         let end = to.map(|d| midnight(d + chrono::Duration::days(1), offset));
@@ -432,7 +432,7 @@ pub async fn list_journal(
         }
     };
     let community = user.community_id;
-    let page = with_conn(&state.pool, move |conn| {
+    let page = with_conn(&state, move |conn| {
         let entries: Vec<JournalRow> = journal::table
             .filter(journal::community_id.eq(DbUuid::from(community)))
             .filter(journal::seq.gt(after))

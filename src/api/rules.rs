@@ -180,7 +180,7 @@ pub async fn create_rule(
         direction: r.direction,
     };
     let (community, actor) = (user.community_id, user.user_id);
-    let (rule, version) = with_conn(&state.pool, move |conn| {
+    let (rule, version) = with_conn(&state, move |conn| {
         crate::db::write_transaction(conn, |conn| {
             store::create_rule(conn, community, &code, &terms, actor)
         })
@@ -236,7 +236,7 @@ pub async fn list_rules(
         }
     }
     let community = user.community_id;
-    let rows = with_conn(&state.pool, move |conn| {
+    let rows = with_conn(&state, move |conn| {
         Ok(store::list_rules(
             conn,
             community,
@@ -287,7 +287,7 @@ pub async fn get_rule(
 ) -> Result<HttpResponse, ApiError> {
     let id = RuleId(path.into_inner());
     let community = user.community_id;
-    let (rule, current, versions) = with_conn(&state.pool, move |conn| {
+    let (rule, current, versions) = with_conn(&state, move |conn| {
         let Some((rule, current)) = store::rule_with_current(conn, community, id)? else {
             return Err(ApiError::not_found("rule"));
         };
@@ -404,7 +404,7 @@ pub async fn update_rule(
         return Err(ApiError::validation("nothing to change"));
     }
     let (community, actor) = (user.community_id, user.user_id);
-    let (rule, version) = with_conn(&state.pool, move |conn| {
+    let (rule, version) = with_conn(&state, move |conn| {
         crate::db::write_transaction(conn, |conn| {
             let Some((rule, current)) = store::rule_with_current(conn, community, id)? else {
                 return Err(ApiError::not_found("rule"));
@@ -477,10 +477,7 @@ pub async fn get_settings(
     user: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
     let community = user.community_id;
-    let row = with_conn(&state.pool, move |conn| {
-        Ok(store::settings(conn, community)?)
-    })
-    .await?;
+    let row = with_conn(&state, move |conn| Ok(store::settings(conn, community)?)).await?;
     Ok(HttpResponse::Ok().json(settings_view(&row)))
 }
 
@@ -523,7 +520,7 @@ pub async fn update_settings(
         backdate_days: s.backdate_days,
         updated_at: crate::db::now_utc(),
     };
-    let saved = with_conn(&state.pool, move |conn| {
+    let saved = with_conn(&state, move |conn| {
         crate::db::write_transaction(conn, |conn| store::save_settings(conn, &row))?;
         Ok(row)
     })

@@ -354,7 +354,7 @@ pub async fn get_statement(
             })
         })
         .transpose()?;
-    let result = with_conn(&state.pool, move |conn| {
+    let result = with_conn(&state, move |conn| {
         let p = period(conn, &user, account_id, from, to)?;
         if csv {
             let lines = all_lines(conn, &p)?;
@@ -524,7 +524,7 @@ pub async fn get_passbook(
     let account_id = AccountId(path.into_inner());
     let from = parse_date("from", query.from.as_deref())?;
     let to = parse_date("to", query.to.as_deref())?;
-    let (s, offset) = with_conn(&state.pool, move |conn| {
+    let (s, offset) = with_conn(&state, move |conn| {
         let p = period(conn, &user, account_id, from, to)?;
         let lines = all_lines(conn, &p)?;
         Ok((statement(&p, lines, None), p.community.utc_offset_minutes))
@@ -579,7 +579,7 @@ pub async fn get_balance(
             .map(|t| t.naive_utc())
             .map_err(|_| ApiError::bad_request("invalid_query", "at must be an RFC 3339 time"))?,
     };
-    let (seq, balance) = with_conn(&state.pool, move |conn| {
+    let (seq, balance) = with_conn(&state, move |conn| {
         period(conn, &user, account_id, None, None)?;
         Ok(statements::position_at(conn, account_id, at)?)
     })

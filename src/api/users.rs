@@ -108,7 +108,7 @@ pub async fn create_user(
     let community = user.community_id;
     let member = request.member_id.map(MemberId);
     if let Some(member) = member {
-        let exists = with_conn(&state.pool, move |conn| {
+        let exists = with_conn(&state, move |conn| {
             Ok(queries::member_with_account(conn, community, member)?.is_some())
         })
         .await?;
@@ -124,7 +124,7 @@ pub async fn create_user(
         .await?
         .map_err(ApiError::internal)?;
     let username = request.username;
-    let row = with_conn(&state.pool, move |conn| {
+    let row = with_conn(&state, move |conn| {
         queries::insert_user(
             conn,
             &NewUser {
@@ -173,7 +173,7 @@ pub async fn list_users(
     let limit = page_limit(query.limit)?;
     let after = parse_cursor(query.cursor.as_deref())?.map(UserId);
     let community = user.community_id;
-    let rows = with_conn(&state.pool, move |conn| {
+    let rows = with_conn(&state, move |conn| {
         Ok(queries::list_users(conn, community, after, limit)?)
     })
     .await?;
@@ -238,7 +238,7 @@ pub async fn update_user(
         ));
     }
     let community = user.community_id;
-    let row = with_conn(&state.pool, move |conn| {
+    let row = with_conn(&state, move |conn| {
         crate::db::write_transaction(conn, |conn| {
             let current = queries::user_by_id(conn, target)?
                 .filter(|u| u.community_id == community.into())
@@ -252,6 +252,8 @@ pub async fn update_user(
                 .ok_or_else(|| ApiError::not_found("user"))
         })
     })
-    .await?;
+    .await;
+    state.users.forget(target);
+    let row = row?;
     Ok(HttpResponse::Ok().json(user_view(&row)))
 }

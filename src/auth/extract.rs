@@ -7,6 +7,7 @@ use std::pin::Pin;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, FromRequest, HttpRequest};
 
+use super::cache::UserFacts;
 use crate::db::queries;
 use crate::domain::{CommunityId, MemberId, Role, RoleSet, UserId};
 use crate::error::ApiError;
@@ -86,27 +87,40 @@ impl FromRequest for AuthUser {
                 .filter(|t| !t.is_empty())
                 .ok_or_else(invalid_token)?;
             let claims = state.jwt.verify(token).map_err(|_| invalid_token())?;
-            let pool = state.pool.clone();
             let user_id = UserId(claims.sub);
-            let user = web::block(move || {
-                let mut conn = pool.get()?;
-                queries::user_by_id(&mut conn, user_id).map_err(ApiError::from)
-            })
-            .await??
-            .ok_or_else(invalid_token)?;
-            if user.status != "active"
-                || user.token_version != claims.tv
-                || user.community_id.0 != claims.com
+            let facts = match state.users.get(user_id) {
+                Some(facts) => facts,
+                None => {
+                    let ticket = state.users.ticket();
+                    let row = crate::api::with_conn(&state, move |conn| {
+                        Ok(queries::user_by_id(conn, user_id)?)
+                    })
+                    .await?
+                    .ok_or_else(invalid_token)?;
+                    let facts = UserFacts {
+                        community_id: row.community_id.into(),
+                        username: row.username,
+                        roles: RoleSet::parse_stored(&row.roles).map_err(ApiError::internal)?,
+                        member_id: row.member_id.map(Into::into),
+                        active: row.status == "active",
+                        token_version: row.token_version,
+                    };
+                    state.users.store(ticket, user_id, facts.clone());
+                    facts
+                }
+            };
+            if !facts.active
+                || facts.token_version != claims.tv
+                || facts.community_id.0 != claims.com
             {
                 return Err(invalid_token());
             }
-            let roles = RoleSet::parse_stored(&user.roles).map_err(ApiError::internal)?;
             Ok(AuthUser {
                 user_id,
-                community_id: user.community_id.into(),
-                username: user.username,
-                roles,
-                member_id: user.member_id.map(Into::into),
+                community_id: facts.community_id,
+                username: facts.username,
+                roles: facts.roles,
+                member_id: facts.member_id,
             })
         })
     }

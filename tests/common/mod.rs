@@ -109,6 +109,15 @@ impl ScratchDb {
         }
     }
 
+    /// The same database for a second server (another instance); the first owns and drops it.
+    pub fn shared(&self) -> ScratchDb {
+        ScratchDb {
+            url: self.url.clone(),
+            pg: None,
+            _dir: None,
+        }
+    }
+
     pub fn connect(&self) -> DbConn {
         DatabaseUrl::parse(&self.url)
             .expect("url")
