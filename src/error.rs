@@ -192,6 +192,7 @@ impl From<LedgerError> for ApiError {
     fn from(e: LedgerError) -> ApiError {
         match e {
             LedgerError::AccountNotFound(_) => ApiError::not_found("account"),
+            LedgerError::MemberNotFound(_) => ApiError::not_found("member"),
             LedgerError::NotAMemberAccount(_) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "not_a_member_account",

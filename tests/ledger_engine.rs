@@ -164,22 +164,39 @@ fn engine_with_credit(ledger: &Ledger, hundredths: i64) -> Engine {
     engine
 }
 
-/// One command in a batch collides with a row only the database knows about; the batch rolls
-/// back, replays one command per savepoint, and only that command fails.
+/// One command in a batch meets a change only the database knows about (another instance froze
+/// the account after the writer read it); the batch rolls back, replays one command per
+/// savepoint on fresh rows, and only that command fails.
 fn a_failing_command_fails_alone_after_replay(backend: Backend) {
-    let Some(ledger) = ledger(backend, 1) else {
+    let Some(ledger) = ledger(backend, 2) else {
         return;
     };
     let engine = engine_with_credit(&ledger, 10_000);
+    let frozen = ledger.accounts[1];
+    // The writer reads the second account into its view.
+    let seeded = runtime().block_on(engine.execute(ledger.adjust(frozen, 10_000, "seed-1")));
+    assert!(matches!(seeded, Ok(Outcome::Posted(_))), "{seeded:?}");
     let mut blocker = block_writer(backend, &ledger);
+    blocker
+        .batch_execute(&format!(
+            "UPDATE accounts SET status = 'frozen', version = version + 1 WHERE id = '{}'",
+            frozen.0
+        ))
+        .unwrap();
     let rt = runtime();
     let results = rt.block_on(async {
-        let keys = ["r0", "r1", "seed", "r3", "r4"]; // "seed" is already in the database
-        let handles: Vec<_> = keys
+        let commands = [
+            (ledger.accounts[0], "r0"),
+            (ledger.accounts[0], "r1"),
+            (frozen, "r2"),
+            (ledger.accounts[0], "r3"),
+            (ledger.accounts[0], "r4"),
+        ];
+        let handles: Vec<_> = commands
             .iter()
-            .map(|k| {
+            .map(|(account, key)| {
                 let engine = engine.clone();
-                let command = ledger.adjust(ledger.accounts[0], -100, k);
+                let command = ledger.adjust(*account, -100, key);
                 tokio::spawn(async move { engine.execute(command).await })
             })
             .collect();
@@ -191,7 +208,7 @@ fn a_failing_command_fails_alone_after_replay(backend: Backend) {
         }
         results
     });
-    assert_eq!(results[2], Err(LedgerError::IdempotencyKeyTaken));
+    assert_eq!(results[2], Err(LedgerError::AccountFrozen(frozen)));
     for (i, r) in results.iter().enumerate() {
         if i != 2 {
             assert!(matches!(r, Ok(Outcome::Posted(_))), "{i}: {r:?}");
@@ -205,8 +222,31 @@ fn a_failing_command_fails_alone_after_replay(backend: Backend) {
             >= 1
     );
     assert_eq!(ledger.balance(ledger.accounts[0]), 10_000 - 4 * 100);
+    assert_eq!(ledger.balance(frozen), 10_000);
     let report = ledger.verify_ok();
-    assert_eq!(report.checked_transactions, 5);
+    assert_eq!(report.checked_transactions, 6);
+}
+
+/// A retry of a command whose key is already stored is recognised before anything is checked:
+/// it is refused as taken (the API then answers the first answer), even when the ledger has
+/// moved on so far that the command itself would now be refused.
+fn a_stored_key_is_recognised_before_any_check(backend: Backend) {
+    let Some(ledger) = ledger(backend, 1) else {
+        return;
+    };
+    let engine = engine_with_credit(&ledger, 100);
+    let rt = runtime();
+    let first = rt.block_on(engine.execute(ledger.adjust(ledger.accounts[0], -100, "spend")));
+    assert!(matches!(first, Ok(Outcome::Posted(_))), "{first:?}");
+    // The balance is now 0: the same debit again would be insufficient_balance.
+    let retry = rt.block_on(engine.execute(ledger.adjust(ledger.accounts[0], -100, "spend")));
+    assert_eq!(retry, Err(LedgerError::IdempotencyKeyTaken));
+    // A fresh writer (another instance, or after a restart) knows it from the database alone.
+    let other = ledger.engine();
+    let retry = rt.block_on(other.execute(ledger.adjust(ledger.accounts[0], -100, "spend")));
+    assert_eq!(retry, Err(LedgerError::IdempotencyKeyTaken));
+    assert_eq!(ledger.balance(ledger.accounts[0]), 0);
+    ledger.verify_ok();
 }
 
 /// Two writers (as two app instances would have) share one database: each one's view goes stale
@@ -358,6 +398,14 @@ fn a_failing_command_fails_alone_after_replay_sqlite() {
 #[test]
 fn a_failing_command_fails_alone_after_replay_postgres() {
     a_failing_command_fails_alone_after_replay(Backend::Postgres);
+}
+#[test]
+fn a_stored_key_is_recognised_before_any_check_sqlite() {
+    a_stored_key_is_recognised_before_any_check(Backend::Sqlite);
+}
+#[test]
+fn a_stored_key_is_recognised_before_any_check_postgres() {
+    a_stored_key_is_recognised_before_any_check(Backend::Postgres);
 }
 #[test]
 fn two_writers_keep_one_consistent_ledger_sqlite() {

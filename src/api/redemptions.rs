@@ -182,11 +182,8 @@ pub async fn create_redemption(
     let key = idempotency_key(&req)?;
     let request = body.into_inner();
     let hash = request_hash("POST /api/v1/redemptions", &request)?;
-    if let Some(receipt) =
-        earlier_answer(&state.pool, &user, &key, &hash, earlier_redemption).await?
-    {
-        return Ok(HttpResponse::Created().json(receipt));
-    }
+    // A retry is recognised by the writer, which reads the stored keys of its batch: the
+    // common case (a new key) costs no read here.
 
     if request.lines.is_empty() || request.lines.len() > BASKET_LINES_MAX {
         return Err(
@@ -231,21 +228,12 @@ pub async fn create_redemption(
         ));
     }
     let community = user.community_id;
-    let (member, account) = with_conn(&state.pool, move |conn| {
-        Ok(queries::member_with_account(conn, community, member_id)?)
-    })
-    .await?
-    .ok_or_else(|| ApiError::not_found("member"))?;
-
     let outcome = state
         .engine
         .execute(Command::Redeem(Box::new(Redemption {
             community_id: community,
             redemption_id: RedemptionId::new(),
             member_id,
-            member_account_id: account.id.into(),
-            member_no: member.member_no,
-            member_name: member.name,
             clerk_id: user.user_id,
             clerk_username: user.username.clone(),
             lines,
@@ -265,8 +253,9 @@ pub async fn create_redemption(
             "the engine answered a redemption with {other:?}"
         ))),
         Err(LedgerError::IdempotencyKeyTaken) => {
-            // A concurrent request with this key won; answer what it answered.
-            match earlier_answer(&state.pool, &user, &key, &hash, earlier_redemption).await? {
+            // A retry, or a concurrent request with this key that won: answer what it answered,
+            // or refuse a different request under the same key.
+            match earlier_answer(&state, &user, &key, &hash, earlier_redemption).await? {
                 Some(receipt) => Ok(HttpResponse::Created().json(receipt)),
                 None => Err(LedgerError::IdempotencyKeyTaken.into()),
             }
@@ -296,7 +285,7 @@ pub async fn get_redemption(
 ) -> Result<HttpResponse, ApiError> {
     let id = RedemptionId(path.into_inner());
     let community = user.community_id;
-    let (row, lines) = with_conn(&state.pool, move |conn| {
+    let (row, lines) = with_conn(&state, move |conn| {
         Ok(shop::redemption_with_lines(conn, community, id)?)
     })
     .await?
@@ -365,7 +354,7 @@ pub async fn list_redemptions(
         }
     };
     let community = user.community_id;
-    let rows = with_conn(&state.pool, move |conn| {
+    let rows = with_conn(&state, move |conn| {
         Ok(shop::list_redemptions(
             conn,
             community,
@@ -434,7 +423,7 @@ pub async fn get_redemption_totals(
     user.require_any(&[Role::Clerk, Role::Admin, Role::Auditor])?;
     let day = query.day.as_deref().map(parse_day).transpose()?;
     let community = user.community_id;
-    let (day, rows) = with_conn(&state.pool, move |conn| {
+    let (day, rows) = with_conn(&state, move |conn| {
         let day = match day {
             Some(day) => day,
             None => {

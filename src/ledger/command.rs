@@ -110,10 +110,8 @@ pub struct BasketLine {
 pub struct Redemption {
     pub community_id: CommunityId,
     pub redemption_id: RedemptionId,
+    /// The writer finds the member's passbook account, number and name.
     pub member_id: MemberId,
-    pub member_account_id: AccountId,
-    pub member_no: String,
-    pub member_name: String,
     pub clerk_id: UserId,
     pub clerk_username: String,
     /// Distinct goods, each at most once.
@@ -181,6 +179,8 @@ pub struct StockShortage {
 pub enum LedgerError {
     #[error("account not found")]
     AccountNotFound(AccountId),
+    #[error("member not found")]
+    MemberNotFound(MemberId),
     #[error("the account is not a member account")]
     NotAMemberAccount(AccountId),
     #[error("the account is frozen")]

@@ -35,6 +35,8 @@ pub const QUEUE_COMMANDS_MAX: usize = 4096;
 pub const REPLY_TIMEOUT_SECONDS: u64 = 30;
 /// Monthly redemption counts the writer keeps at most before it drops them all.
 const VIEW_MONTHLY_ENTRIES_MAX: usize = 100_000;
+/// Recent redemptions the writer keeps at most before it drops them all.
+const VIEW_REDEMPTIONS_MAX: usize = 10_000;
 /// Times one command is retried in replay when another writer moved a row it read.
 const REPLAY_ATTEMPTS_MAX: usize = 8;
 /// The writer's connection is replaced after this many batches, so plans cached while the tables
@@ -332,6 +334,11 @@ impl Writer {
         if self.view.monthly.len() > VIEW_MONTHLY_ENTRIES_MAX {
             // Counts are reloaded on demand; dropping them bounds memory across months.
             self.view.monthly.clear();
+        }
+        if self.view.redemptions.len() > VIEW_REDEMPTIONS_MAX {
+            // Kept so a void right after a redemption needs no read; older ones are read on
+            // demand. Without this bound every redemption of a long run stayed in memory.
+            self.view.redemptions.clear();
         }
         let now = self.clock.now();
         load_missing(conn, &mut self.view, commands, now)?;

@@ -203,6 +203,20 @@ pub(super) fn plan(
     writes: &mut BatchWrites,
     now: NaiveDateTime,
 ) -> Result<Outcome, LedgerError> {
+    // A key already used answers its first answer, whatever the ledger looks like now.
+    let claim = match command {
+        Command::Adjust { idempotency, .. } => Some(idempotency),
+        Command::Redeem(r) => Some(&r.idempotency),
+        _ => None,
+    };
+    if let Some(claim) = claim {
+        if view
+            .stored_keys
+            .contains(&(claim.user_id, claim.key.clone()))
+        {
+            return Err(LedgerError::IdempotencyKeyTaken);
+        }
+    }
     match command {
         Command::Adjust {
             community_id,
@@ -650,10 +664,15 @@ fn plan_redemption(
     let shop = community
         .shop_account
         .ok_or_else(|| LedgerError::Unavailable("the community has no shop account".into()))?;
+    let member_account_id = view
+        .member_accounts
+        .get(&r.member_id)
+        .copied()
+        .ok_or(LedgerError::MemberNotFound(r.member_id))?;
     let member = writes
-        .account(view, r.member_account_id)
+        .account(view, member_account_id)
         .filter(|a| a.community_id == r.community_id && a.kind == ACCOUNT_KIND_MEMBER)
-        .ok_or(LedgerError::AccountNotFound(r.member_account_id))?;
+        .ok_or(LedgerError::MemberNotFound(r.member_id))?;
     if !member.member_active {
         return Err(LedgerError::MemberInactive(r.member_id));
     }
@@ -731,7 +750,7 @@ fn plan_redemption(
         .join("，");
     let transaction = BalancedTransaction::new(vec![
         PostingDraft {
-            account_id: r.member_account_id,
+            account_id: member_account_id,
             amount: -total_points,
         },
         PostingDraft {
@@ -758,7 +777,7 @@ fn plan_redemption(
 
     // Then every effect.
     let balance_after = posted
-        .line_for(r.member_account_id)
+        .line_for(member_account_id)
         .map(|l| l.balance_after.hundredths())
         .ok_or_else(|| LedgerError::Unavailable("the member line is missing".into()))?;
     let mut lines = Vec::with_capacity(priced.len());
@@ -799,9 +818,9 @@ fn plan_redemption(
         id: r.redemption_id.into(),
         community_id: r.community_id.into(),
         member_id: r.member_id.into(),
-        account_id: r.member_account_id.into(),
-        member_no: r.member_no.clone(),
-        member_name: r.member_name.clone(),
+        account_id: member_account_id.into(),
+        member_no: member.member_no.clone(),
+        member_name: member.member_name.clone(),
         clerk_id: r.clerk_id.into(),
         clerk_username: r.clerk_username.clone(),
         total,

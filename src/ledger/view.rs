@@ -2,7 +2,7 @@
 //! and monthly counts. Loaded on first use; valid only while nobody else writes those rows, which
 //! the version guards at write time check.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
 
@@ -10,10 +10,12 @@ use super::command::Command;
 use super::{ACCOUNT_KIND_DEDUCTIONS, ACCOUNT_KIND_ISSUANCE, ACCOUNT_KIND_SHOP};
 use crate::db::models::{AccountRow, DeedRow, GoodsRow, RedemptionLineRow, RedemptionRow};
 use crate::db::schema::{
-    accounts, communities, deeds, goods, members, redemption_lines, redemptions,
+    accounts, communities, deeds, goods, idempotency_keys, members, redemption_lines, redemptions,
 };
 use crate::db::{DbConn, DbUuid};
-use crate::domain::{AccountId, CommunityId, DeedId, GoodsId, MemberId, RedemptionId, RuleId};
+use crate::domain::{
+    AccountId, CommunityId, DeedId, GoodsId, MemberId, RedemptionId, RuleId, UserId,
+};
 
 #[derive(Debug, Default, Clone)]
 pub(super) struct View {
@@ -27,6 +29,11 @@ pub(super) struct View {
     pub deeds: HashMap<DeedId, DeedRow>,
     /// Points of one rule approved or credited to a member in one local month, read afresh too.
     pub cap_sums: HashMap<CapKey, i64>,
+    /// Each member's passbook account, for commands that name the member.
+    pub member_accounts: HashMap<MemberId, AccountId>,
+    /// Idempotency keys of this batch's commands that are already stored, read afresh per batch
+    /// (another instance may have stored one): such a command answers what it answered first.
+    pub stored_keys: HashSet<(UserId, String)>,
 }
 
 pub(super) type MonthlyKey = (MemberId, GoodsId, String);
@@ -38,6 +45,9 @@ pub(super) struct AccountState {
     pub kind: String,
     pub member_id: Option<MemberId>,
     pub member_active: bool,
+    /// Passbook number and name of the member, for member accounts.
+    pub member_no: String,
+    pub member_name: String,
     pub frozen: bool,
     pub balance: i64,
     /// Sum of every credit ever posted; debits are `credits - balance`.
@@ -86,6 +96,36 @@ pub(super) fn community_of(command: &Command) -> Option<CommunityId> {
         Command::Redeem(r) => Some(r.community_id),
         Command::Ping => None,
     }
+}
+
+/// A member's status, passbook number and name, read with their account.
+type MemberFacts = (String, String, String);
+
+fn adopt_account(view: &mut View, row: AccountRow, member: Option<MemberFacts>) {
+    let member_id: Option<MemberId> = row.member_id.map(Into::into);
+    if let Some(member_id) = member_id {
+        view.member_accounts.insert(member_id, row.id.into());
+    }
+    let (member_active, member_no, member_name) = match member {
+        Some((status, no, name)) => (status != "inactive", no, name),
+        None => (true, String::new(), String::new()),
+    };
+    view.accounts.insert(
+        row.id.into(),
+        AccountState {
+            community_id: row.community_id.into(),
+            kind: row.kind,
+            member_id,
+            member_active,
+            member_no,
+            member_name,
+            frozen: row.status != "active",
+            balance: row.balance,
+            credits: row.credits_total,
+            last_seq: row.last_seq,
+            version: row.version,
+        },
+    );
 }
 
 fn push_unique<T: PartialEq>(list: &mut Vec<T>, item: T) {
@@ -216,6 +256,59 @@ pub(super) fn load_missing(
         }
     }
 
+    // Redemptions name the member; their passbook account is looked up by member.
+    let mut member_ids: Vec<DbUuid> = Vec::new();
+    for command in commands {
+        if let Command::Redeem(r) = command {
+            if !view.member_accounts.contains_key(&r.member_id) {
+                push_unique(&mut member_ids, DbUuid::from(r.member_id));
+            }
+        }
+    }
+    if !member_ids.is_empty() {
+        let rows: Vec<(AccountRow, MemberFacts)> = accounts::table
+            .inner_join(members::table)
+            .filter(members::id.eq_any(&member_ids))
+            .select((
+                AccountRow::as_select(),
+                (members::status, members::member_no, members::name),
+            ))
+            .load(conn)?;
+        for (row, member) in rows {
+            adopt_account(view, row, Some(member));
+        }
+    }
+
+    // Keys already stored answer their first answer; one query for the whole batch.
+    view.stored_keys.clear();
+    let mut claims: HashMap<UserId, Vec<&str>> = HashMap::new();
+    for command in commands {
+        let claim = match command {
+            Command::Adjust { idempotency, .. } => idempotency,
+            Command::Redeem(r) => &r.idempotency,
+            _ => continue,
+        };
+        claims
+            .entry(claim.user_id)
+            .or_default()
+            .push(claim.key.as_str());
+    }
+    if !claims.is_empty() {
+        let mut query = idempotency_keys::table
+            .select((idempotency_keys::user_id, idempotency_keys::idem_key))
+            .into_boxed();
+        for (user, keys) in &claims {
+            query = query.or_filter(
+                idempotency_keys::user_id
+                    .eq(DbUuid::from(*user))
+                    .and(idempotency_keys::idem_key.eq_any(keys.clone())),
+            );
+        }
+        let stored: Vec<(DbUuid, String)> = query.load(conn)?;
+        view.stored_keys
+            .extend(stored.into_iter().map(|(user, key)| (user.into(), key)));
+    }
+
     let mut goods_ids: Vec<DbUuid> = Vec::new();
     let mut account_ids: Vec<DbUuid> = Vec::new();
     for command in commands {
@@ -226,7 +319,7 @@ pub(super) fn load_missing(
                 member_account_id, ..
             } => wanted_accounts.push(*member_account_id),
             Command::Redeem(r) => {
-                wanted_accounts.push(r.member_account_id);
+                wanted_accounts.extend(view.member_accounts.get(&r.member_id).copied());
                 wanted_goods.extend(r.lines.iter().map(|l| l.goods_id));
             }
             Command::VoidRedemption { redemption_id, .. } => {
@@ -262,26 +355,16 @@ pub(super) fn load_missing(
         }
     }
     if !account_ids.is_empty() {
-        let rows: Vec<(AccountRow, Option<String>)> = accounts::table
+        let rows: Vec<(AccountRow, Option<MemberFacts>)> = accounts::table
             .left_join(members::table)
             .filter(accounts::id.eq_any(&account_ids))
-            .select((AccountRow::as_select(), members::status.nullable()))
+            .select((
+                AccountRow::as_select(),
+                (members::status, members::member_no, members::name).nullable(),
+            ))
             .load(conn)?;
-        for (row, member_status) in rows {
-            view.accounts.insert(
-                row.id.into(),
-                AccountState {
-                    community_id: row.community_id.into(),
-                    kind: row.kind,
-                    member_id: row.member_id.map(Into::into),
-                    member_active: member_status.as_deref() != Some("inactive"),
-                    frozen: row.status != "active",
-                    balance: row.balance,
-                    credits: row.credits_total,
-                    last_seq: row.last_seq,
-                    version: row.version,
-                },
-            );
+        for (row, member) in rows {
+            adopt_account(view, row, member);
         }
     }
     if !goods_ids.is_empty() {
