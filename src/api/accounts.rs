@@ -4,7 +4,7 @@ use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::with_conn;
+use super::with_conn_quick;
 use crate::auth::AuthUser;
 use crate::db::queries;
 use crate::domain::{AccountId, Points, Role};
@@ -42,7 +42,7 @@ pub async fn get_account(
 ) -> Result<HttpResponse, ApiError> {
     let account_id = AccountId(path.into_inner());
     let community = user.community_id;
-    let (account, member) = with_conn(&state, move |conn| {
+    let (account, member) = with_conn_quick(&state, move |conn| {
         Ok(queries::account_with_member(conn, community, account_id)?)
     })
     .await?

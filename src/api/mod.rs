@@ -112,6 +112,25 @@ where
     .await?
 }
 
+/// Runs one point read (a few index look-ups) at once on SQLite: it takes microseconds, less
+/// than the hop to the blocking pool and back. Only when a pooled connection is free right now;
+/// otherwise, and always on PostgreSQL (a network round trip must not hold an HTTP worker), it
+/// goes through [`with_conn`]. Never use it for scans or writes.
+pub async fn with_conn_quick<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+{
+    if state.backend == crate::db::BackendKind::Sqlite {
+        if let Ok(_permit) = state.db_permits.try_acquire() {
+            if let Some(mut conn) = state.pool.try_get() {
+                return f(&mut conn);
+            }
+        }
+    }
+    with_conn(state, f).await
+}
+
 /// RFC 3339 in UTC with microseconds: the one time format of the API.
 pub fn rfc3339(time: NaiveDateTime) -> String {
     time.and_utc().to_rfc3339_opts(SecondsFormat::Micros, true)

@@ -92,7 +92,7 @@ impl FromRequest for AuthUser {
                 Some(facts) => facts,
                 None => {
                     let ticket = state.users.ticket();
-                    let row = crate::api::with_conn(&state, move |conn| {
+                    let row = crate::api::with_conn_quick(&state, move |conn| {
                         Ok(queries::user_by_id(conn, user_id)?)
                     })
                     .await?
