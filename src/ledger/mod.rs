@@ -7,6 +7,7 @@ mod plan;
 pub mod verify;
 mod view;
 mod write;
+mod write_pg;
 
 pub use command::{
     AdjustmentKind, BasketLine, Command, IdempotencyClaim, LedgerError, Outcome, Posted,

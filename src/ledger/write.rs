@@ -5,15 +5,12 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 
 use super::plan::BatchWrites;
-use super::view::AccountState;
 use crate::db::prepared::Cached;
 use crate::db::schema::{
     accounts, communities, deed_events, deeds, goods, idempotency_keys, journal, postings,
     redemption_lines, redemptions, stock_movements,
 };
-use crate::db::types::PortableUuid;
 use crate::db::{DbConn, DbUuid};
-use crate::domain::AccountId;
 use crate::with_backend;
 
 /// Rows per multi-row INSERT statement (keeps well under both backends' bind-parameter limits).
@@ -31,7 +28,7 @@ impl From<DieselError> for WriteError {
     }
 }
 
-fn expect_rows(affected: usize, expected: usize) -> Result<(), WriteError> {
+pub(super) fn expect_rows(affected: usize, expected: usize) -> Result<(), WriteError> {
     if affected == expected {
         Ok(())
     } else {
@@ -71,6 +68,12 @@ pub(super) fn write_batch(conn: &mut DbConn, writes: &BatchWrites) -> Result<(),
         .execute(conn)?;
         expect_rows(updated, 1)?;
     }
+    if let DbConn::Pg(pg) = conn {
+        // Goods, new rows and accounts in one statement; voids and deeds follow.
+        super::write_pg::write_rows(pg, writes)?;
+        write_voids_and_deeds(conn, writes)?;
+        return Ok(());
+    }
     let mut touched_goods: Vec<_> = writes.goods.iter().collect();
     touched_goods.sort_by_key(|(id, _)| **id);
     for (id, (seen_version, state)) in touched_goods {
@@ -92,6 +95,35 @@ pub(super) fn write_batch(conn: &mut DbConn, writes: &BatchWrites) -> Result<(),
     insert_all!(conn, postings::table, writes.postings);
     insert_all!(conn, redemptions::table, writes.new_redemptions);
     insert_all!(conn, redemption_lines::table, writes.new_lines);
+    write_voids_and_deeds(conn, writes)?;
+    insert_all!(conn, stock_movements::table, writes.movements);
+    insert_all!(conn, idempotency_keys::table, writes.idempotency);
+    // A fixed order, so two writers on one PostgreSQL never wait on each other in a cycle.
+    let mut touched: Vec<_> = writes.accounts.iter().collect();
+    touched.sort_by_key(|(id, _)| **id);
+    for (id, (seen_version, state)) in touched {
+        let updated = Cached(
+            diesel::update(
+                accounts::table
+                    .filter(accounts::id.eq(DbUuid::from(*id)))
+                    .filter(accounts::version.eq(*seen_version)),
+            )
+            .set((
+                accounts::balance.eq(state.balance),
+                accounts::credits_total.eq(state.credits),
+                accounts::last_seq.eq(state.last_seq),
+                accounts::version.eq(seen_version + 1),
+            )),
+        )
+        .execute(conn)?;
+        expect_rows(updated, 1)?;
+    }
+    Ok(())
+}
+
+/// Voided redemptions, deeds moved through review and their events: rare next to redemptions,
+/// written statement by statement on both backends.
+fn write_voids_and_deeds(conn: &mut DbConn, writes: &BatchWrites) -> Result<(), WriteError> {
     for void in &writes.voids {
         let updated = Cached(
             diesel::update(
@@ -134,63 +166,5 @@ pub(super) fn write_batch(conn: &mut DbConn, writes: &BatchWrites) -> Result<(),
         expect_rows(updated, 1)?;
     }
     insert_all!(conn, deed_events::table, writes.deed_events);
-    insert_all!(conn, stock_movements::table, writes.movements);
-    insert_all!(conn, idempotency_keys::table, writes.idempotency);
-    // A fixed order, so two writers on one PostgreSQL never wait on each other in a cycle.
-    let mut touched: Vec<_> = writes.accounts.iter().collect();
-    touched.sort_by_key(|(id, _)| **id);
-    if let DbConn::Pg(pg) = conn {
-        // One statement for the whole batch: each UPDATE would otherwise be a round trip.
-        return update_accounts_pg(pg, &touched);
-    }
-    for (id, (seen_version, state)) in touched {
-        let updated = Cached(
-            diesel::update(
-                accounts::table
-                    .filter(accounts::id.eq(DbUuid::from(*id)))
-                    .filter(accounts::version.eq(*seen_version)),
-            )
-            .set((
-                accounts::balance.eq(state.balance),
-                accounts::credits_total.eq(state.credits),
-                accounts::last_seq.eq(state.last_seq),
-                accounts::version.eq(seen_version + 1),
-            )),
-        )
-        .execute(conn)?;
-        expect_rows(updated, 1)?;
-    }
     Ok(())
-}
-
-/// Every touched account in one version-guarded UPDATE over arrays. The chain head, updated first,
-/// already serialises the writers of a community, so the row order inside it cannot deadlock.
-fn update_accounts_pg(
-    pg: &mut diesel::PgConnection,
-    touched: &[(&AccountId, &(i64, AccountState))],
-) -> Result<(), WriteError> {
-    use diesel::sql_types::{Array, BigInt};
-    if touched.is_empty() {
-        return Ok(());
-    }
-    const SQL: &str = "UPDATE accounts AS a \
-        SET balance = v.balance, credits_total = v.credits, last_seq = v.last_seq, \
-            version = v.seen + 1 \
-        FROM unnest($1, $2, $3, $4, $5) AS v(id, seen, balance, credits, last_seq) \
-        WHERE a.id = v.id AND a.version = v.seen";
-    let ids: Vec<DbUuid> = touched.iter().map(|(id, _)| DbUuid::from(**id)).collect();
-    let seen: Vec<i64> = touched.iter().map(|(_, (v, _))| *v).collect();
-    let balances: Vec<i64> = touched.iter().map(|(_, (_, s))| s.balance).collect();
-    let credits: Vec<i64> = touched.iter().map(|(_, (_, s))| s.credits).collect();
-    let last_seqs: Vec<i64> = touched.iter().map(|(_, (_, s))| s.last_seq).collect();
-    let updated = Cached(
-        diesel::sql_query(SQL)
-            .bind::<Array<PortableUuid>, _>(&ids)
-            .bind::<Array<BigInt>, _>(&seen)
-            .bind::<Array<BigInt>, _>(&balances)
-            .bind::<Array<BigInt>, _>(&credits)
-            .bind::<Array<BigInt>, _>(&last_seqs),
-    )
-    .execute(pg)?;
-    expect_rows(updated, touched.len())
 }
