@@ -363,6 +363,8 @@ struct Outcome {
     statuses: BTreeMap<u16, usize>,
     ok: usize,
     units: usize,
+    /// From the start until the stop, or until every client ran out of work.
+    elapsed: Duration,
 }
 
 struct Row {
@@ -382,25 +384,43 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-/// Runs `clients` threads for `duration`; `request(client, n)` gives (method, path, headers, body,
-/// units of work). Returns the merged outcome.
+/// One request: (method, path, headers, body, units of work).
+type Request = (String, String, String, String, usize);
+
+/// Runs `clients` threads for `duration`; `request(client, n)` gives the next request. Returns the
+/// merged outcome.
 fn drive<F>(server: &Server, clients: usize, duration: Duration, request: F) -> Outcome
 where
-    F: Fn(usize, usize) -> (String, String, String, String, usize) + Sync,
+    F: Fn(usize, usize) -> Request + Sync,
+{
+    drive_until(server, clients, duration, |c, n| Some(request(c, n)))
+}
+
+/// Like [`drive`], but a client stops when `request` has no more work (`None`), and the run ends
+/// early when every client has stopped; rates are then over the time the work lasted.
+fn drive_until<F>(server: &Server, clients: usize, duration: Duration, request: F) -> Outcome
+where
+    F: Fn(usize, usize) -> Option<Request> + Sync,
 {
     let merged = Mutex::new(Outcome::default());
     let stop = AtomicBool::new(false);
+    let running = AtomicUsize::new(clients);
+    let started = Instant::now();
+    let mut elapsed = duration;
     std::thread::scope(|s| {
         for client in 0..clients {
-            let (merged, stop, request) = (&merged, &stop, &request);
+            let (merged, stop, request, running) = (&merged, &stop, &request, &running);
             s.spawn(move || {
                 let mut mine = Outcome::default();
                 let Ok(mut conn) = Conn::open(server.port) else {
+                    running.fetch_sub(1, Ordering::SeqCst);
                     return;
                 };
                 let mut n = 0;
                 while !stop.load(Ordering::Relaxed) {
-                    let (method, path, headers, body, units) = request(client, n);
+                    let Some((method, path, headers, body, units)) = request(client, n) else {
+                        break;
+                    };
                     let started = Instant::now();
                     let result = conn.send(&method, &path, &headers, &body);
                     let ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -430,15 +450,25 @@ where
                 }
                 m.ok += mine.ok;
                 m.units += mine.units;
+                drop(m);
+                running.fetch_sub(1, Ordering::SeqCst);
             });
         }
-        std::thread::sleep(duration);
+        while started.elapsed() < duration {
+            if running.load(Ordering::SeqCst) == 0 {
+                elapsed = started.elapsed();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
         stop.store(true, Ordering::Relaxed);
     });
-    merged.into_inner().unwrap()
+    let mut outcome = merged.into_inner().unwrap();
+    outcome.elapsed = elapsed;
+    outcome
 }
 
-fn row(name: &str, outcome: Outcome, duration: Duration, rss: f64) -> Row {
+fn row(name: &str, outcome: Outcome, rss: f64) -> Row {
     let mut lat = outcome.latencies_ms;
     lat.sort_by(|a, b| a.total_cmp(b));
     let errors: Vec<String> = outcome
@@ -449,7 +479,7 @@ fn row(name: &str, outcome: Outcome, duration: Duration, rss: f64) -> Row {
         .collect();
     Row {
         name: name.into(),
-        per_second: outcome.units as f64 / duration.as_secs_f64(),
+        per_second: outcome.units as f64 / outcome.elapsed.as_secs_f64().max(1e-3),
         p50: pct(&lat, 0.5),
         p99: pct(&lat, 0.99),
         max: lat.last().copied().unwrap_or(0.0),
@@ -590,7 +620,7 @@ pub fn run(opts: Options) -> Result<(), String> {
                 1,
             )
         });
-        let r = row("healthz", o, d, server.peak_rss_mib());
+        let r = row("healthz", o, server.peak_rss_mib());
         rates.insert("healthz".into(), r.per_second);
         rows.push(r);
     }
@@ -604,7 +634,7 @@ pub fn run(opts: Options) -> Result<(), String> {
                 1,
             )
         });
-        let r = row("balance (GET account)", o, d, server.peak_rss_mib());
+        let r = row("balance (GET account)", o, server.peak_rss_mib());
         rates.insert("balance".into(), r.per_second);
         rows.push(r);
     }
@@ -621,7 +651,7 @@ pub fn run(opts: Options) -> Result<(), String> {
                 1,
             )
         });
-        let r = row("statement (one page)", o, d, server.peak_rss_mib());
+        let r = row("statement (one page)", o, server.peak_rss_mib());
         rows.push(r);
     }
     let run_redeem = |server: &Server, tokens: &[String], label: &str| -> Result<Row, String> {
@@ -661,7 +691,7 @@ pub fn run(opts: Options) -> Result<(), String> {
             ));
         }
         println!("ledger checked after {label}: verify clean; {acknowledged} acknowledged redemptions match balances and stock");
-        Ok(row(label, o, d, server.peak_rss_mib()))
+        Ok(row(label, o, server.peak_rss_mib()))
     };
     if wants("redeem") {
         let r = run_redeem(&server, &clerk_tokens, "redeem (batching on)")?;
@@ -672,23 +702,27 @@ pub fn run(opts: Options) -> Result<(), String> {
     }
     if wants("mint") {
         let next = AtomicUsize::new(0);
-        let o = drive(&server, opts.clients, d, |_, _| {
+        // Until the prepared deeds run out: the rate is over the time they lasted.
+        let o = drive_until(&server, opts.clients, d, |_, _| {
             let start = next.fetch_add(20, Ordering::Relaxed);
             let ids: Vec<String> = (start..start + 20)
                 .filter_map(|i| fixture.deeds.get(i))
                 .map(|id| format!("\"{id}\""))
                 .collect();
-            (
+            if ids.is_empty() {
+                return None;
+            }
+            Some((
                 "POST".into(),
                 "/api/v1/deeds/approve".into(),
                 format!("{}Content-Type: application/json\r\n", auth(&admin)),
                 format!("{{\"ids\":[{}]}}", ids.join(",")),
                 ids.len(),
-            )
+            ))
         });
         check_ledger(&config)?;
         println!("ledger checked after mint: verify clean");
-        let r = row("mint (bulk approval, deeds/s)", o, d, server.peak_rss_mib());
+        let r = row("mint (bulk approval, deeds/s)", o, server.peak_rss_mib());
         rows.push(r);
     }
     drop(server);
