@@ -415,6 +415,38 @@ fn two_writers_keep_one_consistent_ledger_sqlite() {
 fn two_writers_keep_one_consistent_ledger_postgres() {
     two_writers_keep_one_consistent_ledger(Backend::Postgres);
 }
+/// SQLite: the log is copied into the database file in the background, long before the
+/// writer's own (backstop) checkpoint would run, and nothing acknowledged depends on it.
+#[test]
+fn sqlite_checkpoints_happen_off_the_writer() {
+    let ledger = ledger(Backend::Sqlite, 1).expect("sqlite");
+    let path = ledger
+        .db
+        .url
+        .strip_prefix("sqlite://")
+        .expect("a sqlite url")
+        .to_string();
+    let engine = engine_with_credit(&ledger, 1_000_000);
+    // Let any checkpoint of the set-up finish, then note the database file's size.
+    std::thread::sleep(Duration::from_millis(600));
+    let before = std::fs::metadata(&path).unwrap().len();
+    let rt = runtime();
+    for i in 0..300 {
+        let outcome =
+            rt.block_on(engine.execute(ledger.adjust(ledger.accounts[0], -100, &format!("c{i}"))));
+        assert!(matches!(outcome, Ok(Outcome::Posted(_))), "{outcome:?}");
+    }
+    // 300 transactions are far fewer log pages than the writer's backstop (10,000): only the
+    // checkpointer can have grown the database file.
+    let grown = (0..40).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        std::fs::metadata(&path).unwrap().len() > before
+    });
+    assert!(grown, "nothing was checkpointed into {path}");
+    assert_eq!(ledger.balance(ledger.accounts[0]), 1_000_000 - 300 * 100);
+    ledger.verify_ok();
+}
+
 #[test]
 fn random_sequences_keep_every_invariant_sqlite() {
     random_sequences_keep_every_invariant(Backend::Sqlite, 24);

@@ -8,7 +8,7 @@
 //! writer rolls the batch back, forgets its view and replays the batch one command at a time, each
 //! in a savepoint, so only the truly bad command fails. It never commits after a failed statement.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -90,8 +90,15 @@ impl Engine {
     ) -> std::io::Result<(Engine, std::thread::JoinHandle<()>)> {
         let (queue, jobs) = mpsc::sync_channel(settings.queue_commands_max.max(1));
         let stats = Arc::new(EngineStats::default());
+        let stopped = Arc::new(AtomicBool::new(false));
+        let sqlite = url.kind() == db::BackendKind::Sqlite;
+        if sqlite {
+            super::checkpoint::spawn(url.clone(), stopped.clone())?;
+        }
         let writer = Writer {
             url,
+            checkpoints_elsewhere: sqlite,
+            stopped,
             conn: None,
             view: View::default(),
             batch_commands_max: settings.batch_commands_max.clamp(1, BATCH_COMMANDS_MAX),
@@ -175,6 +182,10 @@ impl From<WriteError> for StepError {
 
 struct Writer {
     url: DatabaseUrl,
+    /// SQLite: the checkpointer thread checkpoints, not this connection's commits.
+    checkpoints_elsewhere: bool,
+    /// Set when the writer stops, so the checkpointer stops too.
+    stopped: Arc<AtomicBool>,
     conn: Option<DbConn>,
     view: View,
     batch_commands_max: usize,
@@ -207,6 +218,7 @@ impl Writer {
                 let _ = job.reply.send(answers);
             }
         }
+        self.stopped.store(true, Ordering::Relaxed);
         tracing::info!("ledger writer stopped: every handle is gone");
     }
 
@@ -216,10 +228,16 @@ impl Writer {
             self.batches_on_connection = 0;
         }
         if self.conn.is_none() {
-            let conn = self.url.connect().map_err(|e| {
+            let mut conn = self.url.connect().map_err(|e| {
                 tracing::error!(error = %e, "ledger writer cannot connect to the database");
                 LedgerError::Unavailable("the database is unreachable".into())
             })?;
+            if self.checkpoints_elsewhere {
+                super::checkpoint::hand_over_checkpoints(&mut conn).map_err(|e| {
+                    tracing::error!(error = %e, "ledger writer cannot set up its connection");
+                    LedgerError::Unavailable("the database is unavailable".into())
+                })?;
+            }
             self.conn = Some(conn);
             // A new connection may see rows another writer changed meanwhile.
             self.view = View::default();

@@ -1,6 +1,7 @@
 //! The ledger: money-moving commands, the single writer that executes them with group commit,
 //! and verification of everything written.
 
+mod checkpoint;
 pub mod command;
 pub mod engine;
 mod plan;
