@@ -9,9 +9,10 @@ use common::{config_for, Backend, ScratchDb};
 use diesel::connection::SimpleConnection;
 use moralbank::db::{queries, DbConn};
 use moralbank::domain::member::MemberName;
-use moralbank::domain::{AccountId, CommunityId, Points, UserId};
+use moralbank::domain::{AccountId, CommunityId, Points, RedemptionId, UserId};
 use moralbank::ledger::{
-    AdjustmentKind, Command, Engine, EngineSettings, IdempotencyClaim, LedgerError, Outcome,
+    AdjustmentKind, BasketLine, Command, Engine, EngineSettings, IdempotencyClaim, LedgerError,
+    Outcome, Redemption,
 };
 use proptest::prelude::*;
 
@@ -246,6 +247,89 @@ fn a_stored_key_is_recognised_before_any_check(backend: Backend) {
     let retry = rt.block_on(other.execute(ledger.adjust(ledger.accounts[0], -100, "spend")));
     assert_eq!(retry, Err(LedgerError::IdempotencyKeyTaken));
     assert_eq!(ledger.balance(ledger.accounts[0]), 0);
+
+    // Two redemptions with one key in one batch: the second is the first's retry and is
+    // recognised before the stock check, though the first took the last item.
+    let (member, goods) = {
+        use moralbank::db::shop;
+        let mut conn = ledger.db.connect();
+        let name = MemberName::parse("重试者").unwrap();
+        let (member, account) =
+            queries::create_member(&mut conn, ledger.community, &name, None).unwrap();
+        let goods = moralbank::db::write_transaction(&mut conn, |conn| {
+            shop::create_goods(
+                conn,
+                &shop::NewGoods {
+                    community: ledger.community,
+                    sku: "LAST",
+                    name: "最后一件",
+                    price: 100,
+                    stock: 1,
+                    monthly_limit: None,
+                    actor: ledger.admin,
+                },
+            )
+            .map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))
+        })
+        .unwrap();
+        let credit = rt.block_on(engine.execute(ledger.adjust(account.id.into(), 1_000, "m")));
+        assert!(matches!(credit, Ok(Outcome::Posted(_))), "{credit:?}");
+        (member, goods)
+    };
+    let redeem = || {
+        Command::Redeem(Box::new(Redemption {
+            community_id: ledger.community,
+            redemption_id: RedemptionId::new(),
+            member_id: member.id.into(),
+            clerk_id: ledger.admin,
+            clerk_username: "admin".into(),
+            lines: vec![BasketLine {
+                goods_id: goods.id.into(),
+                quantity: 1,
+            }],
+            expected_total: None,
+            idempotency: IdempotencyClaim {
+                user_id: ledger.admin,
+                key: "basket".into(),
+                request_hash: "h".into(),
+            },
+        }))
+    };
+    let mut blocker = block_writer(backend, &ledger);
+    let results = rt.block_on(async {
+        // The writer takes this one alone and waits on the blocker; the two queue behind it and
+        // share the next batch.
+        let first = {
+            let engine = engine.clone();
+            let command = ledger.adjust(ledger.accounts[0], 100, "occupy");
+            tokio::spawn(async move { engine.execute(command).await })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let engine = engine.clone();
+                let command = redeem();
+                tokio::spawn(async move { engine.execute(command).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        blocker.batch_execute("COMMIT").unwrap();
+        assert!(matches!(first.await.unwrap(), Ok(Outcome::Posted(_))));
+        let mut results = Vec::new();
+        for h in handles {
+            results.push(h.await.unwrap());
+        }
+        results
+    });
+    let redeemed = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Outcome::Redeemed { .. })))
+        .count();
+    let taken = results
+        .iter()
+        .filter(|r| **r == Err(LedgerError::IdempotencyKeyTaken))
+        .count();
+    assert_eq!((redeemed, taken), (1, 1), "{results:?}");
     ledger.verify_ok();
 }
 

@@ -102,9 +102,7 @@ pub async fn create_adjustment(
     let key = idempotency_key(&req)?;
     let request = body.into_inner();
     let hash = request_hash("POST /api/v1/adjustments", &request)?;
-    if let Some(receipt) = earlier_answer(&state, &user, &key, &hash, receipt_from_journal).await? {
-        return Ok(HttpResponse::Created().json(receipt));
-    }
+    // A retry is recognised by the writer, which checks the stored keys before anything else.
 
     let kind = AdjustmentKind::parse(&request.kind).ok_or_else(|| {
         ApiError::validation("kind must be opening_balance or correction").with("field", "kind")
@@ -170,7 +168,8 @@ pub async fn create_adjustment(
             "the engine answered an adjustment with {other:?}"
         ))),
         Err(LedgerError::IdempotencyKeyTaken) => {
-            // A concurrent request with this key won; answer what it answered.
+            // A retry, or a concurrent request with this key that won: answer what it answered,
+            // or refuse a different request under the same key.
             match earlier_answer(&state, &user, &key, &hash, receipt_from_journal).await? {
                 Some(receipt) => Ok(HttpResponse::Created().json(receipt)),
                 None => Err(LedgerError::IdempotencyKeyTaken.into()),

@@ -210,10 +210,9 @@ pub(super) fn plan(
         _ => None,
     };
     if let Some(claim) = claim {
-        if view
-            .stored_keys
-            .contains(&(claim.user_id, claim.key.clone()))
-        {
+        // Stored by an earlier batch (or another instance), or claimed earlier in this one.
+        let key = (claim.user_id, claim.key.clone());
+        if view.stored_keys.contains(&key) || writes.claimed_keys.contains(&key) {
             return Err(LedgerError::IdempotencyKeyTaken);
         }
     }
@@ -965,22 +964,14 @@ fn plan_void(
     })
 }
 
-/// Checks a draft against the batch's state (balances, freezes, claimed keys) and, when it
-/// passes, appends its journal rows to the batch. Either every effect is applied or none.
+/// Checks a draft against the batch's state (balances, freezes) and, when it passes, appends its
+/// journal rows to the batch and claims its idempotency key (`plan` checked the key first). Either every effect is applied or none.
 fn post_transaction(
     draft: Draft,
     view: &View,
     writes: &mut BatchWrites,
     now: NaiveDateTime,
 ) -> Result<Posted, LedgerError> {
-    if let Some(claim) = &draft.idempotency {
-        if writes
-            .claimed_keys
-            .contains(&(claim.user_id, claim.key.clone()))
-        {
-            return Err(LedgerError::IdempotencyKeyTaken);
-        }
-    }
     let community = writes
         .community(view, draft.community_id)
         .ok_or_else(|| LedgerError::Unavailable("unknown community".into()))?;
