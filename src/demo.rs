@@ -11,7 +11,7 @@ use crate::db::shop::{self, NewGoods};
 use crate::db::{self, DbConn, DbUuid};
 use crate::domain::member::MemberName;
 use crate::domain::{
-    AccountId, CommunityId, DeedId, GoodsId, MemberId, RedemptionId, Role, RoleSet, UserId,
+    AccountId, Actor, CommunityId, DeedId, GoodsId, MemberId, RedemptionId, Role, RoleSet, UserId,
 };
 use crate::ledger::{
     AdjustmentKind, BasketLine, Command, Engine, EngineSettings, IdempotencyClaim, Outcome,
@@ -363,8 +363,10 @@ pub fn run(config: &Config) -> Result<String, String> {
         let approve = |id: DeedId| Command::ApproveDeed {
             community_id,
             deed_id: id,
-            actor_id: staff.admin,
-            actor_member_id: None,
+            actor: Actor {
+                user_id: staff.admin,
+                member_id: None,
+            },
             clock_now,
             review_stages: 2,
             notice_days: 0,
@@ -378,7 +380,10 @@ pub fn run(config: &Config) -> Result<String, String> {
                 kind: AdjustmentKind::OpeningBalance,
                 amount: crate::domain::Points::from_hundredths(1500 + 500 * i as i64),
                 reason: "纸质存折结转".into(),
-                actor_id: staff.admin,
+                actor: Actor {
+                    user_id: staff.admin,
+                    member_id: None,
+                },
                 idempotency: IdempotencyClaim {
                     user_id: staff.admin,
                     key: format!("demo-opening-{i}"),
@@ -402,7 +407,10 @@ pub fn run(config: &Config) -> Result<String, String> {
             .execute(Command::ReverseDeed {
                 community_id,
                 deed_id: reversed_deed,
-                actor_id: staff.admin,
+                actor: Actor {
+                    user_id: staff.admin,
+                    member_id: None,
+                },
                 reason: "重复登记，予以冲正".into(),
             })
             .await
@@ -419,7 +427,10 @@ pub fn run(config: &Config) -> Result<String, String> {
                     community_id,
                     redemption_id: RedemptionId::new(),
                     member_id: resident.0,
-                    clerk_id: staff.clerk,
+                    clerk: Actor {
+                        user_id: staff.clerk,
+                        member_id: None,
+                    },
                     clerk_username: "demo-clerk".into(),
                     lines,
                     expected_total: None,
@@ -439,7 +450,10 @@ pub fn run(config: &Config) -> Result<String, String> {
                 .execute(Command::VoidRedemption {
                     community_id,
                     redemption_id: *first,
-                    actor_id: staff.clerk,
+                    actor: Actor {
+                        user_id: staff.clerk,
+                        member_id: None,
+                    },
                     reason: "扫错商品，撤销重来".into(),
                     same_day_only: true,
                 })
@@ -522,6 +536,7 @@ fn reviewed_deed(
         version: 0,
         created_at: now,
         updated_at: now,
+        first_checked_by: Some(reviewer.into()),
     }
 }
 

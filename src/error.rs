@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use crate::domain::Act;
 use crate::ledger::LedgerError;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
@@ -281,12 +282,37 @@ impl From<LedgerError> for ApiError {
             ),
             LedgerError::TooLarge => ApiError::validation("the amount or quantity is too large"),
             LedgerError::DeedNotFound(_) => ApiError::not_found("deed"),
-            LedgerError::InvalidTransition { status, action } => invalid_transition(&status, action),
-            LedgerError::ForbiddenSelfApproval => ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden_self_approval",
-                "nobody approves or checks a deed they submitted or that credits themselves",
+            LedgerError::InvalidTransition { status, action } => {
+                invalid_transition(&status, &action)
+            }
+            LedgerError::SingleStageReview => ApiError::conflict(
+                "invalid_transition",
+                "this community decides in one stage: an admin approves or rejects directly",
             ),
+            LedgerError::NotTheSubmitter => {
+                ApiError::forbidden("only the submitter withdraws a deed")
+            }
+            LedgerError::SelfDealing(refusal) => {
+                let (code, detail) = match refusal.act {
+                    Act::Redeem => (
+                        "forbidden_self_redemption",
+                        "nobody redeems for their own passbook; ask another clerk",
+                    ),
+                    Act::Void => (
+                        "forbidden_self_void",
+                        "nobody voids a redemption on their own passbook; ask another clerk or an admin",
+                    ),
+                    Act::Adjust => (
+                        "forbidden_self_adjustment",
+                        "nobody adjusts their own passbook; ask another admin",
+                    ),
+                    Act::FirstCheck | Act::Decide | Act::Reverse => (
+                        "forbidden_self_approval",
+                        "nobody checks, decides or reverses a deed they submitted, checked first, or that concerns their own passbook",
+                    ),
+                };
+                ApiError::new(StatusCode::FORBIDDEN, code, detail)
+            }
             LedgerError::MonthlyCapExceeded {
                 cap,
                 used,

@@ -56,7 +56,12 @@ fn an_overdraft_is_refused_and_nothing_is_written(app: TestApp) {
     assert_eq!(refused.body["required"], "10.01");
 
     assert_eq!(app.ledger_snapshot(), before);
-    assert_eq!(app.ledger_counts(), counts_before);
+    // No journal row and no posting; the refusal is kept as the answer to its key.
+    let (journal, postings, keys) = app.ledger_counts();
+    assert_eq!(
+        (journal, postings, keys),
+        (counts_before.0, counts_before.1, counts_before.2 + 1)
+    );
     // Exactly the balance is allowed: it reaches zero, not below.
     let exact = app.adjust("c", member_id, "-10", "correction", "all of it");
     assert_eq!(exact.status, 201, "{}", exact.text);
@@ -168,7 +173,8 @@ fn an_opening_balance_must_be_positive_and_admins_cannot_adjust_themselves(app: 
         Some(&json!({"member_id": admin_member["id"], "amount": "100", "kind": "opening_balance", "reason": "mine"}).to_string()),
     );
     resp.assert_problem(403, "forbidden_self_adjustment");
-    assert_eq!(app.ledger_counts(), (0, 0, 0));
+    // Nothing posted; the refusal is the key's answer from now on.
+    assert_eq!(app.ledger_counts(), (0, 0, 1));
 }
 
 /// 32 clients × 50 debits of 1.00 against a balance of 500.00: exactly 500 succeed.

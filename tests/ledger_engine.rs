@@ -63,7 +63,10 @@ impl Ledger {
             kind: AdjustmentKind::Correction,
             amount: Points::from_hundredths(hundredths),
             reason: "test".into(),
-            actor_id: self.admin,
+            actor: moralbank::domain::Actor {
+                user_id: self.admin,
+                member_id: None,
+            },
             idempotency: IdempotencyClaim {
                 user_id: self.admin,
                 key: key.into(),
@@ -281,7 +284,10 @@ fn a_stored_key_is_recognised_before_any_check(backend: Backend) {
             community_id: ledger.community,
             redemption_id: RedemptionId::new(),
             member_id: member.id.into(),
-            clerk_id: ledger.admin,
+            clerk: moralbank::domain::Actor {
+                user_id: ledger.admin,
+                member_id: None,
+            },
             clerk_username: "admin".into(),
             lines: vec![BasketLine {
                 goods_id: goods.id.into(),
@@ -620,6 +626,7 @@ fn a_monthly_cap_holds_across_two_writers(backend: Backend) {
                 version: 0,
                 created_at: now,
                 updated_at: now,
+                first_checked_by: None,
             };
             let event = DeedEventRow {
                 id: moralbank::db::DbUuid(uuid::Uuid::now_v7()),
@@ -648,8 +655,10 @@ fn a_monthly_cap_holds_across_two_writers(backend: Backend) {
                 let command = Command::ApproveDeed {
                     community_id: ledger.community,
                     deed_id: *id,
-                    actor_id: approver,
-                    actor_member_id: None,
+                    actor: moralbank::domain::Actor {
+                        user_id: approver,
+                        member_id: None,
+                    },
                     clock_now: now,
                     review_stages: 1,
                     notice_days: 3,

@@ -11,8 +11,9 @@ use crate::db::deeds::{self as store, DeedFilter};
 use crate::db::models::{DeedEventRow, DeedRow};
 use crate::db::{queries, DbConn, DbUuid};
 use crate::domain::{CommunityId, DeedId, MemberId, Points, Role, RuleId, UserId};
-use crate::error::{invalid_transition, ApiError, Problem};
+use crate::error::{ApiError, Problem};
 use crate::ledger::command::MEMO_CHARS_MAX;
+use crate::ledger::command::{DeedMove, DeedStep};
 use crate::ledger::{Command, LedgerError, Outcome};
 use crate::startup::AppState;
 
@@ -313,6 +314,7 @@ pub async fn create_deed(
             version: 0,
             created_at: created,
             updated_at: created,
+            first_checked_by: None,
         };
         let event = new_event(&deed, "submit", None, Some(actor), None);
         crate::db::write_transaction(conn, |conn| store::insert_deed(conn, &deed, &event))?;
@@ -450,59 +452,43 @@ pub async fn get_deed(
     Ok(HttpResponse::Ok().json(view))
 }
 
-/// Runs a transition that does not move coins: check, then a version-guarded update and its event.
-async fn transition<F>(
+/// Runs a step of the workflow that moves no coins. The ledger writer checks and records it, as
+/// it does the steps that move coins: the workflow's rules live in one place, and every step of
+/// a deed takes the same locks in the same order. `must_see` first answers "not found" for a deed
+/// the user may not see, exactly as for one that does not exist.
+async fn move_deed(
     state: &AppState,
     user: AuthUser,
     id: DeedId,
-    decide: F,
-) -> Result<HttpResponse, ApiError>
-where
-    F: FnOnce(
-            &DeedRow,
-            &AuthUser,
-            chrono::NaiveDateTime,
-            i32,
-        ) -> Result<(DeedRow, &'static str, Option<String>), ApiError>
-        + Send
-        + 'static,
-{
-    let now = state.clock.now();
-    let view = with_conn(state, move |conn| {
-        let (deed, no, name) = visible_deed(conn, &user, id)?;
-        let settings = store::settings(conn, user.community_id)?;
-        let (mut next, action, reason) = decide(&deed, &user, now, settings.review_stages)?;
-        next.updated_at = crate::db::now_utc();
-        let event = new_event(
-            &next,
-            action,
-            Some(&deed.status),
-            Some(user.user_id),
-            reason,
-        );
-        let moved = crate::db::write_transaction(conn, |conn| {
-            store::move_deed(conn, deed.version, &next, &event)
-        })?;
-        if !moved {
-            return Err(ApiError::conflict(
-                "concurrent_update",
-                "the deed changed meanwhile; read it again",
-            ));
-        }
-        next.version += 1;
-        Ok(deed_view(&next, &no, &name))
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(view))
-}
-
-fn is_own(deed: &DeedRow, user: &AuthUser) -> bool {
-    UserId::from(deed.submitted_by) == user.user_id
-        || user.member_id == Some(MemberId::from(deed.member_id))
-}
-
-fn forbidden_self() -> ApiError {
-    LedgerError::ForbiddenSelfApproval.into()
+    step: DeedStep,
+    reason: Option<String>,
+    must_see: bool,
+) -> Result<DeedRow, ApiError> {
+    let community = user.community_id;
+    let settings = {
+        let user = user.clone();
+        with_conn(state, move |conn| {
+            if must_see {
+                visible_deed(conn, &user, id)?;
+            }
+            Ok(store::settings(conn, community)?)
+        })
+        .await?
+    };
+    deed_answer(
+        state
+            .engine
+            .execute(Command::MoveDeed(Box::new(DeedMove {
+                community_id: community,
+                deed_id: id,
+                actor: user.actor(),
+                step,
+                reason,
+                clock_now: state.clock.now(),
+                review_stages: settings.review_stages,
+            })))
+            .await,
+    )
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -554,33 +540,15 @@ pub async fn review_deed(
     if !pass && reason.is_none() {
         return Err(ApiError::validation("say why the deed is returned").with("field", "reason"));
     }
-    transition(
-        &state,
-        user,
-        DeedId(path.into_inner()),
-        move |deed, user, _, stages| {
-            if stages < 2 {
-                return Err(ApiError::conflict(
-                    "invalid_transition",
-                    "this community decides in one stage: an admin approves or rejects directly",
-                ));
-            }
-            if deed.status != "submitted" {
-                return Err(invalid_transition(&deed.status, "reviewed"));
-            }
-            if is_own(deed, user) {
-                return Err(forbidden_self());
-            }
-            let mut next = deed.clone();
-            next.status = if pass { "reviewed" } else { "returned" }.into();
-            Ok((
-                next,
-                if pass { "review_pass" } else { "review_return" },
-                reason,
-            ))
-        },
-    )
-    .await
+    let step = if pass {
+        DeedStep::Pass
+    } else {
+        DeedStep::Return
+    };
+    let community = user.community_id;
+    let deed = move_deed(&state, user, DeedId(path.into_inner()), step, reason, true).await?;
+    let (no, name) = member_labels(&state, community, &deed).await?;
+    Ok(HttpResponse::Ok().json(deed_view(&deed, &no, &name)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -603,7 +571,7 @@ pub struct OptionalReasonRequest {
     responses((status = 200, body = DeedView),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden, forbidden_self_approval", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "invalid_transition", body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
@@ -618,20 +586,11 @@ pub async fn reject_deed(
 ) -> Result<HttpResponse, ApiError> {
     user.require_any(&[Role::Admin])?;
     let reason = required_text("reason", &body.reason, MEMO_CHARS_MAX)?;
-    transition(
-        &state,
-        user,
-        DeedId(path.into_inner()),
-        move |deed, _, _, _| {
-            if deed.status != "submitted" && deed.status != "reviewed" {
-                return Err(invalid_transition(&deed.status, "rejected"));
-            }
-            let mut next = deed.clone();
-            next.status = "rejected".into();
-            Ok((next, "reject", Some(reason)))
-        },
-    )
-    .await
+    let community = user.community_id;
+    let id = DeedId(path.into_inner());
+    let deed = move_deed(&state, user, id, DeedStep::Reject, Some(reason), true).await?;
+    let (no, name) = member_labels(&state, community, &deed).await?;
+    Ok(HttpResponse::Ok().json(deed_view(&deed, &no, &name)))
 }
 
 /// Withdraws a deed (its submitter, before a decision).
@@ -660,23 +619,11 @@ pub async fn withdraw_deed(
         .as_deref()
         .map(|t| required_text("reason", t, MEMO_CHARS_MAX))
         .transpose()?;
-    transition(
-        &state,
-        user,
-        DeedId(path.into_inner()),
-        move |deed, user, _, _| {
-            if UserId::from(deed.submitted_by) != user.user_id {
-                return Err(ApiError::forbidden("only the submitter withdraws a deed"));
-            }
-            if !matches!(deed.status.as_str(), "submitted" | "reviewed" | "returned") {
-                return Err(invalid_transition(&deed.status, "withdrawn"));
-            }
-            let mut next = deed.clone();
-            next.status = "withdrawn".into();
-            Ok((next, "withdraw", reason))
-        },
-    )
-    .await
+    let community = user.community_id;
+    let id = DeedId(path.into_inner());
+    let deed = move_deed(&state, user, id, DeedStep::Withdraw, reason, true).await?;
+    let (no, name) = member_labels(&state, community, &deed).await?;
+    Ok(HttpResponse::Ok().json(deed_view(&deed, &no, &name)))
 }
 
 /// Files an objection during public notice (any user): the deed goes back to review.
@@ -703,52 +650,18 @@ pub async fn object_to_deed(
     let id = DeedId(path.into_inner());
     // Anyone in the community may object to what is on the public board, including residents
     // who cannot otherwise see the deed; the board itself is public.
-    let now = state.clock.now();
-    let view = with_conn(&state, move |conn| {
-        let deed = store::deed_by_id(conn, user.community_id, id)?
-            .ok_or_else(|| ApiError::not_found("deed"))?;
-        let on_notice =
-            deed.status == "approved" && deed.notice_ends_at.is_some_and(|end| now < end);
-        if !on_notice {
-            return Err(invalid_transition(&deed.status, "objected to"));
-        }
-        let mut next = deed.clone();
-        next.status = "submitted".into();
-        next.notice_ends_at = None;
-        next.cap_month = None;
-        next.updated_at = crate::db::now_utc();
-        let event = new_event(
-            &next,
-            "object",
-            Some(&deed.status),
-            Some(user.user_id),
-            Some(reason),
-        );
-        let moved = crate::db::write_transaction(conn, |conn| {
-            store::move_deed(conn, deed.version, &next, &event)
-        })?;
-        if !moved {
-            return Err(ApiError::conflict(
-                "concurrent_update",
-                "the deed changed meanwhile; read it again",
-            ));
-        }
-        next.version += 1;
-        let (member, _) =
-            queries::member_with_account(conn, user.community_id, next.member_id.into())?
-                .ok_or_else(|| ApiError::internal("a deed's member is missing"))?;
-        let mut view = deed_view(&next, &member.member_no, &member.name);
-        if !user
-            .roles
-            .contains_any(&[Role::Admin, Role::Reviewer, Role::Auditor])
-            && user.member_id != Some(next.member_id.into())
-        {
-            view.member_name = mask_name(&view.member_name);
-            view.member_no = String::new();
-        }
-        Ok(view)
-    })
-    .await?;
+    let sees_names = user
+        .roles
+        .contains_any(&[Role::Admin, Role::Reviewer, Role::Auditor]);
+    let own_member = user.member_id;
+    let community = user.community_id;
+    let deed = move_deed(&state, user, id, DeedStep::Object, Some(reason), false).await?;
+    let (no, name) = member_labels(&state, community, &deed).await?;
+    let mut view = deed_view(&deed, &no, &name);
+    if !sees_names && own_member != Some(deed.member_id.into()) {
+        view.member_name = mask_name(&view.member_name);
+        view.member_no = String::new();
+    }
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -785,8 +698,7 @@ fn approve_command(
     Command::ApproveDeed {
         community_id: user.community_id,
         deed_id: id,
-        actor_id: user.user_id,
-        actor_member_id: user.member_id,
+        actor: user.actor(),
         clock_now: now,
         review_stages: stages,
         notice_days: notice,
@@ -932,7 +844,7 @@ pub async fn approve_deeds(
     responses((status = 200, body = DeedView),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden, forbidden_self_approval", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "invalid_transition", body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
@@ -955,7 +867,7 @@ pub async fn reverse_deed(
             .execute(Command::ReverseDeed {
                 community_id: user.community_id,
                 deed_id: id,
-                actor_id: user.user_id,
+                actor: user.actor(),
                 reason,
             })
             .await,

@@ -9,6 +9,7 @@ use crate::auth::AuthUser;
 use crate::db::{queries, DbConn};
 use crate::domain::{CommunityId, JournalId};
 use crate::error::ApiError;
+use crate::ledger::LedgerError;
 use crate::startup::AppState;
 
 /// Longest idempotency key accepted.
@@ -62,7 +63,8 @@ pub fn key_reused() -> ApiError {
 }
 
 /// The first answer to this user's key, if there was one: `rebuild` turns the journal transaction
-/// the key claimed into the response as first sent. The same key with another body is refused.
+/// the key claimed into the response as first sent, and a refusal is refused again exactly as it
+/// was the first time. The same key with another body is refused.
 pub async fn earlier_answer<T, F>(
     state: &AppState,
     user: &AuthUser,
@@ -84,7 +86,17 @@ where
         match queries::idempotency_record(conn, user_id, &key)? {
             None => Ok(None),
             Some(record) if record.request_hash != hash => Err(key_reused()),
-            Some(record) => rebuild(conn, community, record.journal_id.into()).map(Some),
+            Some(record) => match (record.journal_id, record.refusal) {
+                (Some(journal), _) => rebuild(conn, community, journal.into()).map(Some),
+                (None, Some(refusal)) => Err(LedgerError::from_stored(&refusal)
+                    .ok_or_else(|| {
+                        ApiError::internal("an idempotency key keeps an unreadable refusal")
+                    })?
+                    .into()),
+                (None, None) => Err(ApiError::internal(
+                    "an idempotency key keeps neither a transaction nor a refusal",
+                )),
+            },
         }
     })
     .await

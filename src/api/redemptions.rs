@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -220,13 +219,6 @@ pub async fn create_redemption(
             ApiError::validation(format!("expected_total: {e}")).with("field", "expected_total")
         })?;
     let member_id = MemberId(request.member_id);
-    if user.member_id == Some(member_id) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden_self_redemption",
-            "nobody redeems for their own passbook; ask another clerk",
-        ));
-    }
     let community = user.community_id;
     let outcome = state
         .engine
@@ -234,7 +226,7 @@ pub async fn create_redemption(
             community_id: community,
             redemption_id: RedemptionId::new(),
             member_id,
-            clerk_id: user.user_id,
+            clerk: user.actor(),
             clerk_username: user.username.clone(),
             lines,
             expected_total,
@@ -489,7 +481,7 @@ pub struct VoidRequest {
     responses((status = 200, body = RedemptionView),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not a clerk or admin, or a clerk after the day", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not a clerk or admin, void_window_closed, forbidden_self_void", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "already_voided, account_frozen", body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
@@ -511,7 +503,7 @@ pub async fn void_redemption(
         .execute(Command::VoidRedemption {
             community_id: user.community_id,
             redemption_id: id,
-            actor_id: user.user_id,
+            actor: user.actor(),
             reason,
             same_day_only: !user.has(Role::Admin),
         })

@@ -42,6 +42,14 @@ impl AuthUser {
         )))
     }
 
+    /// The user as the one acting, for the separation of duties.
+    pub fn actor(&self) -> crate::domain::Actor {
+        crate::domain::Actor {
+            user_id: self.user_id,
+            member_id: self.member_id,
+        }
+    }
+
     /// True when the user may see every member of the community, not just themself.
     pub fn sees_all_members(&self) -> bool {
         self.roles

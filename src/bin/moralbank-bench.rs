@@ -196,7 +196,10 @@ fn statement(postings: usize, database_url: Option<String>, requests: usize) -> 
             kind: AdjustmentKind::Correction,
             amount: Points::from_hundredths(100 + (n % 7) as i64),
             reason: "bench".into(),
-            actor_id: admin,
+            actor: moralbank::domain::Actor {
+                user_id: admin,
+                member_id: None,
+            },
             idempotency: IdempotencyClaim {
                 user_id: admin,
                 key: format!("bench-{}-{n}", account.0),

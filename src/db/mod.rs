@@ -293,12 +293,54 @@ pub fn rollback(conn: &mut DbConn) -> QueryResult<()> {
     <DbConn as Connection>::TransactionManager::rollback_transaction(conn)
 }
 
+/// SQLite lets one connection write at a time, and a connection that finds the file locked polls
+/// with growing sleeps. A busy ledger writer takes the lock again microseconds after each commit,
+/// so such a poller lost nearly every time: a handler's write stalled for seconds behind a stream
+/// of batches, then failed. Within one process every writer of a file therefore queues on this
+/// gate before `BEGIN IMMEDIATE`, and the ledger writer hands it over fairly after each batch.
+/// (Another process on the same file still meets the busy timeout.)
+pub fn sqlite_write_gate(path: &str) -> Arc<parking_lot::Mutex<()>> {
+    static GATES: std::sync::OnceLock<
+        parking_lot::Mutex<
+            std::collections::HashMap<std::path::PathBuf, Arc<parking_lot::Mutex<()>>>,
+        >,
+    > = std::sync::OnceLock::new();
+    let key = std::fs::canonicalize(path).unwrap_or_else(|_| std::path::PathBuf::from(path));
+    GATES
+        .get_or_init(Default::default)
+        .lock()
+        .entry(key)
+        .or_default()
+        .clone()
+}
+
+#[derive(QueryableByName)]
+struct MainFile {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    file: String,
+}
+
+/// The gate of the file this SQLite connection writes to; none on PostgreSQL.
+fn gate_of(conn: &mut DbConn) -> QueryResult<Option<Arc<parking_lot::Mutex<()>>>> {
+    match conn {
+        DbConn::Pg(_) => Ok(None),
+        DbConn::Sqlite(c) => {
+            let main: MainFile =
+                diesel::sql_query("SELECT file FROM pragma_database_list WHERE name = 'main'")
+                    .get_result(c)?;
+            Ok(Some(sqlite_write_gate(&main.file)))
+        }
+    }
+}
+
 /// A whole writing transaction: commit on `Ok`, roll back on `Err`.
 pub fn write_transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<DieselError>,
 {
+    let gate = gate_of(conn)?;
+    let _turn = gate.as_ref().map(|g| g.lock());
     begin_write(conn)?;
     match f(conn) {
         Ok(value) => {
@@ -354,6 +396,7 @@ pub fn is_storage_unavailable(error: &DieselError) -> bool {
         DieselError::DatabaseError(_, info) => {
             let message = info.message().to_ascii_lowercase();
             message.contains("disk is full")
+                || message.contains("database is locked")
                 || message.contains("readonly")
                 || message.contains("read-only")
                 || message.contains("unable to open")

@@ -73,6 +73,8 @@ pub struct JournalRow {
     pub created_at: NaiveDateTime,
     pub prev_hash: String,
     pub hash: String,
+    /// The canonical-bytes format the hash was computed in (`HashFormat`).
+    pub hash_version: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -97,8 +99,11 @@ pub struct IdempotencyRow {
     pub user_id: DbUuid,
     pub idem_key: String,
     pub request_hash: String,
-    pub journal_id: DbUuid,
+    /// The transaction the key posted, or none when the ledger refused it.
+    pub journal_id: Option<DbUuid>,
     pub created_at: NaiveDateTime,
+    /// The ledger's refusal, as stored by `LedgerError::to_stored`, when it refused.
+    pub refusal: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -237,6 +242,8 @@ pub struct DeedRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Who passed the first check (初审), so that someone else makes the decision.
+    pub first_checked_by: Option<DbUuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

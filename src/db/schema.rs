@@ -99,6 +99,7 @@ diesel::table! {
         created_at -> Timestamp,
         prev_hash -> Text,
         hash -> Text,
+        hash_version -> Integer,
     }
 }
 
@@ -129,8 +130,9 @@ diesel::table! {
         user_id -> PortableUuid,
         idem_key -> Text,
         request_hash -> Text,
-        journal_id -> PortableUuid,
+        journal_id -> Nullable<PortableUuid>,
         created_at -> Timestamp,
+        refusal -> Nullable<Text>,
     }
 }
 
@@ -293,6 +295,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        first_checked_by -> Nullable<PortableUuid>,
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod ids;
 pub mod member;
 pub mod points;
+pub mod policy;
 pub mod roles;
 pub mod transaction;
 
@@ -11,5 +12,8 @@ pub use ids::{
     AccountId, CommunityId, DeedId, GoodsId, JournalId, MemberId, RedemptionId, RuleId, UserId,
 };
 pub use points::{Points, PointsError};
+pub use policy::{Act, Actor, SelfDealing, Subject};
 pub use roles::{Role, RoleSet};
-pub use transaction::{BalancedTransaction, ChainLink, PostingDraft, TransactionError};
+pub use transaction::{
+    BalancedTransaction, ChainLink, ChainPosting, HashFormat, PostingDraft, TransactionError,
+};

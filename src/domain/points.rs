@@ -109,6 +109,48 @@ impl std::ops::Neg for Points {
     }
 }
 
+/// Points travel as decimal strings (`"12.50"`), as in the API.
+impl serde::Serialize for Points {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// Reads back what `Serialize` wrote. Unlike [`Points::parse`], which judges client input, it
+/// takes any amount the service itself stated (a balance may exceed one movement's limit).
+impl<'de> serde::Deserialize<'de> for Points {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Points, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        stated_hundredths(&text)
+            .map(Points)
+            .ok_or_else(|| serde::de::Error::custom("not an amount the service states"))
+    }
+}
+
+/// `-12.34` → `-1234`: an optional minus, digits, a point and exactly two digits.
+fn stated_hundredths(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (whole, cents) = digits.split_once('.')?;
+    if whole.is_empty()
+        || cents.len() != 2
+        || !whole
+            .bytes()
+            .chain(cents.bytes())
+            .all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let value = whole
+        .parse::<i64>()
+        .ok()?
+        .checked_mul(100)?
+        .checked_add(cents.parse::<i64>().ok()?)?;
+    Some(if negative { -value } else { value })
+}
+
 impl fmt::Display for Points {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sign = if self.0 < 0 { "-" } else { "" };
@@ -147,6 +189,20 @@ mod tests {
         );
         assert_eq!(Points::parse_positive("0"), Err(PointsError::NotPositive));
         assert_eq!(Points::parse_nonzero("0.00"), Err(PointsError::Zero));
+    }
+
+    #[test]
+    fn stated_amounts_read_back_exactly() {
+        for hundredths in [0, 1, -5, 1250, -1_000_000_000_000, i64::MAX / 2] {
+            let points = Points::from_hundredths(hundredths);
+            let json = serde_json::to_string(&points).unwrap();
+            assert_eq!(
+                serde_json::from_str::<Points>(&json).unwrap(),
+                points,
+                "{json}"
+            );
+        }
+        assert!(serde_json::from_str::<Points>("\"1.5\"").is_err());
     }
 
     #[test]

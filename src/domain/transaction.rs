@@ -68,9 +68,52 @@ impl BalancedTransaction {
     }
 }
 
+/// The canonical bytes a transaction's hash is computed over. Chains keep the format each row was
+/// written in (`journal.hash_version`), so a chain written before a format change still verifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HashFormat {
+    /// The transaction and, per posting, account, line number, amount and running balance.
+    V1,
+    /// Everything a passbook shows: V1 plus each posting's id, date and running credit total.
+    V2,
+}
+
+impl HashFormat {
+    /// The format new transactions are written in.
+    pub const CURRENT: HashFormat = HashFormat::V2;
+
+    pub fn number(self) -> i32 {
+        match self {
+            HashFormat::V1 => 1,
+            HashFormat::V2 => 2,
+        }
+    }
+
+    pub fn from_number(n: i32) -> Option<HashFormat> {
+        match n {
+            1 => Some(HashFormat::V1),
+            2 => Some(HashFormat::V2),
+            _ => None,
+        }
+    }
+}
+
+/// One posting as its transaction's hash covers it. All amounts in hundredths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainPosting {
+    pub posting_id: uuid::Uuid,
+    pub account_id: AccountId,
+    pub account_seq: i64,
+    pub amount: i64,
+    pub balance_after: i64,
+    pub credits_after: i64,
+    pub posted_at_micros: i64,
+}
+
 /// Everything the hash of one journal transaction covers.
 #[derive(Debug, Clone)]
 pub struct ChainLink<'a> {
+    pub format: HashFormat,
     pub prev_hash: &'a str,
     pub community_id: CommunityId,
     pub seq: i64,
@@ -80,8 +123,7 @@ pub struct ChainLink<'a> {
     pub memo: &'a str,
     pub actor_id: Option<UserId>,
     pub created_at_micros: i64,
-    /// (account, account_seq, amount, balance_after) in hundredths.
-    pub postings: Vec<(AccountId, i64, i64, i64)>,
+    pub postings: Vec<ChainPosting>,
 }
 
 impl ChainLink<'_> {
@@ -102,7 +144,8 @@ impl ChainLink<'_> {
             .unwrap_or_else(|| "-".into());
         let _ = write!(
             text,
-            "|v1|{}|{}|{}|{}:{}|{}|{}:{}|{}|{}",
+            "|v{}|{}|{}|{}|{}:{}|{}|{}:{}|{}|{}",
+            self.format.number(),
             self.community_id,
             self.seq,
             self.journal_id,
@@ -115,9 +158,26 @@ impl ChainLink<'_> {
             self.created_at_micros
         );
         let mut postings = self.postings.clone();
-        postings.sort_by_key(|p| p.0);
-        for (account, account_seq, amount, balance_after) in postings {
-            let _ = write!(text, "|{account}:{account_seq}:{amount}:{balance_after}");
+        postings.sort_by_key(|p| p.account_id);
+        for p in postings {
+            let _ = match self.format {
+                HashFormat::V1 => write!(
+                    text,
+                    "|{}:{}:{}:{}",
+                    p.account_id, p.account_seq, p.amount, p.balance_after
+                ),
+                HashFormat::V2 => write!(
+                    text,
+                    "|{}:{}:{}:{}:{}:{}:{}",
+                    p.posting_id,
+                    p.account_id,
+                    p.account_seq,
+                    p.amount,
+                    p.balance_after,
+                    p.credits_after,
+                    p.posted_at_micros
+                ),
+            };
         }
         hasher.update(text.as_bytes());
         hex::encode(hasher.finalize())
@@ -165,8 +225,8 @@ mod tests {
 
     #[test]
     fn the_hash_changes_when_any_covered_field_changes() {
-        let account = AccountId::new();
         let link = ChainLink {
+            format: HashFormat::CURRENT,
             prev_hash: GENESIS_HASH,
             community_id: CommunityId::new(),
             seq: 1,
@@ -176,18 +236,72 @@ mod tests {
             memo: "paper passbook",
             actor_id: None,
             created_at_micros: 1,
-            postings: vec![(account, 1, 100, 100)],
+            postings: vec![ChainPosting {
+                posting_id: uuid::Uuid::now_v7(),
+                account_id: AccountId::new(),
+                account_seq: 1,
+                amount: 100,
+                balance_after: 100,
+                credits_after: 100,
+                posted_at_micros: 1,
+            }],
         };
         let base = link.hash();
         assert_eq!(base.len(), 64);
-        let mut changed = link.clone();
-        changed.postings[0].2 = 101;
-        assert_ne!(changed.hash(), base);
-        let mut changed = link.clone();
-        changed.memo = "paper passbooK";
-        assert_ne!(changed.hash(), base);
-        let mut changed = link.clone();
-        changed.prev_hash = "1";
-        assert_ne!(changed.hash(), base);
+        let changes: Vec<fn(&mut ChainLink<'static>)> = vec![
+            |l| l.postings[0].amount = 101,
+            |l| l.postings[0].balance_after = 101,
+            |l| l.postings[0].credits_after = 101,
+            |l| l.postings[0].posted_at_micros = 2,
+            |l| l.postings[0].account_seq = 2,
+            |l| l.postings[0].posting_id = uuid::Uuid::nil(),
+            |l| l.memo = "paper passbooK",
+            |l| l.prev_hash = "1",
+            |l| l.created_at_micros = 2,
+            |l| l.format = HashFormat::V1,
+        ];
+        for (i, change) in changes.into_iter().enumerate() {
+            let mut changed = link.clone();
+            change(&mut changed);
+            assert_ne!(changed.hash(), base, "change {i} left the hash as it was");
+        }
+    }
+
+    #[test]
+    fn the_first_format_hashes_what_it_always_hashed() {
+        // A v1 link's bytes are fixed for ever: chains written in it must keep verifying.
+        let community = CommunityId::from_uuid(uuid::Uuid::from_u128(1));
+        let account = AccountId::from_uuid(uuid::Uuid::from_u128(2));
+        let link = ChainLink {
+            format: HashFormat::V1,
+            prev_hash: GENESIS_HASH,
+            community_id: community,
+            seq: 1,
+            journal_id: JournalId::from_uuid(uuid::Uuid::from_u128(3)),
+            kind: "opening_balance",
+            reference_id: None,
+            memo: "m",
+            actor_id: None,
+            created_at_micros: 7,
+            postings: vec![ChainPosting {
+                posting_id: uuid::Uuid::from_u128(4),
+                account_id: account,
+                account_seq: 1,
+                amount: 100,
+                balance_after: 100,
+                credits_after: 999,
+                posted_at_micros: 999,
+            }],
+        };
+        let mut expected = Sha256::new();
+        expected.update(GENESIS_HASH.as_bytes());
+        expected.update(
+            format!(
+                "|v1|{community}|1|{}|15:opening_balance|-|1:m|-|7|{account}:1:100:100",
+                link.journal_id
+            )
+            .as_bytes(),
+        );
+        assert_eq!(link.hash(), hex::encode(expected.finalize()));
     }
 }

@@ -1,8 +1,11 @@
 //! What the engine can be asked to do, and what it answers.
 
+use serde::{Deserialize, Serialize};
+
 use crate::db::models::{DeedRow, RedemptionLineRow, RedemptionRow, StockMovementRow};
 use crate::domain::{
-    AccountId, CommunityId, DeedId, GoodsId, JournalId, MemberId, Points, RedemptionId, UserId,
+    AccountId, Act, Actor, CommunityId, DeedId, GoodsId, JournalId, MemberId, Points, RedemptionId,
+    UserId,
 };
 
 /// Characters a reason or memo may have.
@@ -50,7 +53,7 @@ pub enum Command {
         kind: AdjustmentKind,
         amount: Points,
         reason: String,
-        actor_id: UserId,
+        actor: Actor,
         idempotency: IdempotencyClaim,
     },
     /// The shop counter: member −total, shop +total, stock down, redemption recorded.
@@ -59,7 +62,7 @@ pub enum Command {
     VoidRedemption {
         community_id: CommunityId,
         redemption_id: RedemptionId,
-        actor_id: UserId,
+        actor: Actor,
         reason: String,
         /// A clerk may void only on the redemption's own local day; an admin any time.
         same_day_only: bool,
@@ -76,8 +79,7 @@ pub enum Command {
     ApproveDeed {
         community_id: CommunityId,
         deed_id: DeedId,
-        actor_id: UserId,
-        actor_member_id: Option<MemberId>,
+        actor: Actor,
         /// The business clock's "now": notice periods and cap months are counted from it.
         clock_now: chrono::NaiveDateTime,
         review_stages: i32,
@@ -93,11 +95,41 @@ pub enum Command {
     ReverseDeed {
         community_id: CommunityId,
         deed_id: DeedId,
-        actor_id: UserId,
+        actor: Actor,
         reason: String,
     },
+    /// A step of the deed workflow that moves no coins: first check, rejection, withdrawal,
+    /// objection. It runs in the writer like the steps that do, so every step of a deed takes
+    /// the same locks in the same order, and the workflow's rules are checked in one place.
+    MoveDeed(Box<DeedMove>),
     /// Answered after the batch it rides in commits: proves the writer and its database work.
     Ping,
+}
+
+/// The coinless steps of the deed workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeedStep {
+    /// The first check passes the deed on to the decision.
+    Pass,
+    /// The first check sends the deed back to the submitter.
+    Return,
+    Reject,
+    /// The submitter takes the deed back before a decision.
+    Withdraw,
+    /// Someone objects while the deed is on public notice: it goes back to review.
+    Object,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeedMove {
+    pub community_id: CommunityId,
+    pub deed_id: DeedId,
+    pub actor: Actor,
+    pub step: DeedStep,
+    pub reason: Option<String>,
+    /// The business clock's "now", against which a notice period is judged.
+    pub clock_now: chrono::NaiveDateTime,
+    pub review_stages: i32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +144,7 @@ pub struct Redemption {
     pub redemption_id: RedemptionId,
     /// The writer finds the member's passbook account, number and name.
     pub member_id: MemberId,
-    pub clerk_id: UserId,
+    pub clerk: Actor,
     pub clerk_username: String,
     /// Distinct goods, each at most once.
     pub lines: Vec<BasketLine>,
@@ -167,7 +199,7 @@ pub enum Outcome {
     Pong,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockShortage {
     pub goods_id: GoodsId,
     pub sku: String,
@@ -175,7 +207,10 @@ pub struct StockShortage {
     pub available: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// A refusal or failure of one command. Refusals are final answers and are stored with the
+/// idempotency key of the request that heard them (see [`LedgerError::is_final`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum LedgerError {
     #[error("account not found")]
     AccountNotFound(AccountId),
@@ -220,12 +255,13 @@ pub enum LedgerError {
     #[error("deed not found")]
     DeedNotFound(DeedId),
     #[error("a {status} deed cannot be {action}")]
-    InvalidTransition {
-        status: String,
-        action: &'static str,
-    },
-    #[error("nobody approves a deed they submitted or that credits themselves")]
-    ForbiddenSelfApproval,
+    InvalidTransition { status: String, action: String },
+    #[error("this community decides in one stage: an admin approves or rejects directly")]
+    SingleStageReview,
+    #[error("only the submitter withdraws a deed")]
+    NotTheSubmitter,
+    #[error(transparent)]
+    SelfDealing(#[from] crate::domain::SelfDealing),
     #[error("the monthly cap would be exceeded")]
     MonthlyCapExceeded {
         cap: Points,
@@ -240,4 +276,39 @@ pub enum LedgerError {
     QueueFull,
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+}
+
+impl LedgerError {
+    pub fn invalid_transition(status: &str, action: &str) -> LedgerError {
+        LedgerError::InvalidTransition {
+            status: status.to_string(),
+            action: action.to_string(),
+        }
+    }
+
+    /// True for a refusal judged on the ledger's rows, which is the answer to the request for
+    /// good; false for a failure a retry may get past (busy, unavailable, a key in use).
+    pub fn is_final(&self) -> bool {
+        !matches!(
+            self,
+            LedgerError::QueueFull | LedgerError::Unavailable(_) | LedgerError::IdempotencyKeyTaken
+        )
+    }
+
+    /// The form kept with an idempotency key.
+    pub fn to_stored(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "\"unreadable\"".into())
+    }
+
+    pub fn from_stored(text: &str) -> Option<LedgerError> {
+        serde_json::from_str(text).ok()
+    }
+
+    /// The act a self-dealing refusal names.
+    pub fn self_dealing_act(&self) -> Option<Act> {
+        match self {
+            LedgerError::SelfDealing(s) => Some(s.act),
+            _ => None,
+        }
+    }
 }

@@ -8,6 +8,7 @@
 //! writer rolls the batch back, forgets its view and replays the batch one command at a time, each
 //! in a savepoint, so only the truly bad command fails. It never commits after a failed statement.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use tokio::sync::oneshot;
 
 use super::command::{Command, LedgerError, Outcome};
 use super::plan::{plan, BatchWrites};
-use super::view::{community_of, load_missing, View};
+use super::view::{community_of, load_missing, rows_behind, Fresh, RowKey, View};
 use super::write::{write_batch, WriteError};
 use crate::db::schema::communities;
 use crate::db::DbUuid;
@@ -95,7 +96,9 @@ impl Engine {
         if sqlite {
             super::checkpoint::spawn(url.clone(), stopped.clone())?;
         }
+        let gate = url.sqlite_path().map(db::sqlite_write_gate);
         let writer = Writer {
+            gate,
             url,
             checkpoints_elsewhere: sqlite,
             stopped,
@@ -159,7 +162,6 @@ impl Engine {
 }
 
 enum StepError {
-    Refused(LedgerError),
     Database(DieselError),
     /// A conditional write found another version: someone else wrote the row.
     Stale,
@@ -181,6 +183,9 @@ impl From<WriteError> for StepError {
 }
 
 struct Writer {
+    /// SQLite: every writer of the file in this process queues here first (see
+    /// `db::sqlite_write_gate`); the writer hands the gate over fairly after each batch.
+    gate: Option<Arc<parking_lot::Mutex<()>>>,
     url: DatabaseUrl,
     /// SQLite: the checkpointer thread checkpoints, not this connection's commits.
     checkpoints_elsewhere: bool,
@@ -285,6 +290,8 @@ impl Writer {
         &mut self,
         commands: &[&Command],
     ) -> Result<Vec<Result<Outcome, LedgerError>>, StepError> {
+        let gate = self.gate.clone();
+        let _turn = gate.as_ref().map(|g| FairTurn(Some(g.lock())));
         let conn = match self.connection() {
             Ok(conn) => conn,
             Err(e) => return Ok(commands.iter().map(|_| Err(e.clone())).collect()),
@@ -359,12 +366,35 @@ impl Writer {
             self.view.redemptions.clear();
         }
         let now = self.clock.now();
+        self.view.fresh = Fresh::default();
         load_missing(conn, &mut self.view, commands, now)?;
-        let mut writes = BatchWrites::default();
-        let results: Vec<_> = commands
-            .iter()
-            .map(|command| plan(command, &self.view, &mut writes, now))
-            .collect();
+        // The view may speed up an acceptance (a version guard catches a stale one at write
+        // time) but never decides a refusal alone: a refusal resting on a row this transaction
+        // did not read is planned again on that row read afresh.
+        let mut reread: HashSet<RowKey> = HashSet::new();
+        let (results, writes) = loop {
+            let mut writes = BatchWrites::default();
+            let results: Vec<_> = commands
+                .iter()
+                .map(|command| plan(command, &self.view, &mut writes, now))
+                .collect();
+            let mut unconfirmed: Vec<RowKey> = Vec::new();
+            for (command, result) in commands.iter().zip(&results) {
+                if !matches!(result, Err(e) if e.is_final()) {
+                    continue;
+                }
+                for key in rows_behind(command, &self.view, now) {
+                    if !self.view.is_fresh(&key) && reread.insert(key.clone()) {
+                        unconfirmed.push(key);
+                    }
+                }
+            }
+            if unconfirmed.is_empty() {
+                break (results, writes);
+            }
+            self.view.evict(&unconfirmed);
+            load_missing(conn, &mut self.view, commands, now)?;
+        };
         if writes.is_empty() {
             // Nothing to write (pings, refusals): still prove the connection answers.
             conn.batch_execute("SELECT 1")?;
@@ -377,6 +407,8 @@ impl Writer {
     /// The slow path: one command at a time, each in a savepoint, each reading fresh rows.
     fn replay(&mut self, commands: &[&Command]) -> Vec<Result<Outcome, LedgerError>> {
         let clock = self.clock.clone();
+        let gate = self.gate.clone();
+        let _turn = gate.as_ref().map(|g| FairTurn(Some(g.lock())));
         let conn = match self.connection() {
             Ok(conn) => conn,
             Err(e) => return commands.iter().map(|_| Err(e.clone())).collect(),
@@ -400,27 +432,29 @@ impl Writer {
                     let now = clock.now();
                     // On PostgreSQL another instance may write between our read and our write;
                     // taking the chain head's row lock first makes the fresh read current, so a
-                    // replayed command cannot be starved by a busy neighbour.
+                    // replayed command cannot be starved by a busy neighbour. FOR NO KEY UPDATE,
+                    // not FOR UPDATE: the key-share lock that every foreign-key check on the
+                    // community takes must not wait for it, or a deed event inserted by another
+                    // transaction that holds a row we need closes a lock cycle.
                     if let (DbConn::Pg(pg), Some(community)) = (&mut *conn, community_of(command)) {
                         communities::table
                             .filter(communities::id.eq(DbUuid::from(community)))
                             .select(communities::chain_version)
-                            .for_update()
+                            .for_no_key_update()
                             .first::<i64>(pg)?;
                     }
                     let mut view = View::default();
                     load_missing(conn, &mut view, &[command], now)?;
                     let mut writes = BatchWrites::default();
-                    let outcome =
-                        plan(command, &view, &mut writes, now).map_err(StepError::Refused)?;
+                    // A refusal here rests on rows just read; a final one keeps its key.
+                    let result = plan(command, &view, &mut writes, now);
                     if !writes.is_empty() {
                         write_batch(conn, &writes)?;
                     }
-                    Ok(outcome)
+                    Ok(result)
                 });
                 match outcome {
-                    Ok(outcome) => break Ok(outcome),
-                    Err(StepError::Refused(e)) => break Err(e),
+                    Ok(result) => break result,
                     Err(StepError::Stale) if attempt < REPLAY_ATTEMPTS_MAX => continue,
                     Err(StepError::Stale) => {
                         break Err(LedgerError::Unavailable(
@@ -469,6 +503,18 @@ impl Writer {
         // The replay read fresh rows without keeping them; the next batch loads what it needs.
         self.view = View::default();
         results
+    }
+}
+
+/// The writer's turn at the SQLite gate: handed to a waiting writer when the batch is done, so a
+/// handler's write never starves behind a stream of batches.
+struct FairTurn<'a>(Option<parking_lot::MutexGuard<'a, ()>>);
+
+impl Drop for FairTurn<'_> {
+    fn drop(&mut self) {
+        if let Some(guard) = self.0.take() {
+            parking_lot::MutexGuard::unlock_fair(guard);
+        }
     }
 }
 

@@ -7,8 +7,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDateTime;
 
 use super::command::{
-    BasketLine, Command, IdempotencyClaim, LedgerError, Outcome, Posted, PostedLine, Redemption,
-    StockShortage,
+    BasketLine, Command, DeedMove, DeedStep, IdempotencyClaim, LedgerError, Outcome, Posted,
+    PostedLine, Redemption, StockShortage,
 };
 use super::view::{
     local_day_and_month, AccountState, CapKey, CommunityState, GoodsState, MonthlyKey,
@@ -21,10 +21,10 @@ use crate::db::models::{
 };
 use crate::db::{self, DbUuid};
 use crate::domain::points::POINTS_ABS_MAX_HUNDREDTHS;
-use crate::domain::transaction::ChainLink;
+use crate::domain::policy::refuse_self_dealing;
 use crate::domain::{
-    AccountId, BalancedTransaction, CommunityId, DeedId, GoodsId, JournalId, MemberId, Points,
-    PostingDraft, RedemptionId, UserId,
+    AccountId, Act, Actor, BalancedTransaction, ChainLink, ChainPosting, CommunityId, DeedId,
+    GoodsId, HashFormat, JournalId, MemberId, Points, PostingDraft, RedemptionId, Subject, UserId,
 };
 
 /// Stock one goods may hold at most.
@@ -154,6 +154,29 @@ impl BatchWrites {
             && self.movements.is_empty()
             && self.goods.is_empty()
             && self.deeds.is_empty()
+            && self.idempotency.is_empty()
+    }
+
+    /// Keeps a final refusal as the answer to its idempotency key, in this batch's transaction,
+    /// so a retry of the key hears it again however the ledger has moved since.
+    fn record_refusal(
+        &mut self,
+        community_id: CommunityId,
+        claim: &IdempotencyClaim,
+        refusal: &LedgerError,
+        now: NaiveDateTime,
+    ) {
+        self.claimed_keys.insert((claim.user_id, claim.key.clone()));
+        self.idempotency.push(IdempotencyRow {
+            id: DbUuid(uuid::Uuid::now_v7()),
+            community_id: community_id.into(),
+            user_id: claim.user_id.into(),
+            idem_key: claim.key.clone(),
+            request_hash: claim.request_hash.clone(),
+            journal_id: None,
+            created_at: now,
+            refusal: Some(refusal.to_stored()),
+        });
     }
 
     /// Moves the batch's new states into the view after commit, with the versions now stored.
@@ -196,8 +219,33 @@ fn unbalanced(e: crate::domain::TransactionError) -> LedgerError {
     LedgerError::Unavailable("the transaction could not be balanced".into())
 }
 
-/// Plans one command. On `Err` nothing in `writes` changed.
+/// Plans one command. On `Err` nothing in `writes` changed but, for a final refusal of a command
+/// with an idempotency key, the key and its refusal.
 pub(super) fn plan(
+    command: &Command,
+    view: &View,
+    writes: &mut BatchWrites,
+    now: NaiveDateTime,
+) -> Result<Outcome, LedgerError> {
+    let result = plan_effects(command, view, writes, now);
+    if let Err(refusal) = &result {
+        let claimed = match command {
+            Command::Adjust {
+                community_id,
+                idempotency,
+                ..
+            } => Some((*community_id, idempotency)),
+            Command::Redeem(r) => Some((r.community_id, &r.idempotency)),
+            _ => None,
+        };
+        if let (Some((community_id, claim)), true) = (claimed, refusal.is_final()) {
+            writes.record_refusal(community_id, claim, refusal, now);
+        }
+    }
+    result
+}
+
+fn plan_effects(
     command: &Command,
     view: &View,
     writes: &mut BatchWrites,
@@ -223,7 +271,7 @@ pub(super) fn plan(
             kind,
             amount,
             reason,
-            actor_id,
+            actor,
             idempotency,
         } => {
             let member = writes
@@ -233,6 +281,14 @@ pub(super) fn plan(
             if member.kind != ACCOUNT_KIND_MEMBER {
                 return Err(LedgerError::NotAMemberAccount(*member_account_id));
             }
+            refuse_self_dealing(
+                *actor,
+                Act::Adjust,
+                Subject {
+                    member_id: member.member_id,
+                    ..Subject::default()
+                },
+            )?;
             let issuance = writes
                 .community(view, *community_id)
                 .and_then(|c| c.issuance_account)
@@ -256,7 +312,7 @@ pub(super) fn plan(
                     kind: kind.as_str(),
                     reference_id: None,
                     memo: reason.clone(),
-                    actor_id: Some(*actor_id),
+                    actor_id: Some(actor.user_id),
                     transaction,
                     idempotency: Some(idempotency.clone()),
                 },
@@ -270,13 +326,13 @@ pub(super) fn plan(
         Command::VoidRedemption {
             community_id,
             redemption_id,
-            actor_id,
+            actor,
             reason,
             same_day_only,
         } => plan_void(
             *community_id,
             *redemption_id,
-            *actor_id,
+            *actor,
             reason,
             *same_day_only,
             view,
@@ -321,8 +377,7 @@ pub(super) fn plan(
         Command::ApproveDeed {
             community_id,
             deed_id,
-            actor_id,
-            actor_member_id,
+            actor,
             clock_now,
             review_stages,
             notice_days,
@@ -330,8 +385,7 @@ pub(super) fn plan(
             Approval {
                 community_id: *community_id,
                 deed_id: *deed_id,
-                actor_id: *actor_id,
-                actor_member_id: *actor_member_id,
+                actor: *actor,
                 clock_now: *clock_now,
                 review_stages: *review_stages,
                 notice_days: *notice_days,
@@ -350,10 +404,7 @@ pub(super) fn plan(
                 .filter(|d| CommunityId::from(d.community_id) == *community_id)
                 .ok_or(LedgerError::DeedNotFound(*deed_id))?;
             if deed.status != "approved" {
-                return Err(LedgerError::InvalidTransition {
-                    status: deed.status,
-                    action: "credited",
-                });
+                return Err(LedgerError::invalid_transition(&deed.status, "credited"));
             }
             if deed.notice_ends_at.is_none_or(|end| end > *clock_now) {
                 return Err(LedgerError::NoticeNotOver);
@@ -369,26 +420,115 @@ pub(super) fn plan(
         Command::ReverseDeed {
             community_id,
             deed_id,
-            actor_id,
+            actor,
             reason,
-        } => plan_reversal(
-            *community_id,
-            *deed_id,
-            *actor_id,
-            reason,
-            view,
-            writes,
-            now,
-        ),
+        } => plan_reversal(*community_id, *deed_id, *actor, reason, view, writes, now),
+        Command::MoveDeed(step) => plan_deed_move(step, view, writes, now),
         Command::Ping => Ok(Outcome::Pong),
     }
+}
+
+/// Whom a decision on this deed concerns, for the separation of duties.
+fn deed_subject(deed: &DeedRow) -> Subject {
+    Subject {
+        member_id: Some(deed.member_id.into()),
+        submitted_by: Some(deed.submitted_by.into()),
+        first_checked_by: deed.first_checked_by.map(Into::into),
+    }
+}
+
+/// The coinless steps of the workflow: where a deed may go from where it is, and who may take it.
+fn plan_deed_move(
+    m: &DeedMove,
+    view: &View,
+    writes: &mut BatchWrites,
+    now: NaiveDateTime,
+) -> Result<Outcome, LedgerError> {
+    let deed = writes
+        .deed(view, m.deed_id)
+        .filter(|d| CommunityId::from(d.community_id) == m.community_id)
+        .ok_or(LedgerError::DeedNotFound(m.deed_id))?;
+    let mut next = deed.clone();
+    let action = match m.step {
+        DeedStep::Pass | DeedStep::Return => {
+            if m.review_stages < 2 {
+                return Err(LedgerError::SingleStageReview);
+            }
+            if deed.status != "submitted" {
+                return Err(LedgerError::invalid_transition(&deed.status, "reviewed"));
+            }
+            refuse_self_dealing(m.actor, Act::FirstCheck, deed_subject(&deed))?;
+            if m.step == DeedStep::Pass {
+                next.status = "reviewed".into();
+                next.first_checked_by = Some(m.actor.user_id.into());
+                "review_pass"
+            } else {
+                next.status = "returned".into();
+                "review_return"
+            }
+        }
+        DeedStep::Reject => {
+            if deed.status != "submitted" && deed.status != "reviewed" {
+                return Err(LedgerError::invalid_transition(&deed.status, "rejected"));
+            }
+            refuse_self_dealing(m.actor, Act::Decide, deed_subject(&deed))?;
+            next.status = "rejected".into();
+            "reject"
+        }
+        DeedStep::Withdraw => {
+            if UserId::from(deed.submitted_by) != m.actor.user_id {
+                return Err(LedgerError::NotTheSubmitter);
+            }
+            if !matches!(deed.status.as_str(), "submitted" | "reviewed" | "returned") {
+                return Err(LedgerError::invalid_transition(&deed.status, "withdrawn"));
+            }
+            next.status = "withdrawn".into();
+            "withdraw"
+        }
+        DeedStep::Object => {
+            let on_notice = deed.status == "approved"
+                && deed.notice_ends_at.is_some_and(|end| m.clock_now < end);
+            if !on_notice {
+                return Err(LedgerError::invalid_transition(&deed.status, "objected to"));
+            }
+            // Back to review from the start: the approval no longer counts against the cap.
+            if let (Some(month), Some(_)) = (&deed.cap_month, deed.monthly_cap) {
+                let key = (
+                    MemberId::from(deed.member_id),
+                    crate::domain::RuleId::from(deed.rule_id),
+                    month.clone(),
+                );
+                if let Some(used) = writes.cap_sum(view, &key) {
+                    writes.cap_sums.insert(key, (used - deed.points).max(0));
+                }
+            }
+            next.status = "submitted".into();
+            next.notice_ends_at = None;
+            next.cap_month = None;
+            next.first_checked_by = None;
+            "object"
+        }
+    };
+    next.updated_at = now;
+    writes.deed_event(
+        &next,
+        action,
+        &deed.status,
+        Some(m.actor.user_id),
+        m.reason.clone(),
+        now,
+    );
+    writes.set_deed(view, next.clone());
+    Ok(Outcome::Deed {
+        deed: Box::new(next),
+        posted: None,
+    })
 }
 
 struct Approval {
     community_id: CommunityId,
     deed_id: DeedId,
-    actor_id: UserId,
-    actor_member_id: Option<MemberId>,
+    actor: Actor,
     clock_now: NaiveDateTime,
     review_stages: i32,
     notice_days: i32,
@@ -404,22 +544,17 @@ fn plan_approval(
         .deed(view, a.deed_id)
         .filter(|d| CommunityId::from(d.community_id) == a.community_id)
         .ok_or(LedgerError::DeedNotFound(a.deed_id))?;
-    let expected = if a.review_stages >= 2 {
-        "reviewed"
-    } else {
-        "submitted"
+    // Two stages: only a checked deed is decided. One stage: a deed checked while the community
+    // still reviewed in two stages is not stranded by the switch.
+    let approvable = match deed.status.as_str() {
+        "reviewed" => true,
+        "submitted" => a.review_stages < 2,
+        _ => false,
     };
-    if deed.status != expected {
-        return Err(LedgerError::InvalidTransition {
-            status: deed.status,
-            action: "approved",
-        });
+    if !approvable {
+        return Err(LedgerError::invalid_transition(&deed.status, "approved"));
     }
-    if UserId::from(deed.submitted_by) == a.actor_id
-        || a.actor_member_id == Some(MemberId::from(deed.member_id))
-    {
-        return Err(LedgerError::ForbiddenSelfApproval);
-    }
+    refuse_self_dealing(a.actor, Act::Decide, deed_subject(&deed))?;
     let community = writes
         .community(view, a.community_id)
         .ok_or_else(|| LedgerError::Unavailable("unknown community".into()))?;
@@ -447,7 +582,14 @@ fn plan_approval(
     let posted = if a.notice_days > 0 {
         next.status = "approved".into();
         next.notice_ends_at = Some(a.clock_now + chrono::Duration::days(a.notice_days as i64));
-        writes.deed_event(&next, "approve", &deed.status, Some(a.actor_id), None, now);
+        writes.deed_event(
+            &next,
+            "approve",
+            &deed.status,
+            Some(a.actor.user_id),
+            None,
+            now,
+        );
         if deed.monthly_cap.is_some() {
             // No coins move yet, but the cap sum was read: touching the chain head (same seq and
             // hash, next version) serialises this with every other writer of the community, so
@@ -464,18 +606,25 @@ fn plan_approval(
         }
         None
     } else {
-        let (credited, posted) = credit_deed(next, Some(a.actor_id), view, writes, now)?;
+        let (credited, posted) = credit_deed(next, Some(a.actor.user_id), view, writes, now)?;
         let mut approved = credited.clone();
         approved.status = "approved".into();
         writes.deed_event(
             &approved,
             "approve",
             &deed.status,
-            Some(a.actor_id),
+            Some(a.actor.user_id),
             None,
             now,
         );
-        writes.deed_event(&credited, "credit", "approved", Some(a.actor_id), None, now);
+        writes.deed_event(
+            &credited,
+            "credit",
+            "approved",
+            Some(a.actor.user_id),
+            None,
+            now,
+        );
         next = credited;
         posted
     };
@@ -576,22 +725,21 @@ fn credit_deed(
 fn plan_reversal(
     community_id: CommunityId,
     deed_id: DeedId,
-    actor_id: UserId,
+    actor: Actor,
     reason: &str,
     view: &View,
     writes: &mut BatchWrites,
     now: NaiveDateTime,
 ) -> Result<Outcome, LedgerError> {
+    let actor_id = actor.user_id;
     let deed = writes
         .deed(view, deed_id)
         .filter(|d| CommunityId::from(d.community_id) == community_id)
         .ok_or(LedgerError::DeedNotFound(deed_id))?;
     if deed.status != "credited" {
-        return Err(LedgerError::InvalidTransition {
-            status: deed.status,
-            action: "reversed",
-        });
+        return Err(LedgerError::invalid_transition(&deed.status, "reversed"));
     }
+    refuse_self_dealing(actor, Act::Reverse, deed_subject(&deed))?;
     let community = writes
         .community(view, community_id)
         .ok_or_else(|| LedgerError::Unavailable("unknown community".into()))?;
@@ -672,6 +820,14 @@ fn plan_redemption(
         .account(view, member_account_id)
         .filter(|a| a.community_id == r.community_id && a.kind == ACCOUNT_KIND_MEMBER)
         .ok_or(LedgerError::MemberNotFound(r.member_id))?;
+    refuse_self_dealing(
+        r.clerk,
+        Act::Redeem,
+        Subject {
+            member_id: Some(r.member_id),
+            ..Subject::default()
+        },
+    )?;
     if !member.member_active {
         return Err(LedgerError::MemberInactive(r.member_id));
     }
@@ -765,7 +921,7 @@ fn plan_redemption(
             kind: "redemption",
             reference_id: Some(r.redemption_id.0),
             memo,
-            actor_id: Some(r.clerk_id),
+            actor_id: Some(r.clerk.user_id),
             transaction,
             idempotency: Some(r.idempotency.clone()),
         },
@@ -803,7 +959,7 @@ fn plan_redemption(
             stock_after: stock,
             reference_id: Some(r.redemption_id.into()),
             reason: "兑换".into(),
-            actor_id: Some(r.clerk_id.into()),
+            actor_id: Some(r.clerk.user_id.into()),
             created_at: now,
         });
         if goods.monthly_limit.is_some() {
@@ -820,7 +976,7 @@ fn plan_redemption(
         account_id: member_account_id.into(),
         member_no: member.member_no.clone(),
         member_name: member.member_name.clone(),
-        clerk_id: r.clerk_id.into(),
+        clerk_id: r.clerk.user_id.into(),
         clerk_username: r.clerk_username.clone(),
         total,
         balance_after,
@@ -854,17 +1010,26 @@ fn plan_redemption(
 fn plan_void(
     community_id: CommunityId,
     redemption_id: RedemptionId,
-    actor_id: UserId,
+    actor: Actor,
     reason: &str,
     same_day_only: bool,
     view: &View,
     writes: &mut BatchWrites,
     now: NaiveDateTime,
 ) -> Result<Outcome, LedgerError> {
+    let actor_id = actor.user_id;
     let state = writes
         .redemption(view, redemption_id)
         .filter(|s| CommunityId::from(s.row.community_id) == community_id)
         .ok_or(LedgerError::RedemptionNotFound(redemption_id))?;
+    refuse_self_dealing(
+        actor,
+        Act::Void,
+        Subject {
+            member_id: Some(state.row.member_id.into()),
+            ..Subject::default()
+        },
+    )?;
     if state.row.status != "completed" {
         return Err(LedgerError::AlreadyVoided(redemption_id));
     }
@@ -1024,7 +1189,7 @@ fn post_transaction(
             next.kind != ACCOUNT_KIND_MEMBER || next.balance >= 0,
             "a member balance never goes negative"
         );
-        writes.postings.push(PostingRow {
+        let row = PostingRow {
             id: DbUuid(uuid::Uuid::now_v7()),
             journal_id: journal_id.into(),
             community_id: draft.community_id.into(),
@@ -1034,13 +1199,17 @@ fn post_transaction(
             balance_after,
             posted_at: now,
             credits_after: next.credits,
-        });
-        chain_postings.push((
+        };
+        chain_postings.push(ChainPosting {
+            posting_id: row.id.0,
             account_id,
-            next.last_seq,
-            posting.amount.hundredths(),
-            balance_after,
-        ));
+            account_seq: row.account_seq,
+            amount: row.amount,
+            balance_after: row.balance_after,
+            credits_after: row.credits_after,
+            posted_at_micros: db::time_to_micros(row.posted_at),
+        });
+        writes.postings.push(row);
         lines.push(PostedLine {
             account_id,
             amount: posting.amount,
@@ -1049,6 +1218,7 @@ fn post_transaction(
         writes.accounts.insert(account_id, (original_version, next));
     }
     let hash = ChainLink {
+        format: HashFormat::CURRENT,
         prev_hash: &community.chain_hash,
         community_id: draft.community_id,
         seq,
@@ -1072,6 +1242,7 @@ fn post_transaction(
         created_at: now,
         prev_hash: community.chain_hash.clone(),
         hash: hash.clone(),
+        hash_version: HashFormat::CURRENT.number(),
     });
     if let Some(claim) = draft.idempotency {
         writes
@@ -1083,8 +1254,9 @@ fn post_transaction(
             user_id: claim.user_id.into(),
             idem_key: claim.key,
             request_hash: claim.request_hash,
-            journal_id: journal_id.into(),
+            journal_id: Some(journal_id.into()),
             created_at: now,
+            refusal: None,
         });
     }
     let original_chain_version = writes

@@ -12,8 +12,10 @@ use super::ACCOUNT_KIND_MEMBER;
 use crate::db::models::{JournalRow, PostingRow};
 use crate::db::schema::{accounts, communities, journal, postings};
 use crate::db::{self, DbConn, DbUuid};
-use crate::domain::transaction::{ChainLink, GENESIS_HASH};
-use crate::domain::{AccountId, CommunityId, JournalId, UserId};
+use crate::domain::transaction::GENESIS_HASH;
+use crate::domain::{
+    AccountId, ChainLink, ChainPosting, CommunityId, HashFormat, JournalId, UserId,
+};
 
 /// Journal transactions read per query; memory stays flat however long the ledger is.
 const VERIFY_PAGE_TRANSACTIONS: i64 = 2_000;
@@ -155,6 +157,7 @@ fn verify_community(
         .get_result(conn)?;
 
     let mut prev_hash = GENESIS_HASH.to_string();
+    let mut newest_format = HashFormat::V1;
     let mut expected_seq = 1_i64;
     let mut last_seq_seen = 0_i64;
     loop {
@@ -212,7 +215,39 @@ fn verify_community(
             let mut lines = by_journal.remove(&entry.id).unwrap_or_default();
             lines.sort_by_key(|p| (p.account_id, p.account_seq));
             checker.report.checked_postings += lines.len() as u64;
+            let Some(format) = HashFormat::from_number(entry.hash_version) else {
+                checker.problem(
+                    "hash_mismatch",
+                    community,
+                    here,
+                    None,
+                    format!(
+                        "transaction seq {} names hash format {}, which this service never wrote",
+                        entry.seq, entry.hash_version
+                    ),
+                );
+                prev_hash = entry.hash.clone();
+                continue;
+            };
+            // Formats only move forward along a chain: an older format after a newer one means a
+            // row was relabelled to escape what the newer format covers.
+            if format < newest_format {
+                checker.problem(
+                    "hash_mismatch",
+                    community,
+                    here,
+                    None,
+                    format!(
+                        "transaction seq {} claims hash format {} after format {} was in use",
+                        entry.seq,
+                        format.number(),
+                        newest_format.number()
+                    ),
+                );
+            }
+            newest_format = newest_format.max(format);
             let recomputed = ChainLink {
+                format,
                 prev_hash: &entry.prev_hash,
                 community_id: community,
                 seq: entry.seq,
@@ -224,13 +259,14 @@ fn verify_community(
                 created_at_micros: db::time_to_micros(entry.created_at),
                 postings: lines
                     .iter()
-                    .map(|p| {
-                        (
-                            p.account_id.into(),
-                            p.account_seq,
-                            p.amount,
-                            p.balance_after,
-                        )
+                    .map(|p| ChainPosting {
+                        posting_id: p.id.0,
+                        account_id: p.account_id.into(),
+                        account_seq: p.account_seq,
+                        amount: p.amount,
+                        balance_after: p.balance_after,
+                        credits_after: p.credits_after,
+                        posted_at_micros: db::time_to_micros(p.posted_at),
                     })
                     .collect(),
             }

@@ -34,6 +34,112 @@ pub(super) struct View {
     /// Idempotency keys of this batch's commands that are already stored, read afresh per batch
     /// (another instance may have stored one): such a command answers what it answered first.
     pub stored_keys: HashSet<(UserId, String)>,
+    /// The rows read inside the current transaction. Everything else in the view may be stale
+    /// (changed by another instance or by a handler since), which a version guard catches for an
+    /// accepted command but nothing catches for a refused one: a refusal that rests on a row not
+    /// in here is confirmed by reading the row again before it is answered.
+    pub fresh: Fresh,
+}
+
+/// What the view read inside the current transaction.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Fresh {
+    pub accounts: HashSet<AccountId>,
+    pub goods: HashSet<GoodsId>,
+    pub redemptions: HashSet<RedemptionId>,
+    pub monthly: HashSet<MonthlyKey>,
+}
+
+/// One row (or count) of the view a command's answer rests on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) enum RowKey {
+    Account(AccountId),
+    Goods(GoodsId),
+    Redemption(RedemptionId),
+    Monthly(MonthlyKey),
+}
+
+impl View {
+    pub fn is_fresh(&self, key: &RowKey) -> bool {
+        match key {
+            RowKey::Account(id) => self.fresh.accounts.contains(id),
+            RowKey::Goods(id) => self.fresh.goods.contains(id),
+            RowKey::Redemption(id) => self.fresh.redemptions.contains(id),
+            RowKey::Monthly(key) => self.fresh.monthly.contains(key),
+        }
+    }
+
+    /// Forgets rows so that the next `load_missing` reads them again.
+    pub fn evict(&mut self, keys: &[RowKey]) {
+        for key in keys {
+            match key {
+                RowKey::Account(id) => {
+                    self.accounts.remove(id);
+                }
+                RowKey::Goods(id) => {
+                    self.goods.remove(id);
+                }
+                RowKey::Redemption(id) => {
+                    self.redemptions.remove(id);
+                }
+                RowKey::Monthly(key) => {
+                    self.monthly.remove(key);
+                }
+            }
+        }
+    }
+}
+
+/// The rows of the view a command's answer rests on (deeds, cap sums and stored keys are read
+/// afresh for every batch and are not listed).
+pub(super) fn rows_behind(
+    command: &Command,
+    view: &View,
+    now: chrono::NaiveDateTime,
+) -> Vec<RowKey> {
+    let mut keys = Vec::new();
+    match command {
+        Command::Adjust {
+            member_account_id, ..
+        } => keys.push(RowKey::Account(*member_account_id)),
+        Command::Redeem(r) => {
+            if let Some(account) = view.member_accounts.get(&r.member_id) {
+                keys.push(RowKey::Account(*account));
+            }
+            let month = view
+                .communities
+                .get(&r.community_id)
+                .map(|c| local_day_and_month(now, c.utc_offset_minutes).1);
+            for line in &r.lines {
+                keys.push(RowKey::Goods(line.goods_id));
+                if let Some(month) = &month {
+                    if view
+                        .monthly
+                        .contains_key(&(r.member_id, line.goods_id, month.clone()))
+                    {
+                        keys.push(RowKey::Monthly((r.member_id, line.goods_id, month.clone())));
+                    }
+                }
+            }
+        }
+        Command::VoidRedemption { redemption_id, .. } => {
+            keys.push(RowKey::Redemption(*redemption_id));
+            if let Some(state) = view.redemptions.get(redemption_id) {
+                keys.push(RowKey::Account(state.row.account_id.into()));
+                keys.extend(state.lines.iter().map(|l| RowKey::Goods(l.goods_id.into())));
+            }
+        }
+        Command::Restock { goods_id, .. } => keys.push(RowKey::Goods(*goods_id)),
+        Command::ApproveDeed { deed_id, .. }
+        | Command::CreditDueDeed { deed_id, .. }
+        | Command::ReverseDeed { deed_id, .. } => {
+            if let Some(deed) = view.deeds.get(deed_id) {
+                keys.push(RowKey::Account(deed.account_id.into()));
+            }
+        }
+        Command::MoveDeed(_) | Command::Ping => {}
+    }
+    keys
 }
 
 pub(super) type MonthlyKey = (MemberId, GoodsId, String);
@@ -94,6 +200,7 @@ pub(super) fn community_of(command: &Command) -> Option<CommunityId> {
         | Command::CreditDueDeed { community_id, .. }
         | Command::ReverseDeed { community_id, .. } => Some(*community_id),
         Command::Redeem(r) => Some(r.community_id),
+        Command::MoveDeed(m) => Some(m.community_id),
         Command::Ping => None,
     }
 }
@@ -106,6 +213,7 @@ fn adopt_account(view: &mut View, row: AccountRow, member: Option<MemberFacts>) 
     if let Some(member_id) = member_id {
         view.member_accounts.insert(member_id, row.id.into());
     }
+    view.fresh.accounts.insert(row.id.into());
     let (member_active, member_no, member_name) = match member {
         Some((status, no, name)) => (status != "inactive", no, name),
         None => (true, String::new(), String::new()),
@@ -160,6 +268,7 @@ pub(super) fn load_missing(
             Command::ApproveDeed { deed_id, .. }
             | Command::CreditDueDeed { deed_id, .. }
             | Command::ReverseDeed { deed_id, .. } => deed_id,
+            Command::MoveDeed(m) => &m.deed_id,
             _ => continue,
         };
         if !view.deeds.contains_key(deed) {
@@ -196,6 +305,7 @@ pub(super) fn load_missing(
             .load(conn)?;
         lines.sort_by_key(|l| (l.redemption_id, l.line_no));
         for row in rows {
+            view.fresh.redemptions.insert(row.id.into());
             let own = lines
                 .iter()
                 .filter(|l| l.redemption_id == row.id)
@@ -336,7 +446,7 @@ pub(super) fn load_missing(
                     wanted_accounts.push(deed.account_id.into());
                 }
             }
-            Command::Ping => {}
+            Command::MoveDeed(_) | Command::Ping => {}
         }
         if let Some(community) = community_of(command).and_then(|c| view.communities.get(&c)) {
             wanted_accounts.extend(community.issuance_account);
@@ -373,6 +483,7 @@ pub(super) fn load_missing(
             .select(GoodsRow::as_select())
             .load(conn)?;
         for row in rows {
+            view.fresh.goods.insert(row.id.into());
             view.goods.insert(
                 row.id.into(),
                 GoodsState {
@@ -446,6 +557,7 @@ pub(super) fn load_missing(
                     .filter(redemption_lines::goods_id.eq(DbUuid::from(line.goods_id)))
                     .select(redemption_lines::quantity)
                     .load(conn)?;
+                view.fresh.monthly.insert(key.clone());
                 view.monthly.insert(key, quantities.iter().sum());
             }
         }

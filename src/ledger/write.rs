@@ -160,6 +160,7 @@ fn write_voids_and_deeds(conn: &mut DbConn, writes: &BatchWrites) -> Result<(), 
                 deeds::reversal_journal_id.eq(deed.reversal_journal_id),
                 deeds::version.eq(seen_version + 1),
                 deeds::updated_at.eq(deed.updated_at),
+                deeds::first_checked_by.eq(deed.first_checked_by),
             )),
         )
         .execute(conn)?;

@@ -47,7 +47,7 @@ const SQL_PARTS: &[&str] = &[
     // goods: id, seen, stock
     ") AS v(id, seen, stock) WHERE t.id = v.id AND t.version = v.seen RETURNING 1), \
      j AS (INSERT INTO journal (id, community_id, seq, kind, reference_id, memo, actor_id, \
-     created_at, prev_hash, hash) SELECT * FROM unnest(",
+     created_at, prev_hash, hash, hash_version) SELECT * FROM unnest(",
     ") RETURNING 1), \
      p AS (INSERT INTO postings (id, journal_id, community_id, account_id, account_seq, amount, \
      balance_after, posted_at, credits_after) SELECT * FROM unnest(",
@@ -64,7 +64,7 @@ const SQL_PARTS: &[&str] = &[
      reference_id, reason, actor_id, created_at) SELECT * FROM unnest(",
     ") RETURNING 1), \
      k AS (INSERT INTO idempotency_keys (id, community_id, user_id, idem_key, request_hash, \
-     journal_id, created_at) SELECT * FROM unnest(",
+     journal_id, created_at, refusal) SELECT * FROM unnest(",
     ") RETURNING 1), \
      a AS (UPDATE accounts AS t SET balance = v.balance, credits_total = v.credits, \
      last_seq = v.last_seq, version = v.seen + 1 FROM unnest(",
@@ -76,7 +76,7 @@ const SQL_PARTS: &[&str] = &[
 ];
 
 /// Columns per `unnest(…)`, in the order of `SQL_PARTS`.
-const GROUP_WIDTHS: [usize; 8] = [3, 10, 9, 19, 9, 10, 7, 5];
+const GROUP_WIDTHS: [usize; 8] = [3, 11, 9, 19, 9, 10, 8, 5];
 
 impl QueryId for BatchStatement {
     type QueryId = ();
@@ -169,6 +169,7 @@ pub(super) fn write_rows(pg: &mut PgConnection, writes: &BatchWrites) -> Result<
         Times(col(j, |r| r.created_at)),
         Texts(col(j, |r| r.prev_hash.clone())),
         Texts(col(j, |r| r.hash.clone())),
+        Int4s(col(j, |r| r.hash_version)),
         Uuids(col(p, |r| r.id)),
         Uuids(col(p, |r| r.journal_id)),
         Uuids(col(p, |r| r.community_id)),
@@ -221,8 +222,9 @@ pub(super) fn write_rows(pg: &mut PgConnection, writes: &BatchWrites) -> Result<
         Uuids(col(k, |r| r.user_id)),
         Texts(col(k, |r| r.idem_key.clone())),
         Texts(col(k, |r| r.request_hash.clone())),
-        Uuids(col(k, |r| r.journal_id)),
+        OptUuids(col(k, |r| r.journal_id)),
         Times(col(k, |r| r.created_at)),
+        OptTexts(col(k, |r| r.refusal.clone())),
         Uuids(col(&accounts, |(id, _)| DbUuid::from(**id))),
         Ints(col(&accounts, |(_, (seen, _))| *seen)),
         Ints(col(&accounts, |(_, (_, s))| s.balance)),

@@ -293,6 +293,7 @@ fn prepare(
                 version: 0,
                 created_at: now,
                 updated_at: now,
+                first_checked_by: None,
             };
             let event = DeedEventRow {
                 id: DbUuid(uuid::Uuid::now_v7()),
@@ -325,7 +326,10 @@ fn prepare(
                     kind: AdjustmentKind::OpeningBalance,
                     amount: Points::from_hundredths(MEMBER_BALANCE),
                     reason: "bench".into(),
-                    actor_id: admin,
+                    actor: moralbank::domain::Actor {
+                        user_id: admin,
+                        member_id: None,
+                    },
                     idempotency: IdempotencyClaim {
                         user_id: admin,
                         key: format!("open-{}", a.0),
