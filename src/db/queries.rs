@@ -8,7 +8,7 @@ use super::schema::*;
 use super::{now_utc, DbConn, DbUuid};
 use crate::domain::member::{MemberName, MemberNo};
 use crate::domain::transaction::GENESIS_HASH;
-use crate::domain::{AccountId, CommunityId, MemberId, RoleSet, UserId};
+use crate::domain::{AccountId, CommunityId, MemberId, Role, RoleSet, UserId};
 use crate::ledger::{ACCOUNT_KIND_MEMBER, SYSTEM_ACCOUNT_KINDS};
 
 pub const JWT_SECRET_NAME: &str = "jwt_secret";
@@ -249,6 +249,45 @@ pub fn update_user(
         return Ok(None);
     }
     user_by_id(conn, user)
+}
+
+/// Serialises every change to who the community's admins are, so that a check like "another
+/// active admin remains" still holds when the change commits. Call first inside a writing
+/// transaction. SQLite needs nothing more: `BEGIN IMMEDIATE` already admits one writer at a time.
+/// PostgreSQL locks the community row `FOR NO KEY UPDATE`, which does not conflict with the
+/// key-share locks that inserts referencing the community take (`FOR UPDATE` would, and
+/// deadlocked with the ledger writer). Hold it only briefly and never while waiting for the
+/// ledger writer: the writer updates this row's chain head and waits for the lock too.
+pub fn lock_community_admins(conn: &mut DbConn, community: CommunityId) -> QueryResult<()> {
+    match conn {
+        DbConn::Pg(c) => communities::table
+            .find(DbUuid::from(community))
+            .select(communities::id)
+            .for_no_key_update()
+            .get_result::<DbUuid>(c)
+            .map(|_| ()),
+        DbConn::Sqlite(_) => Ok(()),
+    }
+}
+
+/// Active users of the community holding the admin role, other than `except`.
+pub fn count_other_active_admins(
+    conn: &mut DbConn,
+    community: CommunityId,
+    except: UserId,
+) -> QueryResult<usize> {
+    // The LIKE only narrows the rows read; whether a user is an admin is decided by parsing.
+    let roles: Vec<String> = users::table
+        .filter(users::community_id.eq(DbUuid::from(community)))
+        .filter(users::status.eq("active"))
+        .filter(users::id.ne(DbUuid::from(except)))
+        .filter(users::roles.like("%admin%"))
+        .select(users::roles)
+        .load(conn)?;
+    Ok(roles
+        .iter()
+        .filter(|stored| RoleSet::parse_stored(stored).is_ok_and(|r| r.contains(Role::Admin)))
+        .count())
 }
 
 /// Revokes every token the user holds.
