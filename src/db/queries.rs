@@ -313,44 +313,60 @@ pub fn set_password_hash(conn: &mut DbConn, user: UserId, hash: &str) -> QueryRe
 
 // ---------------------------------------------------------------- members and accounts
 
+/// Generated numbers one creation passes over at most because members typed them in by hand.
+pub const GENERATED_MEMBER_NO_SKIPS_MAX: u32 = 10_000;
+
 #[derive(Debug, thiserror::Error)]
 pub enum CreateMemberError {
     #[error("member_no is taken")]
     MemberNoTaken,
+    #[error("the next {GENERATED_MEMBER_NO_SKIPS_MAX} generated passbook numbers are all taken")]
+    NoFreeGeneratedNumber,
     #[error(transparent)]
     Database(#[from] DieselError),
 }
 
 /// Creates a member and their account (balance zero: no money moves, so no ledger command).
 /// Run inside a writing transaction so the generated number and both rows land together.
+///
+/// A generated number is allocated from the community's counter and inserted in the same
+/// transaction; when the number is taken — by a member typed in by hand, committed or still in
+/// flight — the next one is tried, so the service never refuses a number it chose itself.
 pub fn create_member(
     conn: &mut DbConn,
     community: CommunityId,
     name: &MemberName,
     member_no: Option<&MemberNo>,
 ) -> Result<(MemberRow, AccountRow), CreateMemberError> {
-    let member_no = match member_no {
-        Some(no) => no.as_str().to_string(),
-        None => next_member_no(conn, community)?,
-    };
     let now = now_utc();
-    let member = MemberRow {
+    let mut member = MemberRow {
         id: MemberId::new().into(),
         community_id: community.into(),
-        member_no,
+        member_no: String::new(),
         name: name.as_str().to_string(),
         status: "active".into(),
         created_at: now,
     };
-    match diesel::insert_into(members::table)
-        .values(&member)
-        .execute(conn)
-    {
-        Ok(_) => {}
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-            return Err(CreateMemberError::MemberNoTaken)
+    match member_no {
+        Some(no) => {
+            member.member_no = no.as_str().to_string();
+            if !insert_member_unless_number_taken(conn, &member)? {
+                return Err(CreateMemberError::MemberNoTaken);
+            }
         }
-        Err(e) => return Err(e.into()),
+        None => {
+            let mut skipped = 0;
+            loop {
+                member.member_no = allocate_member_no(conn, community)?;
+                if insert_member_unless_number_taken(conn, &member)? {
+                    break;
+                }
+                skipped += 1;
+                if skipped >= GENERATED_MEMBER_NO_SKIPS_MAX {
+                    return Err(CreateMemberError::NoFreeGeneratedNumber);
+                }
+            }
+        }
     }
     let account = AccountRow {
         id: AccountId::new().into(),
@@ -370,29 +386,33 @@ pub fn create_member(
     Ok((member, account))
 }
 
-/// The next free generated passbook number, skipping numbers someone typed in by hand.
-fn next_member_no(conn: &mut DbConn, community: CommunityId) -> QueryResult<String> {
-    loop {
-        diesel::update(
-            member_no_counters::table
-                .filter(member_no_counters::community_id.eq(DbUuid::from(community))),
-        )
-        .set(member_no_counters::last_value.eq(member_no_counters::last_value + 1))
-        .execute(conn)?;
-        let value: i64 = member_no_counters::table
-            .filter(member_no_counters::community_id.eq(DbUuid::from(community)))
-            .select(member_no_counters::last_value)
-            .get_result(conn)?;
-        let candidate = MemberNo::generated(value).as_str().to_string();
-        let taken: i64 = members::table
-            .filter(members::community_id.eq(DbUuid::from(community)))
-            .filter(members::member_no.eq(&candidate))
-            .count()
-            .get_result(conn)?;
-        if taken == 0 {
-            return Ok(candidate);
-        }
-    }
+/// The next generated passbook number, from one statement: the counter row stays locked until
+/// the caller's transaction ends, so no two creations are given the same value.
+fn allocate_member_no(conn: &mut DbConn, community: CommunityId) -> QueryResult<String> {
+    let value: i64 = diesel::update(
+        member_no_counters::table
+            .filter(member_no_counters::community_id.eq(DbUuid::from(community))),
+    )
+    .set(member_no_counters::last_value.eq(member_no_counters::last_value + 1))
+    .returning(member_no_counters::last_value)
+    .get_result(conn)?;
+    Ok(MemberNo::generated(value).as_str().to_string())
+}
+
+/// Inserts the member unless another member of the community has the number, and says which.
+/// `ON CONFLICT DO NOTHING` also covers a number inserted by a transaction not yet committed
+/// (PostgreSQL waits for it, SQLite admits one writer at a time), and unlike a unique violation
+/// it leaves a PostgreSQL transaction usable for the next try. A check before the insert cannot
+/// see an uncommitted number, so it would let the insert fail on a number the service chose.
+fn insert_member_unless_number_taken(conn: &mut DbConn, member: &MemberRow) -> QueryResult<bool> {
+    let inserted = crate::with_backend!(conn, |c| {
+        diesel::insert_into(members::table)
+            .values(member)
+            .on_conflict((members::community_id, members::member_no))
+            .do_nothing()
+            .execute(c)
+    })?;
+    Ok(inserted == 1)
 }
 
 /// Renames a member and/or sets their status. The account version is bumped in the same transaction, so
