@@ -193,9 +193,39 @@ fn with_another_admin_active_an_admin_still_cannot_remove_themself(app: TestApp)
     assert_eq!(active_admins(&app), vec!["admin2".to_string()]);
 }
 
+/// An instance remembers a user for a moment (`MORALBANK_AUTH_CACHE_MS`); an admin removed
+/// through another instance must not change users in that moment.
+fn an_admin_removed_through_another_instance_cannot_change_users_meanwhile(app: TestApp) {
+    let other = TestApp::spawn_on(app.backend, app.db.shared());
+    let second = app.user_with_roles("admin2", &["admin"], None);
+    app.user_with_roles("clerk1", &["clerk"], None);
+    let second_id = user_id(&app, "admin2");
+    let clerk_id = user_id(&app, "clerk1");
+    // The other instance now remembers admin2 as an active admin.
+    assert_eq!(other.get("/api/v1/me", &second).status, 200);
+    let removed = patch_user(
+        &app,
+        &app.admin_token,
+        &second_id,
+        &json!({"status": "disabled"}),
+    );
+    assert_eq!(removed.status, 200, "{}", removed.text);
+    patch_user(&other, &second, &clerk_id, &json!({"status": "disabled"}))
+        .assert_problem(401, "invalid_token");
+    let clerk = app.get("/api/v1/users?limit=200", &app.admin_token).body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|u| u["username"] == "clerk1")
+        .expect("clerk1")["status"]
+        .clone();
+    assert_eq!(clerk, "active");
+}
+
 both_backends!(
     two_admins_removing_each_other_at_once_leave_one_active,
     a_lone_admin_can_neither_disable_themself_nor_drop_the_admin_role,
     a_disabled_admin_does_not_count_as_the_one_that_remains,
     with_another_admin_active_an_admin_still_cannot_remove_themself,
+    an_admin_removed_through_another_instance_cannot_change_users_meanwhile,
 );
