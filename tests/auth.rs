@@ -646,7 +646,7 @@ fn a_role_change_or_disabling_revokes_old_tokens(app: TestApp) {
         .assert_problem(401, "invalid_token");
     app.login("shifty", "password-123")
         .assert_problem(401, "invalid_credentials");
-    // An admin cannot lock themself out.
+    // The only admin cannot lock the community out (tests/admins.rs has the rest).
     let me = app.get("/api/v1/me", &app.admin_token).body["user"]["id"]
         .as_str()
         .unwrap()
@@ -658,7 +658,7 @@ fn a_role_change_or_disabling_revokes_old_tokens(app: TestApp) {
         &[],
         Some(&json!({"status": "disabled"}).to_string()),
     )
-    .assert_problem(422, "validation_failed");
+    .assert_problem(409, "last_admin");
 }
 
 fn tokens_for_another_algorithm_or_with_a_changed_payload_are_refused(app: TestApp) {

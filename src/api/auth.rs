@@ -35,6 +35,25 @@ pub struct TokenResponse {
     pub expires_in: u64,
 }
 
+/// Longest password a login considers; anything longer is wrong without being hashed.
+const LOGIN_PASSWORD_CHARS_MAX: usize = 1024;
+
+/// The address the throttle counts attempts against: the TCP peer, which a client cannot choose.
+fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn too_many_attempts(retry_after_seconds: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+        "too many wrong passwords; wait before trying again",
+    )
+    .retry_after(retry_after_seconds)
+}
+
 fn invalid_credentials() -> ApiError {
     ApiError::new(
         StatusCode::UNAUTHORIZED,
@@ -52,7 +71,7 @@ fn invalid_credentials() -> ApiError {
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too many failed logins; see Retry-After", body = Problem, content_type = "application/problem+json")))]
+        (status = 429, description = "too many wrong passwords for this user or from this address; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
@@ -60,21 +79,17 @@ pub async fn login(
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let LoginRequest { username, password } = body.into_inner();
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
-    if username.chars().count() > USERNAME_CHARS_MAX || password.chars().count() > 1024 {
+    let address = client_address(&req);
+    if username.chars().count() > USERNAME_CHARS_MAX
+        || password.chars().count() > LOGIN_PASSWORD_CHARS_MAX
+    {
         return Err(invalid_credentials());
     }
-    if let Some(seconds) = state.throttle.retry_after(&username, &address) {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
-            "too many failed logins; wait before trying again",
-        )
-        .retry_after(seconds));
-    }
+    // The slot is taken before the slow hash, so concurrent guesses cannot all pass the check.
+    let attempt = state
+        .throttle
+        .begin_attempt(&username, &address)
+        .map_err(too_many_attempts)?;
     let user = {
         let username = username.clone();
         with_conn(&state, move |conn| {
@@ -99,11 +114,11 @@ pub async fn login(
     })
     .await?;
     let Some(user) = verified else {
-        state.throttle.record_failure(&username, &address);
+        attempt.failed();
         tracing::info!(address = %address, "failed login");
         return Err(invalid_credentials());
     };
-    state.throttle.record_success(&username);
+    attempt.succeeded();
     let roles = RoleSet::parse_stored(&user.roles).map_err(ApiError::internal)?;
     let token = state
         .jwt
@@ -202,10 +217,12 @@ pub struct ChangePasswordRequest {
         (status = 403, description = "the current password is wrong", body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many wrong passwords for this user or from this address; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 #[post("/me/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: AuthUser,
     body: web::Json<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -214,6 +231,12 @@ pub async fn change_password(
         new_password,
     } = body.into_inner();
     check_password_rules(&new_password).map_err(ApiError::validation)?;
+    // A stolen token must not become a way to guess the password: the current password is
+    // checked under the same limits as a login, per user and per address.
+    let attempt = state
+        .throttle
+        .begin_attempt(&user.username, &client_address(&req))
+        .map_err(too_many_attempts)?;
     let user_id = user.user_id;
     let stored = with_conn(&state, move |conn| Ok(queries::user_by_id(conn, user_id)?))
         .await?
@@ -225,15 +248,21 @@ pub async fn change_password(
         .map_err(|_| ApiError::unavailable("the server is shutting down"))?;
     let new_hash = web::block(move || {
         if !verify_password(&current_password, &stored.password_hash) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "wrong_password",
-                "the current password is wrong",
-            ));
+            return Ok(None);
         }
-        hash_password(&new_password).map_err(ApiError::internal)
+        hash_password(&new_password).map(Some)
     })
-    .await??;
+    .await?
+    .map_err(ApiError::internal)?;
+    let Some(new_hash) = new_hash else {
+        attempt.failed();
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "wrong_password",
+            "the current password is wrong",
+        ));
+    };
+    attempt.succeeded();
     let changed = with_conn(&state, move |conn| {
         Ok(queries::set_password_hash(conn, user_id, &new_hash)?)
     })

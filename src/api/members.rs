@@ -59,7 +59,7 @@ pub struct CreateMemberRequest {
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "member_no_taken", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "member_no_taken (a member_no given that another member has), or member_no_required (hand-typed numbers fill the next 10000 generated ones)", body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -86,6 +86,10 @@ pub async fn create_member(
             CreateMemberError::MemberNoTaken => ApiError::conflict(
                 "member_no_taken",
                 "another member already has this passbook number",
+            ),
+            CreateMemberError::NoFreeGeneratedNumber => ApiError::conflict(
+                "member_no_required",
+                "passbook numbers typed in by hand fill the next generated ones; give member_no",
             ),
             CreateMemberError::Database(e) => e.into(),
         })

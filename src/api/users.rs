@@ -1,5 +1,6 @@
 //! Users: who may log in, with which roles, linked to which member.
 
+use actix_web::http::StatusCode;
 use actix_web::{get, patch, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -193,7 +194,8 @@ pub struct UpdateUserRequest {
     pub status: Option<String>,
 }
 
-/// Changes a user's roles or status (admin). Every token the user holds is revoked.
+/// Changes a user's roles or status (admin). Every token the user holds is revoked. The
+/// community's last active admin can be neither disabled nor stripped of the admin role.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", operation_id = "update_user",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "user id")),
@@ -203,6 +205,7 @@ pub struct UpdateUserRequest {
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "last_admin: the change would leave the community without an active admin", body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -229,20 +232,45 @@ pub async fn update_user(
     if roles.is_none() && status.is_none() {
         return Err(ApiError::validation("nothing to change"));
     }
-    if target == user.user_id
-        && (status.as_deref() == Some("disabled")
-            || roles.is_some_and(|r| !r.contains(Role::Admin)))
-    {
-        return Err(ApiError::validation(
-            "an admin cannot disable themself or drop their own admin role; ask another admin",
-        ));
-    }
     let community = user.community_id;
+    let actor = user.user_id;
     let row = with_conn(&state, move |conn| {
         crate::db::write_transaction(conn, |conn| {
+            // Taken before anything is read, so that two admins removing each other at the same
+            // moment are judged one after the other, each against what the other left.
+            queries::lock_community_admins(conn, community)?;
             let current = queries::user_by_id(conn, target)?
                 .filter(|u| u.community_id == community.into())
                 .ok_or_else(|| ApiError::not_found("user"))?;
+            let current_roles = RoleSet::parse_stored(&current.roles).map_err(ApiError::internal)?;
+            let removes_an_admin = current.status == "active"
+                && current_roles.contains(Role::Admin)
+                && (status.as_deref() == Some("disabled")
+                    || roles.is_some_and(|r| !r.contains(Role::Admin)));
+            if removes_an_admin && queries::count_other_active_admins(conn, community, target)? == 0
+            {
+                return Err(ApiError::conflict(
+                    "last_admin",
+                    "this is the community's last active admin; make another user an admin first",
+                ));
+            }
+            // The token was checked before the lock; an admin removed meanwhile acts no more.
+            let acting = queries::user_by_id(conn, actor)?;
+            if !acting.is_some_and(|a| {
+                a.status == "active"
+                    && RoleSet::parse_stored(&a.roles).is_ok_and(|r| r.contains(Role::Admin))
+            }) {
+                return Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    "your admin role or account was removed meanwhile; log in again",
+                ));
+            }
+            if target == actor && removes_an_admin {
+                return Err(ApiError::validation(
+                    "an admin cannot disable themself or drop their own admin role; ask another admin",
+                ));
+            }
             if roles.is_some_and(|r| r.contains(Role::Resident)) && current.member_id.is_none() {
                 return Err(ApiError::validation(
                     "a resident must be linked to a member; create a user with member_id",

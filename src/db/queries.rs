@@ -8,7 +8,7 @@ use super::schema::*;
 use super::{now_utc, DbConn, DbUuid};
 use crate::domain::member::{MemberName, MemberNo};
 use crate::domain::transaction::GENESIS_HASH;
-use crate::domain::{AccountId, CommunityId, MemberId, RoleSet, UserId};
+use crate::domain::{AccountId, CommunityId, MemberId, Role, RoleSet, UserId};
 use crate::ledger::{ACCOUNT_KIND_MEMBER, SYSTEM_ACCOUNT_KINDS};
 
 pub const JWT_SECRET_NAME: &str = "jwt_secret";
@@ -251,6 +251,45 @@ pub fn update_user(
     user_by_id(conn, user)
 }
 
+/// Serialises every change to who the community's admins are, so that a check like "another
+/// active admin remains" still holds when the change commits. Call first inside a writing
+/// transaction. SQLite needs nothing more: `BEGIN IMMEDIATE` already admits one writer at a time.
+/// PostgreSQL locks the community row `FOR NO KEY UPDATE`, which does not conflict with the
+/// key-share locks that inserts referencing the community take (`FOR UPDATE` would, and
+/// deadlocked with the ledger writer). Hold it only briefly and never while waiting for the
+/// ledger writer: the writer updates this row's chain head and waits for the lock too.
+pub fn lock_community_admins(conn: &mut DbConn, community: CommunityId) -> QueryResult<()> {
+    match conn {
+        DbConn::Pg(c) => communities::table
+            .find(DbUuid::from(community))
+            .select(communities::id)
+            .for_no_key_update()
+            .get_result::<DbUuid>(c)
+            .map(|_| ()),
+        DbConn::Sqlite(_) => Ok(()),
+    }
+}
+
+/// Active users of the community holding the admin role, other than `except`.
+pub fn count_other_active_admins(
+    conn: &mut DbConn,
+    community: CommunityId,
+    except: UserId,
+) -> QueryResult<usize> {
+    // The LIKE only narrows the rows read; whether a user is an admin is decided by parsing.
+    let roles: Vec<String> = users::table
+        .filter(users::community_id.eq(DbUuid::from(community)))
+        .filter(users::status.eq("active"))
+        .filter(users::id.ne(DbUuid::from(except)))
+        .filter(users::roles.like("%admin%"))
+        .select(users::roles)
+        .load(conn)?;
+    Ok(roles
+        .iter()
+        .filter(|stored| RoleSet::parse_stored(stored).is_ok_and(|r| r.contains(Role::Admin)))
+        .count())
+}
+
 /// Revokes every token the user holds.
 pub fn bump_token_version(conn: &mut DbConn, user: UserId) -> QueryResult<usize> {
     diesel::update(users::table.find(DbUuid::from(user)))
@@ -274,44 +313,60 @@ pub fn set_password_hash(conn: &mut DbConn, user: UserId, hash: &str) -> QueryRe
 
 // ---------------------------------------------------------------- members and accounts
 
+/// Generated numbers one creation passes over at most because members typed them in by hand.
+pub const GENERATED_MEMBER_NO_SKIPS_MAX: u32 = 10_000;
+
 #[derive(Debug, thiserror::Error)]
 pub enum CreateMemberError {
     #[error("member_no is taken")]
     MemberNoTaken,
+    #[error("the next {GENERATED_MEMBER_NO_SKIPS_MAX} generated passbook numbers are all taken")]
+    NoFreeGeneratedNumber,
     #[error(transparent)]
     Database(#[from] DieselError),
 }
 
 /// Creates a member and their account (balance zero: no money moves, so no ledger command).
 /// Run inside a writing transaction so the generated number and both rows land together.
+///
+/// A generated number is allocated from the community's counter and inserted in the same
+/// transaction; when the number is taken — by a member typed in by hand, committed or still in
+/// flight — the next one is tried, so the service never refuses a number it chose itself.
 pub fn create_member(
     conn: &mut DbConn,
     community: CommunityId,
     name: &MemberName,
     member_no: Option<&MemberNo>,
 ) -> Result<(MemberRow, AccountRow), CreateMemberError> {
-    let member_no = match member_no {
-        Some(no) => no.as_str().to_string(),
-        None => next_member_no(conn, community)?,
-    };
     let now = now_utc();
-    let member = MemberRow {
+    let mut member = MemberRow {
         id: MemberId::new().into(),
         community_id: community.into(),
-        member_no,
+        member_no: String::new(),
         name: name.as_str().to_string(),
         status: "active".into(),
         created_at: now,
     };
-    match diesel::insert_into(members::table)
-        .values(&member)
-        .execute(conn)
-    {
-        Ok(_) => {}
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-            return Err(CreateMemberError::MemberNoTaken)
+    match member_no {
+        Some(no) => {
+            member.member_no = no.as_str().to_string();
+            if !insert_member_unless_number_taken(conn, &member)? {
+                return Err(CreateMemberError::MemberNoTaken);
+            }
         }
-        Err(e) => return Err(e.into()),
+        None => {
+            let mut skipped = 0;
+            loop {
+                member.member_no = allocate_member_no(conn, community)?;
+                if insert_member_unless_number_taken(conn, &member)? {
+                    break;
+                }
+                skipped += 1;
+                if skipped >= GENERATED_MEMBER_NO_SKIPS_MAX {
+                    return Err(CreateMemberError::NoFreeGeneratedNumber);
+                }
+            }
+        }
     }
     let account = AccountRow {
         id: AccountId::new().into(),
@@ -331,29 +386,33 @@ pub fn create_member(
     Ok((member, account))
 }
 
-/// The next free generated passbook number, skipping numbers someone typed in by hand.
-fn next_member_no(conn: &mut DbConn, community: CommunityId) -> QueryResult<String> {
-    loop {
-        diesel::update(
-            member_no_counters::table
-                .filter(member_no_counters::community_id.eq(DbUuid::from(community))),
-        )
-        .set(member_no_counters::last_value.eq(member_no_counters::last_value + 1))
-        .execute(conn)?;
-        let value: i64 = member_no_counters::table
-            .filter(member_no_counters::community_id.eq(DbUuid::from(community)))
-            .select(member_no_counters::last_value)
-            .get_result(conn)?;
-        let candidate = MemberNo::generated(value).as_str().to_string();
-        let taken: i64 = members::table
-            .filter(members::community_id.eq(DbUuid::from(community)))
-            .filter(members::member_no.eq(&candidate))
-            .count()
-            .get_result(conn)?;
-        if taken == 0 {
-            return Ok(candidate);
-        }
-    }
+/// The next generated passbook number, from one statement: the counter row stays locked until
+/// the caller's transaction ends, so no two creations are given the same value.
+fn allocate_member_no(conn: &mut DbConn, community: CommunityId) -> QueryResult<String> {
+    let value: i64 = diesel::update(
+        member_no_counters::table
+            .filter(member_no_counters::community_id.eq(DbUuid::from(community))),
+    )
+    .set(member_no_counters::last_value.eq(member_no_counters::last_value + 1))
+    .returning(member_no_counters::last_value)
+    .get_result(conn)?;
+    Ok(MemberNo::generated(value).as_str().to_string())
+}
+
+/// Inserts the member unless another member of the community has the number, and says which.
+/// `ON CONFLICT DO NOTHING` also covers a number inserted by a transaction not yet committed
+/// (PostgreSQL waits for it, SQLite admits one writer at a time), and unlike a unique violation
+/// it leaves a PostgreSQL transaction usable for the next try. A check before the insert cannot
+/// see an uncommitted number, so it would let the insert fail on a number the service chose.
+fn insert_member_unless_number_taken(conn: &mut DbConn, member: &MemberRow) -> QueryResult<bool> {
+    let inserted = crate::with_backend!(conn, |c| {
+        diesel::insert_into(members::table)
+            .values(member)
+            .on_conflict((members::community_id, members::member_no))
+            .do_nothing()
+            .execute(c)
+    })?;
+    Ok(inserted == 1)
 }
 
 /// Renames a member and/or sets their status. The account version is bumped in the same transaction, so
