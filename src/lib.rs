@@ -1,16 +1,33 @@
 //! 道德银行 · Moral Bank: a community moral-coin ledger service.
 //!
-//! `domain` holds pure types; `ledger` the single-writer engine and verification; `db` storage on
-//! SQLite or PostgreSQL; `auth` tokens and passwords; `api` the HTTP resources; `startup` wires
-//! them together.
+//! The tree is cut by business concept around a ledger kernel. From the bottom up:
+//! `kernel` (pure types: ids, points, time, roles and policy), `db` and `auth` (storage and
+//! credentials, no HTTP), `ledger` (the single writer, its batch and posting primitive, the stores
+//! of both backends, verification), the concepts' lower parts (`model`, `store`, `view`, `plan`),
+//! `commands` (every command of the writer, put together), `http` (plumbing below the handlers),
+//! the concepts' faces (`http`), `app` (composition: state, routes, bootstrap, background jobs)
+//! and `cli`. `tests/layering.rs` holds the code to this order.
 
-pub mod api;
+pub mod kernel;
+
 pub mod auth;
-pub mod clock;
-pub mod config;
 pub mod db;
-pub mod demo;
-pub mod domain;
-pub mod error;
+
 pub mod ledger;
-pub mod startup;
+
+pub mod adjustments;
+pub mod audit;
+pub mod communities;
+pub mod deeds;
+pub mod members;
+pub mod passbook;
+pub mod reports;
+pub mod shop;
+pub mod users;
+
+pub mod commands;
+
+pub mod http;
+
+pub mod app;
+pub mod cli;

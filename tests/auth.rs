@@ -537,7 +537,7 @@ fn each_role_reaches_only_what_it_may(app: TestApp) {
     ];
     // The table must cover every operation of the spec: a new endpoint without a row fails here.
     let spec: serde_json::Value =
-        serde_json::from_str(&moralbank::api::openapi::spec_json()).unwrap();
+        serde_json::from_str(&moralbank::app::openapi::spec_json()).unwrap();
     let in_spec: std::collections::BTreeSet<String> = spec["paths"]
         .as_object()
         .unwrap()

@@ -496,7 +496,7 @@ fn a_chain_written_in_the_first_format_still_verifies(app: TestApp) {
     use diesel::prelude::*;
     use moralbank::db::schema::{accounts, communities, journal, postings};
     use moralbank::db::DbUuid;
-    use moralbank::domain::{
+    use moralbank::kernel::{
         AccountId, ChainLink, ChainPosting, CommunityId, HashFormat, JournalId,
     };
 

@@ -7,13 +7,15 @@ use std::time::Duration;
 
 use common::{config_for, Backend, ScratchDb};
 use diesel::connection::SimpleConnection;
-use moralbank::db::{queries, DbConn};
-use moralbank::domain::member::MemberName;
-use moralbank::domain::{AccountId, CommunityId, Points, RedemptionId, UserId};
-use moralbank::ledger::{
-    AdjustmentKind, BasketLine, Command, Engine, EngineSettings, IdempotencyClaim, LedgerError,
-    Outcome, Redemption,
-};
+use moralbank::adjustments::plan::{Adjust, AdjustmentKind};
+use moralbank::commands::{Book, Command, Engine, Outcome};
+use moralbank::db::DbConn;
+use moralbank::kernel::{AccountId, CommunityId, Points, RedemptionId, UserId};
+use moralbank::ledger::{EngineSettings, IdempotencyClaim, LedgerError};
+use moralbank::members::model::MemberName;
+use moralbank::members::store::create_member;
+use moralbank::shop::plan::{BasketLine, Redeem, ShopOutcome};
+use moralbank::users::store as users;
 use proptest::prelude::*;
 
 struct Ledger {
@@ -27,9 +29,9 @@ fn ledger(backend: Backend, members: usize) -> Option<Ledger> {
     let db = ScratchDb::new(backend)?;
     let config = config_for(&db.url);
     let pool = moralbank::db::build_pool(&config.database_url).unwrap();
-    let boot = moralbank::startup::bootstrap(&config, &pool).unwrap();
+    let boot = moralbank::app::bootstrap::bootstrap(&config, &pool).unwrap();
     let mut conn = pool.get().unwrap();
-    let admin = queries::user_by_username(&mut conn, "admin")
+    let admin = users::user_by_username(&mut conn, "admin")
         .unwrap()
         .unwrap()
         .id
@@ -37,8 +39,7 @@ fn ledger(backend: Backend, members: usize) -> Option<Ledger> {
     let accounts = (0..members)
         .map(|i| {
             let name = MemberName::parse(&format!("成员{i}")).unwrap();
-            let (_, account) =
-                queries::create_member(&mut conn, boot.community_id, &name, None).unwrap();
+            let (_, account) = create_member(&mut conn, boot.community_id, &name, None).unwrap();
             account.id.into()
         })
         .collect();
@@ -53,17 +54,19 @@ fn ledger(backend: Backend, members: usize) -> Option<Ledger> {
 impl Ledger {
     fn engine(&self) -> Engine {
         let url = moralbank::db::DatabaseUrl::parse(&self.db.url).unwrap();
-        Engine::start(url, EngineSettings::default()).unwrap().0
+        Engine::start(url, Book::default(), EngineSettings::default())
+            .unwrap()
+            .0
     }
 
     fn adjust(&self, account: AccountId, hundredths: i64, key: &str) -> Command {
-        Command::Adjust {
+        Command::Adjust(Adjust {
             community_id: self.community,
             member_account_id: account,
             kind: AdjustmentKind::Correction,
             amount: Points::from_hundredths(hundredths),
             reason: "test".into(),
-            actor: moralbank::domain::Actor {
+            actor: moralbank::kernel::Actor {
                 user_id: self.admin,
                 member_id: None,
             },
@@ -72,7 +75,7 @@ impl Ledger {
                 key: key.into(),
                 request_hash: "h".into(),
             },
-        }
+        })
     }
 
     fn verify_ok(&self) -> moralbank::ledger::verify::VerifyReport {
@@ -254,11 +257,10 @@ fn a_stored_key_is_recognised_before_any_check(backend: Backend) {
     // Two redemptions with one key in one batch: the second is the first's retry and is
     // recognised before the stock check, though the first took the last item.
     let (member, goods) = {
-        use moralbank::db::shop;
+        use moralbank::shop::store as shop;
         let mut conn = ledger.db.connect();
         let name = MemberName::parse("重试者").unwrap();
-        let (member, account) =
-            queries::create_member(&mut conn, ledger.community, &name, None).unwrap();
+        let (member, account) = create_member(&mut conn, ledger.community, &name, None).unwrap();
         let goods = moralbank::db::write_transaction(&mut conn, |conn| {
             shop::create_goods(
                 conn,
@@ -280,11 +282,11 @@ fn a_stored_key_is_recognised_before_any_check(backend: Backend) {
         (member, goods)
     };
     let redeem = || {
-        Command::Redeem(Box::new(Redemption {
+        Command::Redeem(Box::new(Redeem {
             community_id: ledger.community,
             redemption_id: RedemptionId::new(),
             member_id: member.id.into(),
-            clerk: moralbank::domain::Actor {
+            clerk: moralbank::kernel::Actor {
                 user_id: ledger.admin,
                 member_id: None,
             },
@@ -329,7 +331,7 @@ fn a_stored_key_is_recognised_before_any_check(backend: Backend) {
     });
     let redeemed = results
         .iter()
-        .filter(|r| matches!(r, Ok(Outcome::Redeemed { .. })))
+        .filter(|r| matches!(r, Ok(Outcome::Shop(ShopOutcome::Redeemed { .. }))))
         .count();
     let taken = results
         .iter()
@@ -549,9 +551,10 @@ fn random_sequences_keep_every_invariant_postgres() {
 /// Two writers approving capped deeds with a notice period (no coins move yet): the monthly cap
 /// still holds across them.
 fn a_monthly_cap_holds_across_two_writers(backend: Backend) {
-    use moralbank::db::deeds::{self as store, RuleTerms};
-    use moralbank::db::models::{DeedEventRow, DeedRow};
-    use moralbank::domain::{DeedId, Role, RoleSet};
+    use moralbank::deeds::model::{DeedAction, DeedStatus, Direction, ReviewStages, Unit};
+    use moralbank::deeds::plan::{DeedCommand, Step};
+    use moralbank::deeds::store::{self as store, DeedEventRow, DeedRow, RuleTerms};
+    use moralbank::kernel::{DeedId, Role, RoleSet};
     let Some(ledger) = ledger(backend, 1) else {
         return;
     };
@@ -564,8 +567,8 @@ fn a_monthly_cap_holds_across_two_writers(backend: Backend) {
             name: "封顶".into(),
             category: "c".into(),
             points: 1000,
-            unit: "event".into(),
-            direction: "earn".into(),
+            unit: Unit::Event,
+            direction: Direction::Earn,
             monthly_cap: Some(3000),
             per_deed_cap: None,
         },
@@ -574,9 +577,9 @@ fn a_monthly_cap_holds_across_two_writers(backend: Backend) {
     .unwrap();
     let mut roles = RoleSet::default();
     roles.insert(Role::Admin);
-    let approver: UserId = queries::insert_user(
+    let approver: UserId = users::insert_user(
         &mut conn,
-        &queries::NewUser {
+        &users::NewUser {
             community: ledger.community,
             username: "approver",
             password_hash: "x",
@@ -608,7 +611,7 @@ fn a_monthly_cap_holds_across_two_writers(backend: Backend) {
                 rule_id: rule.id,
                 rule_version_id: version.id,
                 rule_name: version.name.clone(),
-                direction: "earn".into(),
+                direction: Direction::Earn,
                 quantity: 100,
                 counted_quantity: 100,
                 points: 1000,
@@ -616,7 +619,7 @@ fn a_monthly_cap_holds_across_two_writers(backend: Backend) {
                 occurred_on: "2026-11-01".into(),
                 description: "d".into(),
                 evidence: "[]".into(),
-                status: "submitted".into(),
+                status: DeedStatus::Submitted,
                 submitted_by: ledger.admin.into(),
                 cap_month: None,
                 notice_ends_at: None,
@@ -632,9 +635,9 @@ fn a_monthly_cap_holds_across_two_writers(backend: Backend) {
                 id: moralbank::db::DbUuid(uuid::Uuid::now_v7()),
                 deed_id: deed.id,
                 community_id: deed.community_id,
-                action: "submit".into(),
+                action: DeedAction::Submit,
                 from_status: None,
-                to_status: "submitted".into(),
+                to_status: DeedStatus::Submitted,
                 actor_id: None,
                 reason: None,
                 created_at: now,
@@ -652,17 +655,19 @@ fn a_monthly_cap_holds_across_two_writers(backend: Backend) {
             .enumerate()
             .map(|(i, id)| {
                 let engine = engines[i % 2].clone();
-                let command = Command::ApproveDeed {
+                let command = Command::Deed(DeedCommand {
                     community_id: ledger.community,
                     deed_id: *id,
-                    actor: moralbank::domain::Actor {
-                        user_id: approver,
-                        member_id: None,
+                    step: Step::Approve {
+                        actor: moralbank::kernel::Actor {
+                            user_id: approver,
+                            member_id: None,
+                        },
+                        stages: ReviewStages::One,
+                        notice_days: 3,
                     },
                     clock_now: now,
-                    review_stages: 1,
-                    notice_days: 3,
-                };
+                });
                 tokio::spawn(async move { engine.execute(command).await })
             })
             .collect();

@@ -8,7 +8,7 @@ const CHECKED_IN: &str = include_str!("../openapi/openapi.json");
 
 #[test]
 fn the_checked_in_spec_matches_the_code() {
-    let generated = moralbank::api::openapi::spec_json();
+    let generated = moralbank::app::openapi::spec_json();
     if std::env::var("MORALBANK_UPDATE_OPENAPI").is_ok() {
         std::fs::write(
             concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"),

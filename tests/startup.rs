@@ -47,13 +47,13 @@ fn a_generated_admin_password_is_given_once(backend: Backend) {
     config.admin_password = None;
     config.jwt_secret = None;
     let pool = moralbank::db::build_pool(&config.database_url).unwrap();
-    let first = moralbank::startup::bootstrap(&config, &pool).unwrap();
+    let first = moralbank::app::bootstrap::bootstrap(&config, &pool).unwrap();
     let password = first
         .generated_admin_password
         .expect("a generated password");
     assert_eq!(password.len(), 20);
     assert!(first.created_community);
-    let second = moralbank::startup::bootstrap(&config, &pool).unwrap();
+    let second = moralbank::app::bootstrap::bootstrap(&config, &pool).unwrap();
     assert!(second.generated_admin_password.is_none());
     assert!(!second.created_community);
     assert_eq!(

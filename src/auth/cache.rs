@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::domain::{CommunityId, MemberId, RoleSet, UserId};
+use crate::kernel::{CommunityId, MemberId, RoleSet, UserId};
 
 /// Users remembered at most; past this the cache starts afresh (a community has far fewer
 /// people logged in at once).

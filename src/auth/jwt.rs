@@ -4,7 +4,7 @@
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{CommunityId, RoleSet, UserId};
+use crate::kernel::{CommunityId, RoleSet, UserId};
 
 /// Clock skew tolerated between instances, in seconds.
 const TOKEN_LEEWAY_SECONDS: u64 = 5;
@@ -78,7 +78,7 @@ impl JwtKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Role;
+    use crate::kernel::Role;
 
     fn keys() -> JwtKeys {
         JwtKeys::from_secret(b"0123456789abcdef0123456789abcdef", 600)

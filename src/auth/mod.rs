@@ -1,13 +1,11 @@
-//! Authentication: JWTs, password hashes, login throttling, and the extractor that turns a
-//! bearer token into a checked user with roles.
+//! Credentials without HTTP: JWTs, password hashes, login throttling, the short memory of token
+//! holders. The bearer-token extractor is the HTTP plumbing's (`crate::http::extract`).
 
 pub mod cache;
-pub mod extract;
 pub mod jwt;
 pub mod password;
 pub mod throttle;
 
 pub use cache::UserCache;
-pub use extract::AuthUser;
 pub use jwt::{Claims, JwtKeys};
 pub use throttle::LoginThrottle;

@@ -14,11 +14,13 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
-use moralbank::config::{Config, RawSettings};
-use moralbank::db::{self, queries};
-use moralbank::domain::member::MemberName;
-use moralbank::domain::{AccountId, Points};
-use moralbank::ledger::{AdjustmentKind, Command, Engine, EngineSettings, IdempotencyClaim};
+use moralbank::adjustments::plan::{Adjust, AdjustmentKind};
+use moralbank::app::config::{Config, RawSettings};
+use moralbank::commands::{Book, Command, Engine};
+use moralbank::db;
+use moralbank::kernel::{AccountId, Points};
+use moralbank::ledger::{EngineSettings, IdempotencyClaim};
+use moralbank::members::model::MemberName;
 
 #[derive(Parser)]
 #[command(name = "moralbank-bench")]
@@ -161,21 +163,23 @@ fn statement(postings: usize, database_url: Option<String>, requests: usize) -> 
     })?;
     config.sweep_interval_ms = 60_000;
     let pool = db::build_pool(&config.database_url)?;
-    let boot = moralbank::startup::bootstrap(&config, &pool)?;
+    let boot = moralbank::app::bootstrap::bootstrap(&config, &pool)?;
     let community = boot.community_id;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
-    let admin = queries::user_by_username(&mut conn, "admin")
+    let admin = moralbank::users::store::user_by_username(&mut conn, "admin")
         .map_err(|e| e.to_string())?
         .ok_or("no admin")?
         .id
         .into();
     let mut account = |name: &str| -> Result<AccountId, String> {
         let parsed = MemberName::parse(name)?;
-        Ok(queries::create_member(&mut conn, community, &parsed, None)
-            .map_err(|e| e.to_string())?
-            .1
-            .id
-            .into())
+        Ok(
+            moralbank::members::store::create_member(&mut conn, community, &parsed, None)
+                .map_err(|e| e.to_string())?
+                .1
+                .id
+                .into(),
+        )
     };
     let big = account("大账户")?;
     let small = account("小账户")?;
@@ -187,24 +191,29 @@ fn statement(postings: usize, database_url: Option<String>, requests: usize) -> 
     );
     let started = Instant::now();
     actix_web::rt::System::new().block_on(async {
-        let (engine, _writer) =
-            Engine::start(config.database_url.clone(), EngineSettings::default())
-                .map_err(|e| e.to_string())?;
-        let adjust = |account: AccountId, n: usize| Command::Adjust {
-            community_id: community,
-            member_account_id: account,
-            kind: AdjustmentKind::Correction,
-            amount: Points::from_hundredths(100 + (n % 7) as i64),
-            reason: "bench".into(),
-            actor: moralbank::domain::Actor {
-                user_id: admin,
-                member_id: None,
-            },
-            idempotency: IdempotencyClaim {
-                user_id: admin,
-                key: format!("bench-{}-{n}", account.0),
-                request_hash: "bench".into(),
-            },
+        let (engine, _writer) = Engine::start(
+            config.database_url.clone(),
+            Book::default(),
+            EngineSettings::default(),
+        )
+        .map_err(|e| e.to_string())?;
+        let adjust = |account: AccountId, n: usize| {
+            Command::Adjust(Adjust {
+                community_id: community,
+                member_account_id: account,
+                kind: AdjustmentKind::Correction,
+                amount: Points::from_hundredths(100 + (n % 7) as i64),
+                reason: "bench".into(),
+                actor: moralbank::kernel::Actor {
+                    user_id: admin,
+                    member_id: None,
+                },
+                idempotency: IdempotencyClaim {
+                    user_id: admin,
+                    key: format!("bench-{}-{n}", account.0),
+                    request_hash: "bench".into(),
+                },
+            })
         };
         let jobs = [(big, postings), (small, 100)];
         for (account, count) in jobs {
@@ -253,7 +262,7 @@ fn statement(postings: usize, database_url: Option<String>, requests: usize) -> 
     let server_config = config.clone();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
-            match moralbank::startup::start(server_config) {
+            match moralbank::app::start(server_config) {
                 Ok(app) => {
                     let _ = tx.send(Ok(app.addr));
                     let _ = app.server.await;

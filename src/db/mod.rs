@@ -1,13 +1,9 @@
 //! Storage: one connection type over PostgreSQL and SQLite, a pool, migrations and transactions.
 //! Functions here take `&mut DbConn`; the caller owns the transaction.
 
-pub mod deeds;
 pub mod models;
 pub mod prepared;
-pub mod queries;
 pub mod schema;
-pub mod shop;
-pub mod statements;
 pub mod types;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -87,13 +87,100 @@ macro_rules! id_conversions {
 }
 
 id_conversions!(
-    crate::domain::CommunityId,
-    crate::domain::MemberId,
-    crate::domain::AccountId,
-    crate::domain::UserId,
-    crate::domain::JournalId,
-    crate::domain::GoodsId,
-    crate::domain::RedemptionId,
-    crate::domain::RuleId,
-    crate::domain::DeedId
+    crate::kernel::CommunityId,
+    crate::kernel::MemberId,
+    crate::kernel::AccountId,
+    crate::kernel::UserId,
+    crate::kernel::JournalId,
+    crate::kernel::GoodsId,
+    crate::kernel::RedemptionId,
+    crate::kernel::RuleId,
+    crate::kernel::DeedId
+);
+
+/// Reads and writes an enum of `stored_words!` as the TEXT it always was. A stored word the enum
+/// does not know is an error where it is read, never another value.
+#[macro_export]
+macro_rules! text_column {
+    ($($ty:ty),+ $(,)?) => {
+        $(
+            impl diesel::expression::AsExpression<diesel::sql_types::Text> for $ty {
+                type Expression = diesel::internal::derives::as_expression::Bound<diesel::sql_types::Text, Self>;
+                fn as_expression(self) -> Self::Expression {
+                    diesel::internal::derives::as_expression::Bound::new(self)
+                }
+            }
+            impl<'a> diesel::expression::AsExpression<diesel::sql_types::Text> for &'a $ty {
+                type Expression = diesel::internal::derives::as_expression::Bound<diesel::sql_types::Text, Self>;
+                fn as_expression(self) -> Self::Expression {
+                    diesel::internal::derives::as_expression::Bound::new(self)
+                }
+            }
+            impl diesel::expression::AsExpression<diesel::sql_types::Nullable<diesel::sql_types::Text>> for $ty {
+                type Expression = diesel::internal::derives::as_expression::Bound<diesel::sql_types::Nullable<diesel::sql_types::Text>, Self>;
+                fn as_expression(self) -> Self::Expression {
+                    diesel::internal::derives::as_expression::Bound::new(self)
+                }
+            }
+            impl<'a> diesel::expression::AsExpression<diesel::sql_types::Nullable<diesel::sql_types::Text>> for &'a $ty {
+                type Expression = diesel::internal::derives::as_expression::Bound<diesel::sql_types::Nullable<diesel::sql_types::Text>, Self>;
+                fn as_expression(self) -> Self::Expression {
+                    diesel::internal::derives::as_expression::Bound::new(self)
+                }
+            }
+            impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $ty
+            where
+                DB: diesel::backend::Backend,
+                str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+            {
+                fn to_sql<'b>(
+                    &'b self,
+                    out: &mut diesel::serialize::Output<'b, '_, DB>,
+                ) -> diesel::serialize::Result {
+                    <str as diesel::serialize::ToSql<diesel::sql_types::Text, DB>>::to_sql(self.as_str(), out)
+                }
+            }
+            impl<DB> diesel::serialize::ToSql<diesel::sql_types::Nullable<diesel::sql_types::Text>, DB> for $ty
+            where
+                DB: diesel::backend::Backend,
+                $ty: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+            {
+                fn to_sql<'b>(
+                    &'b self,
+                    out: &mut diesel::serialize::Output<'b, '_, DB>,
+                ) -> diesel::serialize::Result {
+                    <$ty as diesel::serialize::ToSql<diesel::sql_types::Text, DB>>::to_sql(self, out)
+                }
+            }
+            impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $ty
+            where
+                DB: diesel::backend::Backend,
+                String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+            {
+                fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+                    let word = <String as diesel::deserialize::FromSql<diesel::sql_types::Text, DB>>::from_sql(bytes)?;
+                    <$ty>::parse(&word).ok_or_else(|| {
+                        format!("unknown {} '{word}' in the database", stringify!($ty)).into()
+                    })
+                }
+            }
+            impl<DB, ST> diesel::deserialize::Queryable<ST, DB> for $ty
+            where
+                DB: diesel::backend::Backend,
+                ST: diesel::sql_types::SingleValue,
+                $ty: diesel::deserialize::FromSql<ST, DB>,
+            {
+                type Row = Self;
+                fn build(row: Self) -> diesel::deserialize::Result<Self> {
+                    Ok(row)
+                }
+            }
+        )+
+    };
+}
+
+crate::text_column!(
+    crate::kernel::AccountKind,
+    crate::kernel::JournalKind,
+    crate::kernel::ActiveStatus
 );

@@ -1,29 +1,24 @@
-//! The ledger: money-moving commands, the single writer that executes them with group commit,
-//! and verification of everything written.
+//! The ledger kernel: the single writer with group commit (`engine`, `writer`), what one batch
+//! changes and writes (`batch`), the posting primitive every money movement ends in (`posting`),
+//! the view of accounts and chain heads (`view`), the two backends' batch writers fed by one
+//! description per table (`store`), reads of what was written (`read`) and verification of it all
+//! (`verify`). It knows no business concept: the concepts' commands plug in as a [`Machine`].
 
+pub mod batch;
 mod checkpoint;
 pub mod command;
 pub mod engine;
-mod plan;
+pub mod posting;
+pub mod read;
+pub mod store;
 pub mod verify;
-mod view;
-mod write;
-mod write_pg;
+pub mod view;
+mod writer;
 
+pub use batch::{Batch, IdSource};
 pub use command::{
-    AdjustmentKind, BasketLine, Command, IdempotencyClaim, LedgerError, Outcome, Posted,
-    PostedLine, Redemption, StockShortage,
+    IdempotencyClaim, LedgerError, Posted, PostedLine, StockShortage, MEMO_CHARS_MAX,
 };
-pub use engine::{Engine, EngineSettings};
-pub use plan::STOCK_MAX;
-
-/// Account kinds as stored.
-pub const ACCOUNT_KIND_MEMBER: &str = "member";
-pub const ACCOUNT_KIND_ISSUANCE: &str = "issuance";
-pub const ACCOUNT_KIND_SHOP: &str = "shop";
-pub const ACCOUNT_KIND_DEDUCTIONS: &str = "deductions";
-pub const SYSTEM_ACCOUNT_KINDS: [&str; 3] = [
-    ACCOUNT_KIND_ISSUANCE,
-    ACCOUNT_KIND_SHOP,
-    ACCOUNT_KIND_DEDUCTIONS,
-];
+pub use engine::{Engine, EngineSettings, Machine};
+pub use posting::{post, unbalanced, Draft};
+pub use view::View;

@@ -8,13 +8,12 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::ACCOUNT_KIND_MEMBER;
 use crate::db::models::{JournalRow, PostingRow};
 use crate::db::schema::{accounts, communities, journal, postings};
 use crate::db::{self, DbConn, DbUuid};
-use crate::domain::transaction::GENESIS_HASH;
-use crate::domain::{
-    AccountId, ChainLink, ChainPosting, CommunityId, HashFormat, JournalId, UserId,
+use crate::kernel::transaction::GENESIS_HASH;
+use crate::kernel::{
+    AccountId, AccountKind, ChainLink, ChainPosting, CommunityId, HashFormat, JournalId, UserId,
 };
 
 /// Journal transactions read per query; memory stays flat however long the ledger is.
@@ -75,7 +74,7 @@ impl Checker {
 }
 
 struct AccountTrack {
-    kind: String,
+    kind: AccountKind,
     cached_balance: i64,
     cached_last_seq: i64,
     cached_credits: i64,
@@ -124,7 +123,7 @@ fn verify_community(
     checker: &mut Checker,
 ) -> QueryResult<()> {
     let community_key = DbUuid::from(community);
-    let rows: Vec<(DbUuid, String, i64, i64, i64)> = accounts::table
+    let rows: Vec<(DbUuid, AccountKind, i64, i64, i64)> = accounts::table
         .filter(accounts::community_id.eq(community_key))
         .select((
             accounts::id,
@@ -252,7 +251,7 @@ fn verify_community(
                 community_id: community,
                 seq: entry.seq,
                 journal_id: entry.id.into(),
-                kind: &entry.kind,
+                kind: entry.kind.as_str(),
                 reference_id: entry.reference_id.map(|r| r.0),
                 memo: &entry.memo,
                 actor_id: entry.actor_id.map(UserId::from),
@@ -328,7 +327,7 @@ fn verify_community(
                 track.credits += posting.amount.max(0);
                 let running = track.running;
                 let credits = track.credits;
-                let is_member = track.kind == ACCOUNT_KIND_MEMBER;
+                let is_member = track.kind == AccountKind::Member;
                 if posting.account_seq != expected_account_seq {
                     checker.problem(
                         "account_sequence_gap",
@@ -410,7 +409,7 @@ fn verify_community(
                 ),
             );
         }
-        if track.kind == ACCOUNT_KIND_MEMBER && track.cached_balance < 0 {
+        if track.kind == AccountKind::Member && track.cached_balance < 0 {
             checker.problem(
                 "negative_balance",
                 community,

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use moralbank::config::{Config, RawSettings};
+use moralbank::app::config::{Config, RawSettings};
 use moralbank::db::{DatabaseUrl, DbConn};
 use serde_json::{json, Value};
 
@@ -178,7 +178,7 @@ pub struct TestApp {
     pub base: String,
     pub admin_token: String,
     /// The server's business clock: tests move it instead of sleeping.
-    pub clock: moralbank::clock::Clock,
+    pub clock: moralbank::kernel::Clock,
     handle: Option<actix_web::dev::ServerHandle>,
     thread: Option<JoinHandle<()>>,
     agent: ureq::Agent,
@@ -200,7 +200,7 @@ pub fn config_for(db_url: &str) -> Config {
     .expect("test config")
 }
 
-fn config_with_clock(db_url: &str, clock: &moralbank::clock::Clock) -> Config {
+fn config_with_clock(db_url: &str, clock: &moralbank::kernel::Clock) -> Config {
     let mut config = config_for(db_url);
     config.clock = clock.clone();
     config
@@ -210,7 +210,7 @@ fn start_server(config: Config) -> (SocketAddr, actix_web::dev::ServerHandle, Jo
     let (tx, rx) = mpsc::channel();
     let thread = std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
-            let app = match moralbank::startup::start(config) {
+            let app = match moralbank::app::start(config) {
                 Ok(app) => app,
                 Err(e) => {
                     let _ = tx.send(Err(e));
@@ -236,7 +236,7 @@ impl TestApp {
     }
 
     pub fn spawn_on(backend: Backend, db: ScratchDb) -> TestApp {
-        let clock = moralbank::clock::Clock::default();
+        let clock = moralbank::kernel::Clock::default();
         let (addr, handle, thread) = start_server(config_with_clock(&db.url, &clock));
         let agent = ureq::AgentBuilder::new()
             .timeout(std::time::Duration::from_secs(60))

@@ -10,15 +10,16 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use moralbank::config::{Config, RawSettings};
-use moralbank::db::deeds::{self as deed_store, RuleTerms};
-use moralbank::db::models::{DeedEventRow, DeedRow};
-use moralbank::db::{self, queries, shop, DbUuid};
-use moralbank::domain::member::MemberName;
-use moralbank::domain::{AccountId, CommunityId, DeedId, Points, Role, RoleSet, UserId};
-use moralbank::ledger::{
-    AdjustmentKind, Command as LedgerCommand, Engine, EngineSettings, IdempotencyClaim,
-};
+use moralbank::adjustments::plan::{Adjust, AdjustmentKind};
+use moralbank::app::config::{Config, RawSettings};
+use moralbank::commands::{Book, Command as LedgerCommand, Engine};
+use moralbank::db::{self, DbUuid};
+use moralbank::deeds::model::{DeedAction, DeedStatus, Direction, Unit};
+use moralbank::deeds::store::{self as deed_store, DeedEventRow, DeedRow, RuleTerms};
+use moralbank::kernel::{AccountId, CommunityId, DeedId, Points, Role, RoleSet, UserId};
+use moralbank::ledger::{EngineSettings, IdempotencyClaim};
+use moralbank::members::model::MemberName;
+use moralbank::shop::store as shop;
 
 pub const PASSWORD: &str = "bench-password-1";
 /// Starting balance of every member: enough that redemptions never run dry in a run.
@@ -183,10 +184,10 @@ fn prepare(
     clerks: usize,
 ) -> Result<Fixture, String> {
     let pool = db::build_pool(&config.database_url)?;
-    let boot = moralbank::startup::bootstrap(config, &pool)?;
+    let boot = moralbank::app::bootstrap::bootstrap(config, &pool)?;
     let community: CommunityId = boot.community_id;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
-    let admin: UserId = queries::user_by_username(&mut conn, "admin")
+    let admin: UserId = moralbank::users::store::user_by_username(&mut conn, "admin")
         .map_err(|e| e.to_string())?
         .ok_or("no admin")?
         .id
@@ -197,9 +198,9 @@ fn prepare(
         let name = format!("bench-clerk-{i}");
         let mut roles = RoleSet::default();
         roles.insert(Role::Clerk);
-        queries::insert_user(
+        moralbank::users::store::insert_user(
             &mut conn,
-            &queries::NewUser {
+            &moralbank::users::store::NewUser {
                 community,
                 username: &name,
                 password_hash: &hash,
@@ -216,7 +217,7 @@ fn prepare(
         for i in 0..members {
             let name = MemberName::parse(&format!("压测居民{i}"))
                 .map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))?;
-            let (m, a) = queries::create_member(conn, community, &name, None)
+            let (m, a) = moralbank::members::store::create_member(conn, community, &name, None)
                 .map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))?;
             accounts.push(AccountId::from(a.id));
             member_ids.push(m.id.0);
@@ -249,8 +250,8 @@ fn prepare(
                 name: "压测好事".into(),
                 category: "压测".into(),
                 points: 100,
-                unit: "event".into(),
-                direction: "earn".into(),
+                unit: Unit::Event,
+                direction: Direction::Earn,
                 monthly_cap: None,
                 per_deed_cap: None,
             },
@@ -275,7 +276,7 @@ fn prepare(
                 rule_id: rule.id,
                 rule_version_id: version.id,
                 rule_name: version.name.clone(),
-                direction: "earn".into(),
+                direction: Direction::Earn,
                 quantity: 100,
                 counted_quantity: 100,
                 points: 100,
@@ -283,7 +284,7 @@ fn prepare(
                 occurred_on: today.clone(),
                 description: "压测".into(),
                 evidence: "[]".into(),
-                status: "submitted".into(),
+                status: DeedStatus::Submitted,
                 submitted_by: DbUuid::from(admin),
                 cap_month: None,
                 notice_ends_at: None,
@@ -299,9 +300,9 @@ fn prepare(
                 id: DbUuid(uuid::Uuid::now_v7()),
                 deed_id: deed.id,
                 community_id: community.into(),
-                action: "submit".into(),
+                action: DeedAction::Submit,
                 from_status: None,
-                to_status: "submitted".into(),
+                to_status: DeedStatus::Submitted,
                 actor_id: Some(admin.into()),
                 reason: None,
                 created_at: now,
@@ -315,26 +316,32 @@ fn prepare(
     drop(conn);
     // Balances through the engine, so the ledger is real.
     actix_web::rt::System::new().block_on(async {
-        let (engine, _w) = Engine::start(config.database_url.clone(), EngineSettings::default())
-            .map_err(|e| e.to_string())?;
+        let (engine, _w) = Engine::start(
+            config.database_url.clone(),
+            Book::default(),
+            EngineSettings::default(),
+        )
+        .map_err(|e| e.to_string())?;
         for chunk in accounts.chunks(256) {
             let commands = chunk
                 .iter()
-                .map(|a| LedgerCommand::Adjust {
-                    community_id: community,
-                    member_account_id: *a,
-                    kind: AdjustmentKind::OpeningBalance,
-                    amount: Points::from_hundredths(MEMBER_BALANCE),
-                    reason: "bench".into(),
-                    actor: moralbank::domain::Actor {
-                        user_id: admin,
-                        member_id: None,
-                    },
-                    idempotency: IdempotencyClaim {
-                        user_id: admin,
-                        key: format!("open-{}", a.0),
-                        request_hash: "bench".into(),
-                    },
+                .map(|a| {
+                    LedgerCommand::Adjust(Adjust {
+                        community_id: community,
+                        member_account_id: *a,
+                        kind: AdjustmentKind::OpeningBalance,
+                        amount: Points::from_hundredths(MEMBER_BALANCE),
+                        reason: "bench".into(),
+                        actor: moralbank::kernel::Actor {
+                            user_id: admin,
+                            member_id: None,
+                        },
+                        idempotency: IdempotencyClaim {
+                            user_id: admin,
+                            key: format!("open-{}", a.0),
+                            request_hash: "bench".into(),
+                        },
+                    })
                 })
                 .collect();
             for r in engine

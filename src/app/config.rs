@@ -1,0 +1,327 @@
+//! Settings from flags and the environment, with defaults that need no set-up. A bad value stops
+//! start-up with one line that names the setting.
+
+use std::net::SocketAddr;
+
+use crate::db::DatabaseUrl;
+use crate::ledger::engine::BATCH_COMMANDS_MAX;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./moralbank.db";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// A clerk's shift: long enough not to interrupt the counter, short enough to expire overnight.
+pub const DEFAULT_TOKEN_TTL_SECONDS: u64 = 8 * 3600;
+pub const TOKEN_TTL_SECONDS_MIN: u64 = 60;
+pub const TOKEN_TTL_SECONDS_MAX: u64 = 7 * 24 * 3600;
+pub const JWT_SECRET_BYTES_MIN: usize = 32;
+pub const ADMIN_PASSWORD_CHARS_MIN: usize = 8;
+pub const DEFAULT_COMMUNITY_CODE: &str = "community";
+pub const DEFAULT_COMMUNITY_NAME: &str = "示范社区";
+pub const DEFAULT_UTC_OFFSET: &str = "+08:00";
+
+/// Settings as text, straight from flags or the environment (flags win; clap does the merge).
+#[derive(Debug, Clone, Default)]
+pub struct RawSettings {
+    pub database_url: Option<String>,
+    pub bind: Option<String>,
+    pub jwt_secret: Option<String>,
+    pub token_ttl_seconds: Option<String>,
+    pub community_code: Option<String>,
+    pub community_name: Option<String>,
+    pub community_utc_offset: Option<String>,
+    pub admin_password: Option<String>,
+    pub batch_max: Option<String>,
+    pub workers: Option<String>,
+    pub auth_cache_ms: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    pub bind: SocketAddr,
+    pub jwt_secret: Option<String>,
+    pub token_ttl_seconds: u64,
+    pub community_code: String,
+    pub community_name: String,
+    pub community_utc_offset_minutes: i32,
+    pub admin_password: Option<String>,
+    pub batch_max: usize,
+    pub workers: usize,
+    /// How long this instance trusts what it read about a token's user (status, roles, token
+    /// version). Changes made through this instance apply at once; changes made through another
+    /// instance on the same database apply within this time. 0 reads the user on every request.
+    pub auth_cache_ms: u64,
+    /// "Now" for business rules; tests move it forward.
+    pub clock: crate::kernel::Clock,
+    /// How often the notice sweeper looks for deeds whose public notice has ended.
+    pub sweep_interval_ms: u64,
+}
+
+pub const DEFAULT_AUTH_CACHE_MS: u64 = 1_000;
+pub const AUTH_CACHE_MS_MAX: u64 = 60_000;
+
+/// How often, by default, the sweeper credits deeds whose notice ended.
+pub const DEFAULT_SWEEP_INTERVAL_MS: u64 = 30_000;
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets are never printed, not even in debug output.
+        f.debug_struct("Config")
+            .field("database_url", &self.database_url)
+            .field("bind", &self.bind)
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "***"))
+            .field("token_ttl_seconds", &self.token_ttl_seconds)
+            .field("community_code", &self.community_code)
+            .field("community_name", &self.community_name)
+            .field(
+                "community_utc_offset_minutes",
+                &self.community_utc_offset_minutes,
+            )
+            .field(
+                "admin_password",
+                &self.admin_password.as_ref().map(|_| "***"),
+            )
+            .field("batch_max", &self.batch_max)
+            .field("workers", &self.workers)
+            .field("auth_cache_ms", &self.auth_cache_ms)
+            .finish()
+    }
+}
+
+fn invalid(name: &str, value: &str, why: impl std::fmt::Display) -> String {
+    format!("invalid {name} '{value}': {why}")
+}
+
+impl Config {
+    pub fn from_raw(raw: RawSettings) -> Result<Config, String> {
+        let database_url = {
+            let text = raw
+                .database_url
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+            DatabaseUrl::parse(&text).map_err(|e| {
+                invalid(
+                    "MORALBANK_DATABASE_URL",
+                    &DatabaseUrl::parse(&text)
+                        .map(|u| u.redacted())
+                        .unwrap_or_else(|_| text.chars().take(40).collect()),
+                    e,
+                )
+            })?
+        };
+        let bind_text = raw.bind.unwrap_or_else(|| DEFAULT_BIND.to_string());
+        let bind: SocketAddr = bind_text
+            .parse()
+            .map_err(|e| invalid("MORALBANK_BIND", &bind_text, e))?;
+        let jwt_secret = match raw.jwt_secret {
+            Some(secret) if secret.len() < JWT_SECRET_BYTES_MIN => {
+                return Err(format!(
+                    "invalid MORALBANK_JWT_SECRET: it must be at least {JWT_SECRET_BYTES_MIN} bytes long"
+                ))
+            }
+            other => other,
+        };
+        let token_ttl_seconds = match raw.token_ttl_seconds {
+            None => DEFAULT_TOKEN_TTL_SECONDS,
+            Some(text) => {
+                let value: u64 = text
+                    .trim()
+                    .parse()
+                    .map_err(|e| invalid("MORALBANK_TOKEN_TTL_SECONDS", &text, e))?;
+                if !(TOKEN_TTL_SECONDS_MIN..=TOKEN_TTL_SECONDS_MAX).contains(&value) {
+                    return Err(invalid(
+                        "MORALBANK_TOKEN_TTL_SECONDS",
+                        &text,
+                        format!(
+                            "must be between {TOKEN_TTL_SECONDS_MIN} and {TOKEN_TTL_SECONDS_MAX}"
+                        ),
+                    ));
+                }
+                value
+            }
+        };
+        let community_code = raw
+            .community_code
+            .unwrap_or_else(|| DEFAULT_COMMUNITY_CODE.to_string());
+        if community_code.is_empty()
+            || community_code.len() > 32
+            || !community_code
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(invalid(
+                "MORALBANK_COMMUNITY_CODE",
+                &community_code,
+                "use 1-32 letters, digits, '-' or '_'",
+            ));
+        }
+        let community_name = raw
+            .community_name
+            .unwrap_or_else(|| DEFAULT_COMMUNITY_NAME.to_string());
+        if community_name.trim().is_empty() || community_name.chars().count() > 64 {
+            return Err(invalid(
+                "MORALBANK_COMMUNITY_NAME",
+                &community_name,
+                "must be 1-64 characters",
+            ));
+        }
+        let offset_text = raw
+            .community_utc_offset
+            .unwrap_or_else(|| DEFAULT_UTC_OFFSET.to_string());
+        let community_utc_offset_minutes = parse_utc_offset(&offset_text)
+            .map_err(|e| invalid("MORALBANK_COMMUNITY_UTC_OFFSET", &offset_text, e))?;
+        let admin_password = match raw.admin_password {
+            Some(p) if p.chars().count() < ADMIN_PASSWORD_CHARS_MIN => {
+                return Err(format!(
+                    "invalid MORALBANK_ADMIN_PASSWORD: it must be at least {ADMIN_PASSWORD_CHARS_MIN} characters"
+                ))
+            }
+            other => other,
+        };
+        let batch_max = match raw.batch_max {
+            None => BATCH_COMMANDS_MAX,
+            Some(text) => {
+                let value: usize = text
+                    .trim()
+                    .parse()
+                    .map_err(|e| invalid("MORALBANK_BATCH_MAX", &text, e))?;
+                if !(1..=BATCH_COMMANDS_MAX).contains(&value) {
+                    return Err(invalid(
+                        "MORALBANK_BATCH_MAX",
+                        &text,
+                        format!("must be between 1 and {BATCH_COMMANDS_MAX}"),
+                    ));
+                }
+                value
+            }
+        };
+        let workers = match raw.workers {
+            None => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            Some(text) => {
+                let value: usize = text
+                    .trim()
+                    .parse()
+                    .map_err(|e| invalid("MORALBANK_WORKERS", &text, e))?;
+                if !(1..=64).contains(&value) {
+                    return Err(invalid(
+                        "MORALBANK_WORKERS",
+                        &text,
+                        "must be between 1 and 64",
+                    ));
+                }
+                value
+            }
+        };
+        let auth_cache_ms = match raw.auth_cache_ms {
+            None => DEFAULT_AUTH_CACHE_MS,
+            Some(text) => {
+                let value: u64 = text
+                    .trim()
+                    .parse()
+                    .map_err(|e| invalid("MORALBANK_AUTH_CACHE_MS", &text, e))?;
+                if value > AUTH_CACHE_MS_MAX {
+                    return Err(invalid(
+                        "MORALBANK_AUTH_CACHE_MS",
+                        &text,
+                        format!("must be between 0 and {AUTH_CACHE_MS_MAX}"),
+                    ));
+                }
+                value
+            }
+        };
+        Ok(Config {
+            database_url,
+            bind,
+            jwt_secret,
+            token_ttl_seconds,
+            community_code,
+            community_name: community_name.trim().to_string(),
+            community_utc_offset_minutes,
+            admin_password,
+            batch_max,
+            workers,
+            auth_cache_ms,
+            clock: crate::kernel::Clock::default(),
+            sweep_interval_ms: DEFAULT_SWEEP_INTERVAL_MS,
+        })
+    }
+}
+
+/// Parses "+08:00", "-05:30" or "Z".
+pub fn parse_utc_offset(text: &str) -> Result<i32, String> {
+    let text = text.trim();
+    if text == "Z" || text == "+00:00" || text == "-00:00" {
+        return Ok(0);
+    }
+    let (sign, rest) = match text.as_bytes().first() {
+        Some(b'+') => (1, &text[1..]),
+        Some(b'-') => (-1, &text[1..]),
+        _ => return Err("expected an offset like +08:00".into()),
+    };
+    let (hours, minutes) = rest
+        .split_once(':')
+        .ok_or_else(|| "expected an offset like +08:00".to_string())?;
+    let hours: i32 = hours.parse().map_err(|_| "bad hours".to_string())?;
+    let minutes: i32 = minutes.parse().map_err(|_| "bad minutes".to_string())?;
+    if hours > 14 || minutes > 59 || rest.len() != 5 {
+        return Err("offset out of range".into());
+    }
+    Ok(sign * (hours * 60 + minutes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_no_set_up() {
+        let config = Config::from_raw(RawSettings::default()).unwrap();
+        assert_eq!(config.bind.to_string(), DEFAULT_BIND);
+        assert_eq!(config.community_utc_offset_minutes, 480);
+        assert_eq!(config.token_ttl_seconds, DEFAULT_TOKEN_TTL_SECONDS);
+    }
+
+    #[test]
+    fn a_bad_value_is_named_in_one_line() {
+        let error = Config::from_raw(RawSettings {
+            bind: Some("nowhere".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(
+            error.starts_with("invalid MORALBANK_BIND 'nowhere'"),
+            "{error}"
+        );
+        assert!(!error.contains('\n'));
+        let error = Config::from_raw(RawSettings {
+            database_url: Some("mysql://x".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(error.contains("MORALBANK_DATABASE_URL"), "{error}");
+        let error = Config::from_raw(RawSettings {
+            token_ttl_seconds: Some("5".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(error.contains("MORALBANK_TOKEN_TTL_SECONDS"), "{error}");
+        let error = Config::from_raw(RawSettings {
+            jwt_secret: Some("short".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(
+            error.contains("MORALBANK_JWT_SECRET") && !error.contains("short"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn utc_offsets_parse() {
+        assert_eq!(parse_utc_offset("+08:00"), Ok(480));
+        assert_eq!(parse_utc_offset("-05:30"), Ok(-330));
+        assert_eq!(parse_utc_offset("Z"), Ok(0));
+        assert!(parse_utc_offset("8").is_err());
+        assert!(parse_utc_offset("+15:00").is_err());
+    }
+}

@@ -1,0 +1,94 @@
+//! The composition root: builds the running service from the database, the first-start set-up,
+//! the ledger writer, the middleware, the routes of every face, and the background jobs.
+
+pub mod bootstrap;
+pub mod config;
+pub mod health;
+pub mod middleware;
+pub mod openapi;
+pub mod routes;
+pub mod sweeper;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{ErrorHandlers, Logger};
+use actix_web::{web, App, HttpServer};
+use utoipa_actix_web::AppExt;
+
+use crate::auth::{JwtKeys, LoginThrottle, UserCache};
+use crate::commands::{Book, Engine};
+use crate::db;
+use crate::http::state::AppState;
+use crate::ledger::EngineSettings;
+use bootstrap::{bootstrap, Bootstrap};
+use config::Config;
+
+/// Password hashes (argon2id, 19 MiB each) computed at the same time at most.
+pub const PASSWORD_HASHES_AT_ONCE_MAX: usize = 2;
+
+/// A started service: its address, the actix server future to await, and the writer thread.
+pub struct Application {
+    pub addr: SocketAddr,
+    pub server: Server,
+    pub bootstrap: Bootstrap,
+}
+
+/// Bootstraps and binds. Must run inside an actix system; await `server` to serve.
+pub fn start(config: Config) -> Result<Application, String> {
+    let pool = db::build_pool(&config.database_url)?;
+    let bootstrap = bootstrap(&config, &pool)?;
+    let (engine, _writer) = Engine::start(
+        config.database_url.clone(),
+        Book::default(),
+        EngineSettings {
+            batch_commands_max: config.batch_max,
+            clock: config.clock.clone(),
+            ..EngineSettings::default()
+        },
+    )
+    .map_err(|e| format!("cannot start the ledger writer: {e}"))?;
+    let db_permits = tokio::sync::Semaphore::new(pool.max_size() as usize);
+    let state = web::Data::new(AppState {
+        pool,
+        db_permits,
+        hashing_permits: tokio::sync::Semaphore::new(PASSWORD_HASHES_AT_ONCE_MAX),
+        engine,
+        jwt: JwtKeys::from_secret(bootstrap.jwt_secret.as_bytes(), config.token_ttl_seconds),
+        throttle: Arc::new(LoginThrottle::default()),
+        users: UserCache::new(std::time::Duration::from_millis(config.auth_cache_ms)),
+        backend: config.database_url.kind(),
+        clock: config.clock.clone(),
+    });
+    sweeper::spawn_notice_sweeper(state.clone(), config.sweep_interval_ms);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(middleware::json_config())
+            .app_data(middleware::query_config())
+            .app_data(middleware::path_config())
+            .wrap(ErrorHandlers::new().default_handler(middleware::problem_for_bare_error))
+            .wrap(middleware::security_headers())
+            .wrap(Logger::new("%a \"%r\" %s %b %Dms").exclude("/healthz"))
+            .into_utoipa_app()
+            .configure(routes::api)
+            .split_for_parts()
+            .0
+            .default_service(web::to(middleware::not_found))
+    })
+    .workers(config.workers)
+    .shutdown_timeout(10)
+    .bind(config.bind)
+    .map_err(|e| format!("cannot bind {}: {e}", config.bind))?;
+    let addr = server
+        .addrs()
+        .first()
+        .copied()
+        .ok_or_else(|| "bound to no address".to_string())?;
+    Ok(Application {
+        addr,
+        server: server.run(),
+        bootstrap,
+    })
+}

@@ -1,0 +1,79 @@
+//! Every route of the service, registered once: the same registration gives the actix services
+//! that answer and the OpenAPI paths that document them (`utoipa-actix-web`), so the two cannot
+//! drift apart.
+
+use utoipa::OpenApi;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{scope, AppExt};
+
+use super::openapi::ApiDoc;
+
+/// The JSON API, under `/api/v1`, and the health probes.
+pub fn api(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(crate::app::health::healthz);
+    cfg.service(crate::app::health::readyz);
+    cfg.service(
+        scope::scope("/api/v1")
+            .service(crate::app::openapi::openapi_json)
+            .service(crate::users::http::login::login)
+            .service(crate::users::http::login::logout)
+            .service(crate::users::http::login::me)
+            .service(crate::users::http::login::change_password)
+            .service(crate::members::http::create_member)
+            .service(crate::members::http::list_members)
+            .service(crate::members::http::get_member)
+            .service(crate::members::http::update_member)
+            .service(crate::users::http::users::create_user)
+            .service(crate::users::http::users::list_users)
+            .service(crate::users::http::users::update_user)
+            .service(crate::passbook::http::accounts::get_account)
+            .service(crate::passbook::http::statements::get_statement)
+            .service(crate::passbook::http::statements::get_passbook)
+            .service(crate::passbook::http::statements::get_balance)
+            .service(crate::adjustments::http::create_adjustment)
+            .service(crate::audit::http::verify_ledger)
+            .service(crate::shop::http::goods::create_goods)
+            .service(crate::shop::http::goods::list_goods)
+            .service(crate::shop::http::goods::get_goods)
+            .service(crate::shop::http::goods::update_goods)
+            .service(crate::shop::http::goods::restock_goods)
+            .service(crate::shop::http::goods::list_stock_movements)
+            // "totals" before "{id}": the first matching route wins.
+            .service(crate::shop::http::redemptions::get_redemption_totals)
+            .service(crate::shop::http::redemptions::create_redemption)
+            .service(crate::shop::http::redemptions::list_redemptions)
+            .service(crate::shop::http::redemptions::get_redemption)
+            .service(crate::shop::http::redemptions::void_redemption)
+            .service(crate::deeds::http::rules::create_rule)
+            .service(crate::deeds::http::rules::list_rules)
+            .service(crate::deeds::http::rules::get_rule)
+            .service(crate::deeds::http::rules::update_rule)
+            .service(crate::deeds::http::rules::get_settings)
+            .service(crate::deeds::http::rules::update_settings)
+            // The bulk route before "/deeds/{id}/…" ones.
+            .service(crate::deeds::http::deeds::approve_deeds)
+            .service(crate::deeds::http::deeds::create_deed)
+            .service(crate::deeds::http::deeds::list_deeds)
+            .service(crate::deeds::http::deeds::get_deed)
+            .service(crate::deeds::http::deeds::review_deed)
+            .service(crate::deeds::http::deeds::approve_deed)
+            .service(crate::deeds::http::deeds::reject_deed)
+            .service(crate::deeds::http::deeds::withdraw_deed)
+            .service(crate::deeds::http::deeds::reverse_deed)
+            .service(crate::deeds::http::deeds::object_to_deed)
+            .service(crate::deeds::http::deeds::list_notices)
+            .service(crate::reports::http::get_honor_roll)
+            .service(crate::reports::http::get_summary)
+            .service(crate::reports::http::list_journal),
+    );
+}
+
+/// The OpenAPI document, from the same registration the server uses.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, spec) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(api)
+        .split_for_parts();
+    spec
+}

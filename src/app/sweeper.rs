@@ -1,0 +1,59 @@
+//! Background work of the service: crediting deeds whose public notice ended.
+
+use actix_web::web;
+
+use crate::commands::Command;
+use crate::deeds::http::deeds::BULK_APPROVAL_IDS_MAX;
+use crate::deeds::plan::{DeedCommand, Step};
+use crate::deeds::store;
+use crate::http::problem::ApiError;
+use crate::http::state::AppState;
+use crate::http::with_conn;
+
+/// Credits deeds whose public notice ended: once at start (nothing due is left behind by a
+/// restart), then on a timer. It runs on the server's runtime and stops with it.
+pub fn spawn_notice_sweeper(state: web::Data<AppState>, interval_ms: u64) {
+    actix_web::rt::spawn(async move {
+        let mut ticks =
+            tokio::time::interval(std::time::Duration::from_millis(interval_ms.max(10)));
+        loop {
+            ticks.tick().await;
+            if let Err(e) = sweep_notices(&state).await {
+                tracing::warn!(error = %e, "notice sweep failed; will retry");
+            }
+        }
+    });
+}
+
+/// Credits every deed whose notice ended unopposed. Runs on a timer and once at start, so a
+/// restart never leaves a due deed behind; crediting is exactly once in the engine.
+pub async fn sweep_notices(state: &AppState) -> Result<usize, ApiError> {
+    let now = state.clock.now();
+    let due = with_conn(state, move |conn| {
+        Ok(store::due_deeds(conn, now, BULK_APPROVAL_IDS_MAX as i64)?)
+    })
+    .await?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let commands = due
+        .iter()
+        .map(|(community, deed)| {
+            Command::Deed(DeedCommand {
+                community_id: (*community).into(),
+                deed_id: (*deed).into(),
+                step: Step::CreditDue,
+                clock_now: now,
+            })
+        })
+        .collect();
+    let outcomes = state.engine.execute_many(commands).await?;
+    let credited = outcomes.iter().filter(|o| o.is_ok()).count();
+    for ((_, deed), outcome) in due.iter().zip(&outcomes) {
+        if let Err(e) = outcome {
+            tracing::info!(deed = %deed.0, error = %e, "sweeper left a deed");
+        }
+    }
+    tracing::info!(credited, "notice sweeper credited deeds");
+    Ok(credited)
+}

@@ -1,0 +1,3 @@
+//! For the auditor: ledger verification and the journal feed.
+
+pub mod http;

@@ -1,0 +1,376 @@
+//! The `moralbank` command: serve (default), migrate, user add, verify, openapi, demo.
+
+pub mod demo;
+
+use std::io::{IsTerminal, Read};
+use std::process::ExitCode;
+
+use crate::app::config::{Config, RawSettings};
+use crate::auth::password::{check_password_rules, hash_password};
+use crate::db;
+use crate::kernel::{MemberId, RoleSet};
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "moralbank",
+    version,
+    about = "道德银行 · Moral Bank — a community moral-coin ledger"
+)]
+struct Cli {
+    #[command(flatten)]
+    settings: SettingsArgs,
+    #[command(subcommand)]
+    command: Option<Commands>,
+}
+
+/// Every setting is a flag and an environment variable; the flag wins.
+#[derive(Args, Clone, Default)]
+struct SettingsArgs {
+    /// sqlite://PATH or postgres://… (default sqlite://./moralbank.db)
+    #[arg(
+        long,
+        env = "MORALBANK_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    database_url: Option<String>,
+    /// Address to listen on (default 127.0.0.1:8080)
+    #[arg(long, env = "MORALBANK_BIND", global = true)]
+    bind: Option<String>,
+    /// HS256 secret, at least 32 bytes (default: generated on first start, kept in the database)
+    #[arg(
+        long,
+        env = "MORALBANK_JWT_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    jwt_secret: Option<String>,
+    /// Access-token lifetime in seconds (default 28800)
+    #[arg(long, env = "MORALBANK_TOKEN_TTL_SECONDS", global = true)]
+    token_ttl_seconds: Option<String>,
+    /// Code of the community created on first start
+    #[arg(long, env = "MORALBANK_COMMUNITY_CODE", global = true)]
+    community_code: Option<String>,
+    /// Name of the community created on first start
+    #[arg(long, env = "MORALBANK_COMMUNITY_NAME", global = true)]
+    community_name: Option<String>,
+    /// UTC offset of the community's day (default +08:00)
+    #[arg(long, env = "MORALBANK_COMMUNITY_UTC_OFFSET", global = true)]
+    community_utc_offset: Option<String>,
+    /// Password of the first admin (default: generated and printed once)
+    #[arg(
+        long,
+        env = "MORALBANK_ADMIN_PASSWORD",
+        global = true,
+        hide_env_values = true
+    )]
+    admin_password: Option<String>,
+    /// Ledger commands per database transaction, 1-256 (1 turns group commit off)
+    #[arg(long, env = "MORALBANK_BATCH_MAX", global = true)]
+    batch_max: Option<String>,
+    /// HTTP worker threads (default: one per core)
+    #[arg(long, env = "MORALBANK_WORKERS", global = true)]
+    workers: Option<String>,
+    /// Milliseconds a token's user is trusted before it is read again, 0-60000 (default 1000)
+    #[arg(long, env = "MORALBANK_AUTH_CACHE_MS", global = true)]
+    auth_cache_ms: Option<String>,
+}
+
+impl From<SettingsArgs> for RawSettings {
+    fn from(a: SettingsArgs) -> RawSettings {
+        RawSettings {
+            database_url: a.database_url,
+            bind: a.bind,
+            jwt_secret: a.jwt_secret,
+            token_ttl_seconds: a.token_ttl_seconds,
+            community_code: a.community_code,
+            community_name: a.community_name,
+            community_utc_offset: a.community_utc_offset,
+            admin_password: a.admin_password,
+            batch_max: a.batch_max,
+            workers: a.workers,
+            auth_cache_ms: a.auth_cache_ms,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Commands {
+    /// Serve the HTTP API (the default)
+    Serve,
+    /// Create or update the database schema, then exit
+    Migrate,
+    /// Manage users
+    User {
+        #[command(subcommand)]
+        command: UserCommands,
+    },
+    /// Verify the whole ledger; exit 0 when clean, 1 when anything is wrong
+    Verify,
+    /// Print the OpenAPI document
+    Openapi,
+    /// Create a demo community to explore (rules, goods, residents, deeds, redemptions)
+    Demo,
+    /// Write a consistent copy of a SQLite database to FILE while the service runs
+    Backup {
+        /// Where to write the copy; it must not exist yet
+        file: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommands {
+    /// Add a user who can log in
+    Add {
+        #[arg(long)]
+        username: String,
+        /// Comma-separated: resident, reviewer, admin, clerk, auditor
+        #[arg(long, value_delimiter = ',')]
+        roles: Vec<String>,
+        /// Link the user to the member with this passbook number
+        #[arg(long)]
+        member_no: Option<String>,
+        /// Read the password from standard input instead of prompting
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let config = match Config::from_raw(cli.settings.clone().into()) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("moralbank: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command.unwrap_or(Commands::Serve) {
+        Commands::Serve => serve(config),
+        Commands::Migrate => migrate(&config),
+        Commands::User {
+            command:
+                UserCommands::Add {
+                    username,
+                    roles,
+                    member_no,
+                    password_stdin,
+                },
+        } => add_user(
+            &config,
+            &username,
+            &roles,
+            member_no.as_deref(),
+            password_stdin,
+        ),
+        Commands::Verify => return verify(&config),
+        Commands::Openapi => {
+            print!("{}", crate::app::openapi::spec_json());
+            Ok(())
+        }
+        Commands::Demo => crate::cli::demo::run(&config).map(|logins| print!("{logins}")),
+        Commands::Backup { file } => backup(&config, &file),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("moralbank: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,actix_server=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn serve(config: Config) -> Result<(), String> {
+    actix_web::rt::System::new().block_on(async move {
+        let database = config.database_url.redacted();
+        let app = crate::app::start(config)?;
+        if app.bootstrap.created_community {
+            tracing::info!("created the community and its system accounts");
+        }
+        if let Some(password) = &app.bootstrap.generated_admin_password {
+            // Printed once, to the terminal, never to the log.
+            println!(
+                "First start: created user 'admin' with password {password}\n\
+                 Write it down now; it is not shown again. Change it with POST /api/v1/me/password."
+            );
+        }
+        tracing::info!(address = %app.addr, database = %database, "moralbank serving");
+        app.server.await.map_err(|e| format!("server stopped: {e}"))
+    })
+}
+
+fn migrate(config: &Config) -> Result<(), String> {
+    let mut conn = config
+        .database_url
+        .connect()
+        .map_err(|e| format!("cannot connect to {}: {e}", config.database_url.redacted()))?;
+    db::run_migrations(&mut conn)?;
+    println!("migrations applied to {}", config.database_url.redacted());
+    Ok(())
+}
+
+fn read_password(from_stdin: bool) -> Result<String, String> {
+    if from_stdin || !std::io::stdin().is_terminal() {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+        return Ok(text.trim_end_matches(['\r', '\n']).to_string());
+    }
+    let first = rpassword::prompt_password("Password: ").map_err(|e| e.to_string())?;
+    let second = rpassword::prompt_password("Repeat password: ").map_err(|e| e.to_string())?;
+    if first != second {
+        return Err("the passwords differ".into());
+    }
+    Ok(first)
+}
+
+fn add_user(
+    config: &Config,
+    username: &str,
+    roles: &[String],
+    member_no: Option<&str>,
+    password_stdin: bool,
+) -> Result<(), String> {
+    let roles = RoleSet::from_names(roles.iter().map(String::as_str))?;
+    crate::users::http::users::check_username(username).map_err(|e| e.detail)?;
+    let password = read_password(password_stdin)?;
+    check_password_rules(&password)?;
+    let hash = hash_password(&password)?;
+    let pool = db::build_pool(&config.database_url)?;
+    let bootstrap = crate::app::bootstrap::bootstrap(config, &pool)?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let member = match member_no {
+        None => None,
+        Some(no) => {
+            let found = crate::members::store::list_members(
+                &mut conn,
+                bootstrap.community_id,
+                &crate::members::store::MemberFilter {
+                    member_no: Some(no),
+                    query: None,
+                    only: None,
+                    after: None,
+                    limit: 1,
+                },
+            )
+            .map_err(|e| e.to_string())?;
+            let (member, _) = found
+                .into_iter()
+                .next()
+                .ok_or_else(|| format!("no member has passbook number {no}"))?;
+            Some(MemberId::from(member.id))
+        }
+    };
+    if roles.contains(crate::kernel::Role::Resident) && member.is_none() {
+        return Err("a resident must be linked to a member: give --member-no".into());
+    }
+    let user = crate::users::store::insert_user(
+        &mut conn,
+        &crate::users::store::NewUser {
+            community: bootstrap.community_id,
+            username,
+            password_hash: &hash,
+            roles,
+            member,
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    println!(
+        "created user {} ({}) with roles {}",
+        user.username, user.id.0, user.roles
+    );
+    Ok(())
+}
+
+/// `VACUUM INTO` copies a live SQLite database as one consistent snapshot (a read transaction),
+/// without stopping writers for longer than a checkpoint.
+fn backup(config: &Config, file: &std::path::Path) -> Result<(), String> {
+    if config.database_url.kind() != db::BackendKind::Sqlite {
+        return Err(
+            "backup copies SQLite databases; for PostgreSQL use pg_dump (see the README)".into(),
+        );
+    }
+    if file.exists() {
+        return Err(format!(
+            "{} exists already; choose a new file",
+            file.display()
+        ));
+    }
+    let target = file
+        .to_str()
+        .ok_or_else(|| "the backup path must be valid UTF-8".to_string())?;
+    let mut conn = config
+        .database_url
+        .connect()
+        .map_err(|e| format!("cannot open {}: {e}", config.database_url.redacted()))?;
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute(&format!("VACUUM INTO '{}'", target.replace('\'', "''")))
+        .map_err(|e| format!("backup failed: {e}"))?;
+    println!("backup written to {}", file.display());
+    Ok(())
+}
+
+fn verify(config: &Config) -> ExitCode {
+    let mut conn = match config.database_url.connect() {
+        Ok(conn) => conn,
+        Err(e) => {
+            eprintln!(
+                "moralbank: cannot connect to {}: {e}",
+                config.database_url.redacted()
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let started = std::time::Instant::now();
+    match crate::ledger::verify::verify_ledger(&mut conn, None) {
+        Ok(report) => {
+            for problem in &report.problems {
+                let seq = problem
+                    .journal_seq
+                    .map(|s| format!(" seq {s}"))
+                    .unwrap_or_default();
+                let journal = problem
+                    .journal_id
+                    .map(|j| format!(" transaction {j}"))
+                    .unwrap_or_default();
+                let account = problem
+                    .account_id
+                    .map(|a| format!(" account {a}"))
+                    .unwrap_or_default();
+                println!(
+                    "PROBLEM {}{}{}{}: {}",
+                    problem.kind, seq, journal, account, problem.detail
+                );
+            }
+            println!(
+                "{}: checked {} transactions and {} postings in {:.1}s; {} problem(s)",
+                if report.ok { "OK" } else { "FAILED" },
+                report.checked_transactions,
+                report.checked_postings,
+                started.elapsed().as_secs_f64(),
+                report.problems.len() as u64 + report.problems_omitted
+            );
+            if report.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("moralbank: verification could not read the ledger: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

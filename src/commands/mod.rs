@@ -1,0 +1,359 @@
+//! Every command the ledger writer runs, one list: the concepts' own commands put together, with
+//! the part of the view each needs, in the order their tables are written. A newcomer asking
+//! "what can move coins or stock?" reads [`Command`]; "how is a redemption planned?" follows its
+//! arm into `crate::shop::plan`.
+
+use chrono::NaiveDateTime;
+use diesel::QueryResult;
+
+use crate::adjustments::plan::{plan_adjust, Adjust};
+use crate::db::DbConn;
+use crate::deeds::plan::{DeedCommand, DeedOutcome, DeedPending, Deeds};
+use crate::deeds::view::DeedView;
+use crate::deeds::write::{DEEDS, DEED_EVENTS};
+use crate::kernel::{AccountId, CommunityId, GoodsId, RedemptionId};
+use crate::ledger::batch::{ACCOUNTS, IDEMPOTENCY_KEYS, JOURNAL, POSTINGS};
+use crate::ledger::store::TableWrite;
+use crate::ledger::view::push_unique;
+use crate::ledger::{Batch, IdempotencyClaim, LedgerError, Machine, Posted, View};
+use crate::shop::plan::{Redeem, Restock, Shop, ShopOutcome, ShopPending, Void};
+use crate::shop::view::{MonthlyKey, ShopView};
+use crate::shop::write::{GOODS, REDEMPTIONS, REDEMPTION_LINES, STOCK_MOVEMENTS, VOIDS};
+
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// An opening balance or a correction (`crate::adjustments`).
+    Adjust(Adjust),
+    /// The counter (`crate::shop`).
+    Redeem(Box<Redeem>),
+    Void(Void),
+    Restock(Restock),
+    /// A step of the deed workflow (`crate::deeds`).
+    Deed(DeedCommand),
+    /// Answered after the batch it rides in commits: proves the writer and its database work.
+    Ping,
+}
+
+/// One answer travels once from the writer to its request: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Posted(Posted),
+    Shop(ShopOutcome),
+    Deed(DeedOutcome),
+    Pong,
+}
+
+/// A row of the view a refusal may rest on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Key {
+    Account(AccountId),
+    Goods(GoodsId),
+    Redemption(RedemptionId),
+    Monthly(MonthlyKey),
+}
+
+/// The writer's state machine: the ledger's view and every concept's part of it.
+#[derive(Debug, Default)]
+pub struct Book {
+    pub ledger: View,
+    pub shop: ShopView,
+    pub deeds: DeedView,
+}
+
+#[derive(Debug, Default)]
+pub struct Pending {
+    shop: ShopPending,
+    deeds: DeedPending,
+}
+
+/// The writer of this service.
+pub type Engine = crate::ledger::Engine<Book>;
+
+/// Referenced rows first: a posting names its transaction, a receipt line its redemption.
+static TABLES: [&TableWrite; 11] = [
+    &JOURNAL,
+    &POSTINGS,
+    &REDEMPTIONS,
+    &REDEMPTION_LINES,
+    &STOCK_MOVEMENTS,
+    &IDEMPOTENCY_KEYS,
+    &GOODS,
+    &DEEDS,
+    &DEED_EVENTS,
+    &VOIDS,
+    &ACCOUNTS,
+];
+
+/// The commands of one batch, sorted by concept.
+#[derive(Default)]
+struct Sorted<'a> {
+    adjusts: Vec<&'a Adjust>,
+    redeems: Vec<&'a Redeem>,
+    voids: Vec<&'a Void>,
+    restocks: Vec<&'a Restock>,
+    deeds: Vec<&'a DeedCommand>,
+}
+
+fn sort<'a>(commands: &[&'a Command]) -> Sorted<'a> {
+    let mut sorted = Sorted::default();
+    for command in commands {
+        match command {
+            Command::Adjust(a) => sorted.adjusts.push(a),
+            Command::Redeem(r) => sorted.redeems.push(r),
+            Command::Void(v) => sorted.voids.push(v),
+            Command::Restock(r) => sorted.restocks.push(r),
+            Command::Deed(d) => sorted.deeds.push(d),
+            Command::Ping => {}
+        }
+    }
+    sorted
+}
+
+impl Book {
+    /// The accounts the commands post to, as far as the view can tell yet.
+    fn wanted_accounts(&self, commands: &[&Command], sorted: &Sorted<'_>) -> Vec<AccountId> {
+        let mut wanted = Vec::new();
+        for a in &sorted.adjusts {
+            push_unique(&mut wanted, a.member_account_id);
+        }
+        for r in &sorted.redeems {
+            wanted.extend(self.ledger.member_accounts.get(&r.member_id).copied());
+        }
+        for v in &sorted.voids {
+            if let Some(state) = self.shop.redemptions.get(&v.redemption_id) {
+                push_unique(&mut wanted, state.row.account_id.into());
+            }
+        }
+        for d in &sorted.deeds {
+            if let Some(deed) = self.deeds.deeds.get(&d.deed_id) {
+                push_unique(&mut wanted, deed.account_id.into());
+            }
+        }
+        for command in commands {
+            if let Some(community) = Book::community(command) {
+                wanted.extend(self.ledger.system_accounts(community));
+            }
+        }
+        wanted
+    }
+
+    fn wanted_goods(&self, sorted: &Sorted<'_>) -> Vec<GoodsId> {
+        let mut wanted = Vec::new();
+        for r in &sorted.redeems {
+            wanted.extend(r.lines.iter().map(|l| l.goods_id));
+        }
+        for v in &sorted.voids {
+            if let Some(state) = self.shop.redemptions.get(&v.redemption_id) {
+                wanted.extend(state.lines.iter().map(|l| GoodsId::from(l.goods_id)));
+            }
+        }
+        wanted.extend(sorted.restocks.iter().map(|r| r.goods_id));
+        wanted
+    }
+
+    /// The rows of the view a command's answer rests on.
+    fn rows_behind(&self, command: &Command, now: NaiveDateTime) -> Vec<Key> {
+        let mut keys = Vec::new();
+        match command {
+            Command::Adjust(a) => keys.push(Key::Account(a.member_account_id)),
+            Command::Redeem(r) => {
+                keys.extend(
+                    self.ledger
+                        .member_accounts
+                        .get(&r.member_id)
+                        .map(|a| Key::Account(*a)),
+                );
+                let month = self
+                    .ledger
+                    .communities
+                    .get(&r.community_id)
+                    .map(|c| c.calendar().month_key(now));
+                for line in &r.lines {
+                    keys.push(Key::Goods(line.goods_id));
+                    if let Some(month) = &month {
+                        let key = (r.member_id, line.goods_id, month.clone());
+                        if self.shop.monthly.contains_key(&key) {
+                            keys.push(Key::Monthly(key));
+                        }
+                    }
+                }
+            }
+            Command::Void(v) => {
+                keys.push(Key::Redemption(v.redemption_id));
+                if let Some(state) = self.shop.redemptions.get(&v.redemption_id) {
+                    keys.push(Key::Account(state.row.account_id.into()));
+                    keys.extend(state.lines.iter().map(|l| Key::Goods(l.goods_id.into())));
+                }
+            }
+            Command::Restock(r) => keys.push(Key::Goods(r.goods_id)),
+            Command::Deed(d) => {
+                if let Some(deed) = self.deeds.deeds.get(&d.deed_id) {
+                    keys.push(Key::Account(deed.account_id.into()));
+                }
+            }
+            Command::Ping => {}
+        }
+        keys
+    }
+
+    fn is_fresh(&self, key: &Key) -> bool {
+        match key {
+            Key::Account(id) => self.ledger.fresh_accounts.contains(id),
+            Key::Goods(id) => self.shop.fresh_goods.contains(id),
+            Key::Redemption(id) => self.shop.fresh_redemptions.contains(id),
+            Key::Monthly(key) => self.shop.fresh_monthly.contains(key),
+        }
+    }
+}
+
+impl Machine for Book {
+    type Command = Command;
+    type Outcome = Outcome;
+    type Pending = Pending;
+    type Key = Key;
+
+    fn tables() -> &'static [&'static TableWrite] {
+        &TABLES
+    }
+
+    fn community(command: &Command) -> Option<CommunityId> {
+        match command {
+            Command::Adjust(a) => Some(a.community_id),
+            Command::Redeem(r) => Some(r.community_id),
+            Command::Void(v) => Some(v.community_id),
+            Command::Restock(r) => Some(r.community_id),
+            Command::Deed(d) => Some(d.community_id),
+            Command::Ping => None,
+        }
+    }
+
+    fn idempotency(command: &Command) -> Option<&IdempotencyClaim> {
+        match command {
+            Command::Adjust(a) => Some(&a.idempotency),
+            Command::Redeem(r) => Some(&r.idempotency),
+            _ => None,
+        }
+    }
+
+    fn view(&self) -> &View {
+        &self.ledger
+    }
+
+    fn start_batch(&mut self) {
+        self.ledger.start_batch();
+        self.shop.start_batch();
+        self.deeds.start_batch();
+    }
+
+    /// What the batch needs and the view lacks, a few queries per batch. Deeds and redemptions to
+    /// void first (they name accounts and goods), then chain heads, accounts, goods, and the
+    /// month's sums and counts, which need all of those.
+    fn load(
+        &mut self,
+        conn: &mut DbConn,
+        commands: &[&Command],
+        now: NaiveDateTime,
+    ) -> QueryResult<()> {
+        let sorted = sort(commands);
+        self.deeds.load_deeds(conn, &sorted.deeds)?;
+        self.shop.load_redemptions(conn, &sorted.voids)?;
+        let mut communities = Vec::new();
+        for command in commands {
+            if let Some(community) = Book::community(command) {
+                push_unique(&mut communities, community);
+            }
+        }
+        self.ledger.load_communities(conn, &communities)?;
+        let members: Vec<_> = sorted.redeems.iter().map(|r| r.member_id).collect();
+        self.ledger.load_member_accounts(conn, &members)?;
+        let claims: Vec<_> = commands
+            .iter()
+            .filter_map(|c| Book::idempotency(c))
+            .collect();
+        self.ledger.load_stored_keys(conn, &claims)?;
+        let accounts = self.wanted_accounts(commands, &sorted);
+        self.ledger.load_accounts(conn, &accounts)?;
+        let goods = self.wanted_goods(&sorted);
+        self.shop.load_goods(conn, &goods)?;
+        self.deeds
+            .load_cap_sums(conn, &self.ledger, &sorted.deeds)?;
+        self.shop
+            .load_monthly(conn, &self.ledger, &sorted.redeems, now)?;
+        Ok(())
+    }
+
+    fn plan(
+        &self,
+        command: &Command,
+        batch: &mut Batch,
+        pending: &mut Pending,
+        now: NaiveDateTime,
+    ) -> Result<Outcome, LedgerError> {
+        let mut shop = Shop {
+            ledger: &self.ledger,
+            view: &self.shop,
+            batch,
+            pending: &mut pending.shop,
+            now,
+        };
+        match command {
+            Command::Adjust(a) => {
+                plan_adjust(a, &self.ledger, shop.batch, now).map(Outcome::Posted)
+            }
+            Command::Redeem(r) => shop.redeem(r).map(Outcome::Shop),
+            Command::Void(v) => shop.void(v).map(Outcome::Shop),
+            Command::Restock(r) => shop.restock(r).map(Outcome::Shop),
+            Command::Deed(d) => Deeds {
+                ledger: &self.ledger,
+                view: &self.deeds,
+                batch: shop.batch,
+                pending: &mut pending.deeds,
+                now,
+            }
+            .run(d)
+            .map(Outcome::Deed),
+            Command::Ping => Ok(Outcome::Pong),
+        }
+    }
+
+    fn unconfirmed(&self, command: &Command, now: NaiveDateTime) -> Vec<Key> {
+        self.rows_behind(command, now)
+            .into_iter()
+            .filter(|key| !self.is_fresh(key))
+            .collect()
+    }
+
+    fn reread(&mut self, keys: &[Key]) {
+        for key in keys {
+            match key {
+                Key::Account(id) => {
+                    self.ledger.accounts.remove(id);
+                }
+                Key::Goods(id) => {
+                    self.shop.goods.remove(id);
+                }
+                Key::Redemption(id) => {
+                    self.shop.redemptions.remove(id);
+                }
+                Key::Monthly(key) => {
+                    self.shop.monthly.remove(key);
+                }
+            }
+        }
+    }
+
+    fn finish(&self, pending: &Pending, batch: &mut Batch) {
+        pending.shop.push_updates(batch);
+        pending.deeds.push_updates(batch);
+    }
+
+    fn adopt(&mut self, batch: Batch, pending: Pending) {
+        batch.adopt_into(&mut self.ledger);
+        pending.shop.adopt_into(&mut self.shop);
+    }
+
+    fn forget(&mut self) {
+        *self = Book::default();
+    }
+}

@@ -1,0 +1,3 @@
+//! Communities (社区): each keeps its own chain, settings, rules, goods and calendar.
+
+pub mod store;

@@ -1,0 +1,4 @@
+//! The deeds' JSON faces.
+
+pub mod deeds;
+pub mod rules;

@@ -1,0 +1,532 @@
+//! The deeds' part of the ledger writer: every step of the workflow, those that move coins
+//! (approval without notice, crediting when the notice ends, reversal) and those that do not
+//! (first check, rejection, withdrawal, objection). Each step asks the transition table of
+//! `model` and the separation of duties of `crate::kernel::policy`.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+
+use super::model::{DeedAction, DeedStatus, Direction, ReviewStages};
+use super::store::{DeedEventRow, DeedRow};
+use super::view::{CapKey, DeedView};
+use super::write::DeedUpdate;
+use crate::db::DbUuid;
+use crate::kernel::policy::refuse_self_dealing;
+use crate::kernel::{
+    AccountId, Act, Actor, BalancedTransaction, CommunityId, DeedId, JournalKind, MemberId, Points,
+    PostingDraft, RuleId, Subject, UserId,
+};
+use crate::ledger::{post, unbalanced, Batch, Draft, LedgerError, Posted, View};
+
+/// A step of the workflow, asked of the writer.
+#[derive(Debug, Clone)]
+pub struct DeedCommand {
+    pub community_id: CommunityId,
+    pub deed_id: DeedId,
+    pub step: Step,
+    /// The business clock's "now": notice periods and cap months are counted from it.
+    pub clock_now: NaiveDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// Approve: the deed enters public notice, or (without notice) credits at once.
+    Approve {
+        actor: Actor,
+        stages: ReviewStages,
+        notice_days: i32,
+    },
+    /// Credit a deed whose notice ended unopposed (the sweeper's step).
+    CreditDue,
+    /// Undo a credited deed with a linked reversing transaction.
+    Reverse { actor: Actor, reason: String },
+    /// A step that moves no coins: first check, rejection, withdrawal, objection.
+    Move {
+        actor: Actor,
+        action: DeedAction,
+        reason: Option<String>,
+        stages: ReviewStages,
+    },
+}
+
+/// What a deed step answers: the deed as it now stands, and the transaction if coins moved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeedOutcome {
+    pub deed: Box<DeedRow>,
+    pub posted: Option<Posted>,
+}
+
+/// The deeds and monthly cap sums a batch changes, over the view.
+#[derive(Debug, Default)]
+pub struct DeedPending {
+    /// Deed → (version the view saw, new state).
+    pub deeds: HashMap<DeedId, (i64, DeedRow)>,
+    pub cap_sums: HashMap<CapKey, i64>,
+}
+
+impl DeedPending {
+    fn deed(&self, view: &DeedView, id: DeedId) -> Option<DeedRow> {
+        self.deeds
+            .get(&id)
+            .map(|(_, d)| d.clone())
+            .or_else(|| view.deeds.get(&id).cloned())
+    }
+
+    fn cap_sum(&self, view: &DeedView, key: &CapKey) -> Option<i64> {
+        self.cap_sums
+            .get(key)
+            .copied()
+            .or_else(|| view.cap_sums.get(key).copied())
+    }
+
+    fn set_deed(&mut self, view: &DeedView, next: DeedRow) {
+        let id = DeedId::from(next.id);
+        let seen = self
+            .deeds
+            .get(&id)
+            .map(|(v, _)| *v)
+            .or_else(|| view.deeds.get(&id).map(|d| d.version))
+            .unwrap_or(next.version);
+        self.deeds.insert(id, (seen, next));
+    }
+
+    /// The changed deeds as guarded updates, in a fixed order.
+    pub fn push_updates(&self, batch: &mut Batch) {
+        let mut deeds: Vec<_> = self.deeds.iter().collect();
+        deeds.sort_by_key(|(id, _)| **id);
+        for (_, (seen, deed)) in deeds {
+            batch.rows.push(&DeedUpdate { seen: *seen, deed });
+        }
+    }
+}
+
+/// Everything the deeds' planning reads: the ledger's view, the deeds', and the batch so far.
+pub struct Deeds<'a> {
+    pub ledger: &'a View,
+    pub view: &'a DeedView,
+    pub batch: &'a mut Batch,
+    pub pending: &'a mut DeedPending,
+    pub now: NaiveDateTime,
+}
+
+/// Whom a decision on this deed concerns, for the separation of duties.
+fn subject(deed: &DeedRow) -> Subject {
+    Subject {
+        member_id: Some(deed.member_id.into()),
+        submitted_by: Some(deed.submitted_by.into()),
+        first_checked_by: deed.first_checked_by.map(Into::into),
+    }
+}
+
+fn refused(deed: &DeedRow, action: DeedAction) -> LedgerError {
+    LedgerError::invalid_transition(deed.status.as_str(), action.past_participle())
+}
+
+/// What a deed's passbook line says: the rule, then the deed in the resident's words.
+fn deed_memo(deed: &DeedRow) -> String {
+    let description: String = deed.description.chars().take(200).collect();
+    format!("{}：{}", deed.rule_name, description)
+}
+
+impl Deeds<'_> {
+    pub fn run(&mut self, c: &DeedCommand) -> Result<DeedOutcome, LedgerError> {
+        let deed = self
+            .pending
+            .deed(self.view, c.deed_id)
+            .filter(|d| CommunityId::from(d.community_id) == c.community_id)
+            .ok_or(LedgerError::DeedNotFound(c.deed_id))?;
+        match &c.step {
+            Step::Approve {
+                actor,
+                stages,
+                notice_days,
+            } => self.approve(c, deed, *actor, *stages, *notice_days),
+            Step::CreditDue => self.credit_due(c, deed),
+            Step::Reverse { actor, reason } => self.reverse(c, deed, *actor, reason),
+            Step::Move {
+                actor,
+                action,
+                reason,
+                stages,
+            } => self.move_deed(c, deed, *actor, *action, reason.clone(), *stages),
+        }
+    }
+
+    fn event(
+        &mut self,
+        deed: &DeedRow,
+        action: DeedAction,
+        from: DeedStatus,
+        actor: Option<UserId>,
+        reason: Option<String>,
+    ) {
+        let row = DeedEventRow {
+            id: DbUuid(self.batch.ids.next_id()),
+            deed_id: deed.id,
+            community_id: deed.community_id,
+            action,
+            from_status: Some(from),
+            to_status: deed.status,
+            actor_id: actor.map(Into::into),
+            reason,
+            created_at: self.now,
+        };
+        self.batch.rows.push(&row);
+    }
+
+    fn cap_key(&self, c: &DeedCommand, deed: &DeedRow) -> Result<CapKey, LedgerError> {
+        let community = self
+            .batch
+            .community(self.ledger, c.community_id)
+            .ok_or_else(|| LedgerError::Unavailable("unknown community".into()))?;
+        Ok((
+            MemberId::from(deed.member_id),
+            RuleId::from(deed.rule_id),
+            community.calendar().month_key(c.clock_now),
+        ))
+    }
+
+    fn check_cap(&self, deed: &DeedRow, key: &CapKey) -> Result<(), LedgerError> {
+        let (Some(cap), Direction::Earn) = (deed.monthly_cap, deed.direction) else {
+            return Ok(());
+        };
+        let used = self
+            .pending
+            .cap_sum(self.view, key)
+            .ok_or_else(|| LedgerError::Unavailable("the monthly sum was not loaded".into()))?;
+        if used + deed.points > cap {
+            return Err(LedgerError::MonthlyCapExceeded {
+                cap: Points::from_hundredths(cap),
+                used: Points::from_hundredths(used),
+                remaining: Points::from_hundredths((cap - used).max(0)),
+            });
+        }
+        Ok(())
+    }
+
+    fn approve(
+        &mut self,
+        c: &DeedCommand,
+        deed: DeedRow,
+        actor: Actor,
+        stages: ReviewStages,
+        notice_days: i32,
+    ) -> Result<DeedOutcome, LedgerError> {
+        let on_notice = notice_days > 0;
+        let next_status = deed
+            .status
+            .after(DeedAction::Approve, stages, on_notice)
+            .ok_or_else(|| refused(&deed, DeedAction::Approve))?;
+        refuse_self_dealing(actor, Act::Decide, subject(&deed))?;
+        let cap_key = self.cap_key(c, &deed)?;
+        self.check_cap(&deed, &cap_key)?;
+        let mut next = deed.clone();
+        next.cap_month = Some(cap_key.2.clone());
+        next.updated_at = self.now;
+        let posted = if next_status == DeedStatus::Approved {
+            next.status = DeedStatus::Approved;
+            next.notice_ends_at = Some(c.clock_now + chrono::Duration::days(notice_days as i64));
+            self.event(
+                &next,
+                DeedAction::Approve,
+                deed.status,
+                Some(actor.user_id),
+                None,
+            );
+            if deed.monthly_cap.is_some() {
+                // No coins move yet, but the cap sum was read: touching the chain head serialises
+                // this with every other writer of the community, so another instance's approval
+                // in between makes this batch replay on a fresh sum.
+                self.batch.touch_head(self.ledger, c.community_id)?;
+            }
+            None
+        } else {
+            let (credited, posted) = self.credit(next, Some(actor.user_id))?;
+            let mut approved = credited.clone();
+            approved.status = DeedStatus::Approved;
+            self.event(
+                &approved,
+                DeedAction::Approve,
+                deed.status,
+                Some(actor.user_id),
+                None,
+            );
+            let from = DeedStatus::Approved;
+            self.event(
+                &credited,
+                DeedAction::Credit,
+                from,
+                Some(actor.user_id),
+                None,
+            );
+            next = credited;
+            posted
+        };
+        if deed.monthly_cap.is_some() && deed.direction == Direction::Earn {
+            let used = self.pending.cap_sum(self.view, &cap_key).unwrap_or(0);
+            self.pending.cap_sums.insert(cap_key, used + deed.points);
+        }
+        self.pending.set_deed(self.view, next.clone());
+        Ok(DeedOutcome {
+            deed: Box::new(next),
+            posted,
+        })
+    }
+
+    fn credit_due(&mut self, c: &DeedCommand, deed: DeedRow) -> Result<DeedOutcome, LedgerError> {
+        if deed
+            .status
+            .after(DeedAction::Credit, ReviewStages::One, true)
+            != Some(DeedStatus::Credited)
+        {
+            return Err(refused(&deed, DeedAction::Credit));
+        }
+        if deed.notice_ends_at.is_none_or(|end| end > c.clock_now) {
+            return Err(LedgerError::NoticeNotOver);
+        }
+        let (credited, posted) = self.credit(deed.clone(), None)?;
+        self.event(&credited, DeedAction::Credit, deed.status, None, None);
+        self.pending.set_deed(self.view, credited.clone());
+        Ok(DeedOutcome {
+            deed: Box::new(credited),
+            posted,
+        })
+    }
+
+    /// Posts a deed's coins: issuance → member for an earning deed; member → deductions for a
+    /// deduction, never more than the balance holds (both amounts are kept). Changes nothing on
+    /// `Err`.
+    fn credit(
+        &mut self,
+        mut deed: DeedRow,
+        actor: Option<UserId>,
+    ) -> Result<(DeedRow, Option<Posted>), LedgerError> {
+        let community_id = CommunityId::from(deed.community_id);
+        let community = self
+            .batch
+            .community(self.ledger, community_id)
+            .ok_or_else(|| LedgerError::Unavailable("unknown community".into()))?;
+        let member_account = AccountId::from(deed.account_id);
+        let (kind, memo, applied, counter) = match deed.direction {
+            Direction::Earn => {
+                let issuance = community
+                    .issuance_account
+                    .ok_or_else(|| LedgerError::Unavailable("no issuance account".into()))?;
+                (
+                    JournalKind::DeedCredit,
+                    deed_memo(&deed),
+                    deed.points,
+                    issuance,
+                )
+            }
+            Direction::Deduct => {
+                let deductions = community
+                    .deductions_account
+                    .ok_or_else(|| LedgerError::Unavailable("no deductions account".into()))?;
+                let balance = self
+                    .batch
+                    .account(self.ledger, member_account)
+                    .map(|a| a.balance)
+                    .ok_or(LedgerError::AccountNotFound(member_account))?;
+                let applied = deed.points.min(balance.max(0));
+                let memo = format!(
+                    "{}（应扣 {}，实扣 {}）",
+                    deed_memo(&deed),
+                    Points::from_hundredths(deed.points),
+                    Points::from_hundredths(applied)
+                );
+                (JournalKind::DeedDeduction, memo, applied, deductions)
+            }
+        };
+        let signed = match deed.direction {
+            Direction::Earn => applied,
+            Direction::Deduct => -applied,
+        };
+        let posted = if applied > 0 {
+            Some(self.post_pair(
+                community_id,
+                member_account,
+                counter,
+                signed,
+                kind,
+                memo,
+                deed.id,
+                actor,
+            )?)
+        } else {
+            None
+        };
+        deed.status = DeedStatus::Credited;
+        deed.applied_points = Some(applied);
+        deed.credit_journal_id = posted.as_ref().map(|p| p.journal_id.into());
+        deed.updated_at = self.now;
+        Ok((deed, posted))
+    }
+
+    /// Member `signed`, counter account the opposite, referencing the deed.
+    #[allow(clippy::too_many_arguments)]
+    fn post_pair(
+        &mut self,
+        community_id: CommunityId,
+        member: AccountId,
+        counter: AccountId,
+        signed: i64,
+        kind: JournalKind,
+        memo: String,
+        deed: DbUuid,
+        actor: Option<UserId>,
+    ) -> Result<Posted, LedgerError> {
+        let transaction = BalancedTransaction::new(vec![
+            PostingDraft {
+                account_id: member,
+                amount: Points::from_hundredths(signed),
+            },
+            PostingDraft {
+                account_id: counter,
+                amount: Points::from_hundredths(-signed),
+            },
+        ])
+        .map_err(unbalanced)?;
+        post(
+            Draft {
+                community_id,
+                kind,
+                reference_id: Some(deed.0),
+                memo,
+                actor_id: actor,
+                transaction,
+                idempotency: None,
+            },
+            self.ledger,
+            self.batch,
+            self.now,
+        )
+    }
+
+    fn reverse(
+        &mut self,
+        c: &DeedCommand,
+        deed: DeedRow,
+        actor: Actor,
+        reason: &str,
+    ) -> Result<DeedOutcome, LedgerError> {
+        let next_status = deed
+            .status
+            .after(DeedAction::Reverse, ReviewStages::One, false)
+            .ok_or_else(|| refused(&deed, DeedAction::Reverse))?;
+        refuse_self_dealing(actor, Act::Reverse, subject(&deed))?;
+        let community = self
+            .batch
+            .community(self.ledger, c.community_id)
+            .ok_or_else(|| LedgerError::Unavailable("unknown community".into()))?;
+        let applied = deed.applied_points.unwrap_or(0);
+        let posted = if applied > 0 {
+            let (signed, counter) = match deed.direction {
+                Direction::Earn => (-applied, community.issuance_account),
+                Direction::Deduct => (applied, community.deductions_account),
+            };
+            let counter =
+                counter.ok_or_else(|| LedgerError::Unavailable("no system account".into()))?;
+            let memo = format!("冲正 {}：{}", deed.rule_name, reason);
+            let member = AccountId::from(deed.account_id);
+            let kind = JournalKind::DeedReversal;
+            Some(self.post_pair(
+                c.community_id,
+                member,
+                counter,
+                signed,
+                kind,
+                memo,
+                deed.id,
+                Some(actor.user_id),
+            )?)
+        } else {
+            None
+        };
+        let mut next = deed.clone();
+        next.status = next_status;
+        next.reversal_journal_id = posted.as_ref().map(|p| p.journal_id.into());
+        next.updated_at = self.now;
+        let why = Some(reason.to_string());
+        self.event(
+            &next,
+            DeedAction::Reverse,
+            deed.status,
+            Some(actor.user_id),
+            why,
+        );
+        self.pending.set_deed(self.view, next.clone());
+        Ok(DeedOutcome {
+            deed: Box::new(next),
+            posted,
+        })
+    }
+
+    /// The coinless steps: where the table lets the deed go, and who may take it there.
+    fn move_deed(
+        &mut self,
+        c: &DeedCommand,
+        deed: DeedRow,
+        actor: Actor,
+        action: DeedAction,
+        reason: Option<String>,
+        stages: ReviewStages,
+    ) -> Result<DeedOutcome, LedgerError> {
+        if matches!(action, DeedAction::Pass | DeedAction::Return) && stages == ReviewStages::One {
+            return Err(LedgerError::SingleStageReview);
+        }
+        if action == DeedAction::Withdraw && UserId::from(deed.submitted_by) != actor.user_id {
+            return Err(LedgerError::NotTheSubmitter);
+        }
+        if action == DeedAction::Object && deed.notice_ends_at.is_none_or(|end| c.clock_now >= end)
+        {
+            return Err(refused(&deed, action));
+        }
+        let next_status = deed
+            .status
+            .after(action, stages, true)
+            .ok_or_else(|| refused(&deed, action))?;
+        match action {
+            DeedAction::Pass | DeedAction::Return => {
+                refuse_self_dealing(actor, Act::FirstCheck, subject(&deed))?
+            }
+            DeedAction::Reject => refuse_self_dealing(actor, Act::Decide, subject(&deed))?,
+            _ => {}
+        }
+        let mut next = deed.clone();
+        next.status = next_status;
+        match action {
+            DeedAction::Pass => next.first_checked_by = Some(actor.user_id.into()),
+            DeedAction::Object => self.back_to_review(&deed, &mut next),
+            _ => {}
+        }
+        next.updated_at = self.now;
+        self.event(&next, action, deed.status, Some(actor.user_id), reason);
+        self.pending.set_deed(self.view, next.clone());
+        Ok(DeedOutcome {
+            deed: Box::new(next),
+            posted: None,
+        })
+    }
+
+    /// An objection sends the deed back to review from the start; its approval no longer counts
+    /// against the month's cap.
+    fn back_to_review(&mut self, deed: &DeedRow, next: &mut DeedRow) {
+        if let (Some(month), Some(_)) = (&deed.cap_month, deed.monthly_cap) {
+            let key = (
+                MemberId::from(deed.member_id),
+                RuleId::from(deed.rule_id),
+                month.clone(),
+            );
+            if let Some(used) = self.pending.cap_sum(self.view, &key) {
+                self.pending
+                    .cap_sums
+                    .insert(key, (used - deed.points).max(0));
+            }
+        }
+        next.notice_ends_at = None;
+        next.cap_month = None;
+        next.first_checked_by = None;
+    }
+}

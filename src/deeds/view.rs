@@ -1,0 +1,92 @@
+//! What the writer reads about deeds: the deeds its commands name and the month's cap sums, both
+//! read afresh for every batch (handlers submit deeds, another instance may move them).
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use super::model::DeedStatus;
+use super::plan::{DeedCommand, Step};
+use super::store::DeedRow;
+use crate::db::schema::deeds;
+use crate::db::{DbConn, DbUuid};
+use crate::kernel::{DeedId, MemberId, RuleId};
+use crate::ledger::view::push_unique;
+use crate::ledger::View;
+
+/// Points of one rule approved or credited to a member in one local month.
+pub type CapKey = (MemberId, RuleId, String);
+
+#[derive(Debug, Default, Clone)]
+pub struct DeedView {
+    pub deeds: HashMap<DeedId, DeedRow>,
+    pub cap_sums: HashMap<CapKey, i64>,
+}
+
+impl DeedView {
+    pub fn start_batch(&mut self) {
+        self.deeds.clear();
+        self.cap_sums.clear();
+    }
+
+    pub fn load_deeds(&mut self, conn: &mut DbConn, commands: &[&DeedCommand]) -> QueryResult<()> {
+        let mut ids: Vec<DbUuid> = Vec::new();
+        for c in commands {
+            if !self.deeds.contains_key(&c.deed_id) {
+                push_unique(&mut ids, DbUuid::from(c.deed_id));
+            }
+        }
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<DeedRow> = deeds::table
+            .filter(deeds::id.eq_any(&ids))
+            .select(DeedRow::as_select())
+            .load(conn)?;
+        for row in rows {
+            self.deeds.insert(row.id.into(), row);
+        }
+        Ok(())
+    }
+
+    /// Points already approved or credited this month, for deeds whose rule has a monthly cap.
+    pub fn load_cap_sums(
+        &mut self,
+        conn: &mut DbConn,
+        ledger: &View,
+        commands: &[&DeedCommand],
+    ) -> QueryResult<()> {
+        for c in commands {
+            if !matches!(c.step, Step::Approve { .. }) {
+                continue;
+            }
+            let (Some(deed), Some(community)) = (
+                self.deeds.get(&c.deed_id),
+                ledger.communities.get(&c.community_id),
+            ) else {
+                continue;
+            };
+            if deed.monthly_cap.is_none() {
+                continue;
+            }
+            let month = community.calendar().month_key(c.clock_now);
+            let key = (deed.member_id.into(), deed.rule_id.into(), month.clone());
+            if let std::collections::hash_map::Entry::Vacant(slot) = self.cap_sums.entry(key) {
+                let counted: Vec<DeedStatus> = DeedStatus::ALL
+                    .iter()
+                    .copied()
+                    .filter(|s| s.counts_against_cap())
+                    .collect();
+                let points: Vec<i64> = deeds::table
+                    .filter(deeds::member_id.eq(deed.member_id))
+                    .filter(deeds::rule_id.eq(deed.rule_id))
+                    .filter(deeds::cap_month.eq(&month))
+                    .filter(deeds::status.eq_any(counted))
+                    .select(deeds::points)
+                    .load(conn)?;
+                slot.insert(points.iter().sum());
+            }
+        }
+        Ok(())
+    }
+}

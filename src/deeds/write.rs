@@ -1,0 +1,78 @@
+//! The deeds' tables as the batch writers see them.
+
+use super::store::{DeedEventRow, DeedRow};
+use crate::ledger::store::{col, ColumnType as T, Guard, RowSink, TableWrite, WriteKind, Written};
+
+pub static DEED_EVENTS: TableWrite = TableWrite {
+    table: "deed_events",
+    kind: WriteKind::Insert,
+    columns: &[
+        col("id", T::Uuid),
+        col("deed_id", T::Uuid),
+        col("community_id", T::Uuid),
+        col("action", T::Text),
+        col("from_status", T::OptText),
+        col("to_status", T::Text),
+        col("actor_id", T::OptUuid),
+        col("reason", T::OptText),
+        col("created_at", T::Time),
+    ],
+};
+
+impl Written for DeedEventRow {
+    const WRITE: &'static TableWrite = &DEED_EVENTS;
+    fn push_values(&self, row: &mut RowSink<'_>) {
+        row.uuid(self.id)
+            .uuid(self.deed_id)
+            .uuid(self.community_id)
+            .text(self.action.as_str().to_string())
+            .opt_text(self.from_status.map(|s| s.as_str().to_string()))
+            .text(self.to_status.as_str().to_string())
+            .opt_uuid(self.actor_id)
+            .opt_text(self.reason.clone())
+            .time(self.created_at);
+    }
+}
+
+/// A deed moved through the workflow, guarded by the version the writer saw.
+pub struct DeedUpdate<'a> {
+    pub seen: i64,
+    pub deed: &'a DeedRow,
+}
+
+pub static DEEDS: TableWrite = TableWrite {
+    table: "deeds",
+    kind: WriteKind::Update {
+        key: "id",
+        guard: Guard::Version("version"),
+    },
+    columns: &[
+        col("id", T::Uuid),
+        col("version", T::BigInt),
+        col("status", T::Text),
+        col("cap_month", T::OptText),
+        col("notice_ends_at", T::OptTime),
+        col("applied_points", T::OptBigInt),
+        col("credit_journal_id", T::OptUuid),
+        col("reversal_journal_id", T::OptUuid),
+        col("updated_at", T::Time),
+        col("first_checked_by", T::OptUuid),
+    ],
+};
+
+impl Written for DeedUpdate<'_> {
+    const WRITE: &'static TableWrite = &DEEDS;
+    fn push_values(&self, row: &mut RowSink<'_>) {
+        let d = self.deed;
+        row.uuid(d.id)
+            .big_int(self.seen)
+            .text(d.status.as_str().to_string())
+            .opt_text(d.cap_month.clone())
+            .opt_time(d.notice_ends_at)
+            .opt_big_int(d.applied_points)
+            .opt_uuid(d.credit_journal_id)
+            .opt_uuid(d.reversal_journal_id)
+            .time(d.updated_at)
+            .opt_uuid(d.first_checked_by);
+    }
+}

@@ -1,0 +1,134 @@
+//! The bearer-token extractor: a request that reaches a handler with an `AuthUser` carries a
+//! valid, unrevoked token of an active user, and the user's current roles.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{web, FromRequest, HttpRequest};
+
+use crate::auth::cache::UserFacts;
+use crate::http::problem::ApiError;
+use crate::http::state::AppState;
+use crate::kernel::{CommunityId, MemberId, Role, RoleSet, UserId};
+
+/// Longest Authorization header considered; anything longer is not a token of ours.
+const AUTHORIZATION_HEADER_BYTES_MAX: usize = 4096;
+
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub user_id: UserId,
+    pub community_id: CommunityId,
+    pub username: String,
+    pub roles: RoleSet,
+    pub member_id: Option<MemberId>,
+}
+
+impl AuthUser {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(role)
+    }
+
+    /// Refuses with 403 unless the user holds one of `roles`.
+    pub fn require_any(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if self.roles.contains_any(roles) {
+            return Ok(());
+        }
+        let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        Err(ApiError::forbidden(format!(
+            "this needs one of the roles: {}",
+            names.join(", ")
+        )))
+    }
+
+    /// The user as the one acting, for the separation of duties.
+    pub fn actor(&self) -> crate::kernel::Actor {
+        crate::kernel::Actor {
+            user_id: self.user_id,
+            member_id: self.member_id,
+        }
+    }
+
+    /// True when the user may see every member of the community, not just themself.
+    pub fn sees_all_members(&self) -> bool {
+        self.roles
+            .contains_any(&[Role::Admin, Role::Reviewer, Role::Clerk, Role::Auditor])
+    }
+}
+
+fn invalid_token() -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::UNAUTHORIZED,
+        "invalid_token",
+        "the access token is missing, malformed, expired or revoked; log in again",
+    )
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<AuthUser, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let header = req
+            .headers()
+            .get(AUTHORIZATION)
+            .map(|v| v.as_bytes().to_vec());
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let header = header.ok_or_else(|| {
+                ApiError::new(
+                    actix_web::http::StatusCode::UNAUTHORIZED,
+                    "missing_token",
+                    "send 'Authorization: Bearer <token>' from POST /api/v1/auth/login",
+                )
+            })?;
+            if header.len() > AUTHORIZATION_HEADER_BYTES_MAX {
+                return Err(invalid_token());
+            }
+            let header = std::str::from_utf8(&header).map_err(|_| invalid_token())?;
+            let token = header
+                .strip_prefix("Bearer ")
+                .or_else(|| header.strip_prefix("bearer "))
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(invalid_token)?;
+            let claims = state.jwt.verify(token).map_err(|_| invalid_token())?;
+            let user_id = UserId(claims.sub);
+            let facts = match state.users.get(user_id) {
+                Some(facts) => facts,
+                None => {
+                    let ticket = state.users.ticket();
+                    let row = crate::http::with_conn_quick(&state, move |conn| {
+                        Ok(crate::users::store::user_by_id(conn, user_id)?)
+                    })
+                    .await?
+                    .ok_or_else(invalid_token)?;
+                    let facts = UserFacts {
+                        community_id: row.community_id.into(),
+                        username: row.username,
+                        roles: RoleSet::parse_stored(&row.roles).map_err(ApiError::internal)?,
+                        member_id: row.member_id.map(Into::into),
+                        active: row.status == "active",
+                        token_version: row.token_version,
+                    };
+                    state.users.store(ticket, user_id, facts.clone());
+                    facts
+                }
+            };
+            if !facts.active
+                || facts.token_version != claims.tv
+                || facts.community_id.0 != claims.com
+            {
+                return Err(invalid_token());
+            }
+            Ok(AuthUser {
+                user_id,
+                community_id: facts.community_id,
+                username: facts.username,
+                roles: facts.roles,
+                member_id: facts.member_id,
+            })
+        })
+    }
+}

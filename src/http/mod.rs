@@ -1,0 +1,156 @@
+//! The plumbing below every face: the application state, problem+json answers, the bearer-token
+//! extractor, idempotency keys, paging, text checks and the bridge to blocking database work.
+//! Handlers parse into kernel types, call their concept's functions, read through the pool and
+//! send every money movement to the ledger writer.
+
+pub mod extract;
+pub mod idempotency;
+pub mod problem;
+pub mod state;
+
+use actix_web::web;
+use chrono::{NaiveDateTime, SecondsFormat};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::db::DbConn;
+use problem::ApiError;
+use state::AppState;
+
+/// Items per page by default and at most.
+pub const PAGE_ITEMS_DEFAULT: i64 = 50;
+pub const PAGE_ITEMS_MAX: i64 = 200;
+/// Longest free-text search accepted.
+pub const SEARCH_CHARS_MAX: usize = 64;
+
+/// Runs blocking database work on actix's blocking pool with a pooled connection. No more work
+/// is handed to the blocking pool than there are connections: the rest waits as a cheap task,
+/// not as a thread parked on the pool (threads cost memory and context switches).
+pub async fn with_conn<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+{
+    let _permit = state
+        .db_permits
+        .acquire()
+        .await
+        .map_err(|_| ApiError::unavailable("the server is shutting down"))?;
+    let pool = state.pool.clone();
+    web::block(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await?
+}
+
+/// Runs one point read (a few index look-ups) at once on SQLite: it takes microseconds, less
+/// than the hop to the blocking pool and back. Only when a pooled connection is free right now;
+/// otherwise, and always on PostgreSQL (a network round trip must not hold an HTTP worker), it
+/// goes through [`with_conn`]. Never use it for scans or writes.
+pub async fn with_conn_quick<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+{
+    if state.backend == crate::db::BackendKind::Sqlite {
+        if let Ok(_permit) = state.db_permits.try_acquire() {
+            if let Some(mut conn) = state.pool.try_get() {
+                return f(&mut conn);
+            }
+        }
+    }
+    with_conn(state, f).await
+}
+
+/// RFC 3339 in UTC with microseconds: the one time format of the API.
+pub fn rfc3339(time: NaiveDateTime) -> String {
+    time.and_utc().to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Items per page (1–200, default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    match limit {
+        None => Ok(PAGE_ITEMS_DEFAULT),
+        Some(n) if (1..=PAGE_ITEMS_MAX).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_limit",
+            format!("limit must be between 1 and {PAGE_ITEMS_MAX}"),
+        )),
+    }
+}
+
+/// The cursor of the next page: the last item's id when the page came back full, else none.
+pub fn next_cursor<T>(rows: &[T], limit: i64, id: impl Fn(&T) -> uuid::Uuid) -> Option<String> {
+    if rows.len() as i64 != limit {
+        return None;
+    }
+    rows.last().map(|row| id(row).to_string())
+}
+
+/// An optional status word that must be one of `allowed` (e.g. `active` or `inactive`).
+pub fn parse_status(value: Option<&str>, allowed: [&str; 2]) -> Result<Option<String>, ApiError> {
+    match value {
+        None => Ok(None),
+        Some(s) if allowed.contains(&s) => Ok(Some(s.to_string())),
+        Some(_) => Err(ApiError::validation(format!(
+            "status must be {} or {}",
+            allowed[0], allowed[1]
+        ))
+        .with("field", "status")),
+    }
+}
+
+/// An optional `active` or `inactive`.
+pub fn parse_active(value: Option<&str>) -> Result<Option<crate::kernel::ActiveStatus>, ApiError> {
+    value
+        .map(|word| {
+            crate::kernel::ActiveStatus::parse(word).ok_or_else(|| {
+                ApiError::validation("status must be active or inactive").with("field", "status")
+            })
+        })
+        .transpose()
+}
+
+pub fn parse_cursor(cursor: Option<&str>) -> Result<Option<uuid::Uuid>, ApiError> {
+    cursor
+        .map(|c| {
+            uuid::Uuid::parse_str(c).map_err(|_| {
+                ApiError::bad_request("invalid_cursor", "the cursor is not one we issued")
+            })
+        })
+        .transpose()
+}
+
+/// Checks a required free-text field: trimmed, non-empty, at most `max` characters, no control
+/// characters except newlines.
+pub fn required_text(field: &str, text: &str, max: usize) -> Result<String, ApiError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(ApiError::validation(format!("{field} must not be empty")));
+    }
+    if trimmed.chars().count() > max {
+        return Err(ApiError::validation(format!(
+            "{field} is longer than {max} characters"
+        )));
+    }
+    if trimmed.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(ApiError::validation(format!(
+            "{field} must not contain control characters"
+        )));
+    }
+    Ok(trimmed.to_string())
+}
+
+pub fn parse_uuid(field: &str, text: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(text).map_err(|_| ApiError::validation(format!("{field} must be a UUID")))
+}

@@ -1,0 +1,23 @@
+//! What every handler shares: the pool, the ledger writer, credentials, throttles, the clock.
+
+use std::sync::Arc;
+
+use crate::auth::{JwtKeys, LoginThrottle, UserCache};
+use crate::commands::Engine;
+use crate::db::{BackendKind, DbPool};
+
+pub struct AppState {
+    pub pool: DbPool,
+    pub engine: Engine,
+    pub jwt: JwtKeys,
+    pub throttle: Arc<LoginThrottle>,
+    /// What this instance last read about token holders; see `auth::cache`.
+    pub users: UserCache,
+    /// Blocking database work in flight at most: one per pooled connection.
+    pub db_permits: tokio::sync::Semaphore,
+    /// Password hashes computed at once at most: each takes 19 MiB and a core for a moment, so a
+    /// burst of logins queues instead of exhausting memory.
+    pub hashing_permits: tokio::sync::Semaphore,
+    pub backend: BackendKind,
+    pub clock: crate::kernel::Clock,
+}

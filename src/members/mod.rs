@@ -1,0 +1,5 @@
+//! Residents (居民) and their passbook numbers: the roster.
+
+pub mod http;
+pub mod model;
+pub mod store;

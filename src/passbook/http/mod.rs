@@ -1,0 +1,4 @@
+//! The passbook's JSON faces.
+
+pub mod accounts;
+pub mod statements;

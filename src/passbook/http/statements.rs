@@ -1,0 +1,581 @@
+//! The passbook (存折): statements with running balances, CSV export, a printable passbook page,
+//! and the balance at any moment.
+
+use actix_web::http::header;
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::db::models::{AccountRow, CommunityRow};
+use crate::db::DbConn;
+use crate::http::extract::AuthUser;
+use crate::http::problem::{ApiError, Problem};
+use crate::http::state::AppState;
+use crate::http::{rfc3339, with_conn};
+use crate::kernel::{AccountId, Points, Role};
+use crate::members::store::MemberRow;
+use crate::passbook::store::{self, StatementRow};
+
+/// Lines per statement page by default and at most.
+pub const STATEMENT_PAGE_LINES_DEFAULT: i64 = 100;
+pub const STATEMENT_PAGE_LINES_MAX: i64 = 500;
+/// Lines one export (CSV or printed passbook) may hold; narrow the period beyond that.
+pub const STATEMENT_EXPORT_LINES_MAX: i64 = 20_000;
+/// Characters of the transaction hash shown on a line: enough to find it in the journal.
+const HASH_PREFIX_CHARS: usize = 12;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatementHeader {
+    pub id: uuid::Uuid,
+    /// `member` or a system account kind.
+    pub kind: String,
+    pub member_no: Option<String>,
+    pub member_name: Option<String>,
+    pub community_code: String,
+    pub community_name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatementLine {
+    /// The line's number in this passbook (account sequence).
+    pub seq: i64,
+    pub posted_at: String,
+    /// `deed_credit`, `deed_deduction`, `deed_reversal`, `redemption`, `redemption_void`,
+    /// `opening_balance`, `correction`.
+    pub kind: String,
+    pub kind_label: String,
+    pub description: String,
+    pub reference_id: Option<uuid::Uuid>,
+    #[schema(example = "20.00")]
+    pub amount_in: String,
+    #[schema(example = "0.00")]
+    pub amount_out: String,
+    pub balance_after: String,
+    /// The transaction's place in the community journal and the start of its hash.
+    pub journal_seq: i64,
+    pub hash: String,
+    /// Who recorded it (username); null for the notice sweeper.
+    pub recorder: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Statement {
+    pub account: StatementHeader,
+    /// First local date of the period, when given.
+    pub from: Option<String>,
+    /// Last local date of the period, when given.
+    pub to: Option<String>,
+    pub opening_balance: String,
+    pub closing_balance: String,
+    pub total_in: String,
+    pub total_out: String,
+    pub lines: Vec<StatementLine>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StatementQuery {
+    /// First local date, YYYY-MM-DD (inclusive).
+    pub from: Option<String>,
+    /// Last local date, YYYY-MM-DD (inclusive).
+    pub to: Option<String>,
+    /// Lines per page (1–500, default 100).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// `json` (default) or `csv` (the whole period, UTF-8 with BOM); `Accept: text/csv` also works.
+    pub format: Option<String>,
+}
+
+/// Everything a statement needs to know about its account and period.
+struct Period {
+    account: AccountRow,
+    member: Option<MemberRow>,
+    community: CommunityRow,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    open_seq: i64,
+    opening: i64,
+    open_credits: i64,
+    last_seq: i64,
+    closing: i64,
+    close_credits: i64,
+}
+
+fn parse_date(field: &str, text: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
+    text.map(|t| {
+        NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| {
+            ApiError::bad_request(
+                "invalid_query",
+                format!("{field} must be a date like 2026-11-27"),
+            )
+        })
+    })
+    .transpose()
+}
+
+/// The UTC moment a local date begins in a community.
+fn local_midnight(date: NaiveDate, offset_minutes: i32) -> NaiveDateTime {
+    date.and_hms_opt(0, 0, 0).unwrap_or_default() - chrono::Duration::minutes(offset_minutes as i64)
+}
+
+/// Loads the account (checking who may read it) and the balances at the period's edges.
+fn period(
+    conn: &mut DbConn,
+    user: &AuthUser,
+    account_id: AccountId,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<Period, ApiError> {
+    let (account, member) =
+        crate::members::store::account_with_member(conn, user.community_id, account_id)?
+            .ok_or_else(|| ApiError::not_found("account"))?;
+    let own = member
+        .as_ref()
+        .is_some_and(|m| Some(m.id.into()) == user.member_id);
+    let staff = user
+        .roles
+        .contains_any(&[Role::Clerk, Role::Admin, Role::Auditor]);
+    let allowed = match &member {
+        Some(_) => own || staff,
+        None => user.roles.contains_any(&[Role::Admin, Role::Auditor]),
+    };
+    if !allowed {
+        if user.roles.contains_any(&[Role::Reviewer, Role::Clerk]) {
+            return Err(ApiError::forbidden(
+                "statements are for the account holder, clerks, admins and auditors",
+            ));
+        }
+        return Err(ApiError::not_found("account"));
+    }
+    if let (Some(from), Some(to)) = (from, to) {
+        if from > to {
+            return Err(ApiError::bad_request("invalid_query", "from is after to"));
+        }
+    }
+    let community = crate::communities::store::community_by_id(conn, user.community_id)?
+        .ok_or_else(|| ApiError::internal("the user's community is missing"))?;
+    let offset = community.utc_offset_minutes;
+    let (open_seq, opening, open_credits) = match from {
+        Some(from) => store::position_before(conn, account_id, local_midnight(from, offset))?,
+        None => (0, 0, 0),
+    };
+    let (last_seq, closing, close_credits) = match to {
+        Some(to) => store::position_before(
+            conn,
+            account_id,
+            local_midnight(to + chrono::Duration::days(1), offset),
+        )?,
+        None => (account.last_seq, account.balance, account.credits_total),
+    };
+    Ok(Period {
+        account,
+        member,
+        community,
+        from,
+        to,
+        open_seq,
+        opening,
+        open_credits,
+        last_seq: last_seq.max(open_seq),
+        closing,
+        close_credits,
+    })
+}
+
+fn line_view(row: &StatementRow) -> StatementLine {
+    let (posting, entry, recorder) = row;
+    StatementLine {
+        seq: posting.account_seq,
+        posted_at: rfc3339(posting.posted_at),
+        kind: entry.kind.as_str().to_string(),
+        kind_label: entry.kind.label().to_string(),
+        description: entry.memo.clone(),
+        reference_id: entry.reference_id.map(|r| r.0),
+        amount_in: Points::from_hundredths(posting.amount.max(0)).to_string(),
+        amount_out: Points::from_hundredths((-posting.amount).max(0)).to_string(),
+        balance_after: Points::from_hundredths(posting.balance_after).to_string(),
+        journal_seq: entry.seq,
+        hash: entry.hash.chars().take(HASH_PREFIX_CHARS).collect(),
+        recorder: recorder.clone(),
+    }
+}
+
+fn statement(p: &Period, lines: Vec<StatementLine>, next_cursor: Option<String>) -> Statement {
+    let total_in = p.close_credits - p.open_credits;
+    let total_out = (p.close_credits - p.closing) - (p.open_credits - p.opening);
+    Statement {
+        account: StatementHeader {
+            id: p.account.id.0,
+            kind: p.account.kind.as_str().to_string(),
+            member_no: p.member.as_ref().map(|m| m.member_no.clone()),
+            member_name: p.member.as_ref().map(|m| m.name.clone()),
+            community_code: p.community.code.clone(),
+            community_name: p.community.name.clone(),
+        },
+        from: p.from.map(|d| d.to_string()),
+        to: p.to.map(|d| d.to_string()),
+        opening_balance: Points::from_hundredths(p.opening).to_string(),
+        closing_balance: Points::from_hundredths(p.closing).to_string(),
+        total_in: Points::from_hundredths(total_in).to_string(),
+        total_out: Points::from_hundredths(total_out).to_string(),
+        lines,
+        next_cursor,
+    }
+}
+
+/// Every line of the period, for exports; refused when the period holds too many.
+fn all_lines(conn: &mut DbConn, p: &Period) -> Result<Vec<StatementLine>, ApiError> {
+    if p.last_seq - p.open_seq > STATEMENT_EXPORT_LINES_MAX {
+        return Err(ApiError::validation(format!(
+            "the period holds more than {STATEMENT_EXPORT_LINES_MAX} lines; narrow from and to"
+        )));
+    }
+    let account = AccountId::from(p.account.id);
+    let mut after = p.open_seq;
+    let mut out = Vec::new();
+    while after < p.last_seq {
+        let rows = store::lines(conn, account, after, p.last_seq, 1000)?;
+        let Some(last) = rows.last() else { break };
+        after = last.0.account_seq;
+        out.extend(rows.iter().map(line_view));
+    }
+    Ok(out)
+}
+
+fn wants_csv(req: &HttpRequest, format: Option<&str>) -> Result<bool, ApiError> {
+    match format {
+        Some("csv") => Ok(true),
+        Some("json") => Ok(false),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_query",
+            "format must be json or csv",
+        )),
+        None => Ok(req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/csv"))),
+    }
+}
+
+fn csv_field(text: &str) -> String {
+    // Quote every field; a leading =, +, - or @ is prefixed so a spreadsheet never runs it.
+    let guarded = if text.starts_with(['=', '+', '-', '@']) && text.parse::<f64>().is_err() {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
+    format!("\"{}\"", guarded.replace('"', "\"\""))
+}
+
+fn statement_csv(s: &Statement) -> String {
+    let mut out = String::from("\u{feff}");
+    out.push_str("日期,类型,摘要,收入,支出,余额,存折行号,流水号,校验码,经办人\r\n");
+    for l in &s.lines {
+        let row = [
+            l.posted_at.clone(),
+            l.kind_label.clone(),
+            l.description.clone(),
+            l.amount_in.clone(),
+            l.amount_out.clone(),
+            l.balance_after.clone(),
+            l.seq.to_string(),
+            l.journal_seq.to_string(),
+            l.hash.clone(),
+            l.recorder.clone().unwrap_or_default(),
+        ];
+        out.push_str(
+            &row.iter()
+                .map(|f| csv_field(f))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// A passbook statement: header, opening balance, dated lines with running balance, closing
+/// balance and period totals. JSON pages, or the whole period as CSV.
+#[utoipa::path(tag = "accounts", operation_id = "get_statement",
+    security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "account id"), StatementQuery),
+    responses((status = 200, body = Statement, description = "JSON, or text/csv with format=csv"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "the period is too long to export", body = Problem, content_type = "application/problem+json")))]
+#[get("/accounts/{id}/statement")]
+pub async fn get_statement(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    path: web::Path<uuid::Uuid>,
+    query: web::Query<StatementQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let account_id = AccountId(path.into_inner());
+    let from = parse_date("from", q.from.as_deref())?;
+    let to = parse_date("to", q.to.as_deref())?;
+    let csv = wants_csv(&req, q.format.as_deref())?;
+    let limit = match q.limit {
+        None => STATEMENT_PAGE_LINES_DEFAULT,
+        Some(n) if (1..=STATEMENT_PAGE_LINES_MAX).contains(&n) => n,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_limit",
+                format!("limit must be between 1 and {STATEMENT_PAGE_LINES_MAX}"),
+            ))
+        }
+    };
+    let cursor = q
+        .cursor
+        .as_deref()
+        .map(|c| {
+            c.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                ApiError::bad_request("invalid_cursor", "the cursor is not one we issued")
+            })
+        })
+        .transpose()?;
+    let result = with_conn(&state, move |conn| {
+        let p = period(conn, &user, account_id, from, to)?;
+        if csv {
+            let lines = all_lines(conn, &p)?;
+            return Ok(statement(&p, lines, None));
+        }
+        let after = cursor.unwrap_or(0).max(p.open_seq);
+        let rows = store::lines(conn, account_id, after, p.last_seq, limit)?;
+        let next_cursor = match rows.last() {
+            Some(last) if rows.len() as i64 == limit && last.0.account_seq < p.last_seq => {
+                Some(last.0.account_seq.to_string())
+            }
+            _ => None,
+        };
+        let lines = rows.iter().map(line_view).collect();
+        Ok(statement(&p, lines, next_cursor))
+    })
+    .await?;
+    if csv {
+        let name = result
+            .account
+            .member_no
+            .clone()
+            .unwrap_or_else(|| result.account.kind.clone());
+        return Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"statement-{name}.csv\""),
+            ))
+            .body(statement_csv(&result)));
+    }
+    Ok(HttpResponse::Ok().json(result))
+}
+
+fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn passbook_html(s: &Statement, offset_minutes: i32) -> String {
+    let e = html_escape;
+    let local_date = |rfc: &str| -> String {
+        chrono::DateTime::parse_from_rfc3339(rfc)
+            .map(|t| {
+                (t.naive_utc() + chrono::Duration::minutes(offset_minutes as i64))
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default()
+    };
+    let mut rows = String::new();
+    for l in &s.lines {
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td class=\"memo\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"hash\">{}·{}</td></tr>\n",
+            e(&local_date(&l.posted_at)),
+            e(&l.kind_label),
+            e(&l.description),
+            if l.amount_in == "0.00" { String::new() } else { e(&l.amount_in) },
+            if l.amount_out == "0.00" { String::new() } else { e(&l.amount_out) },
+            e(&l.balance_after),
+            e(l.recorder.as_deref().unwrap_or("系统")),
+            l.journal_seq,
+            e(&l.hash),
+        ));
+    }
+    let period = match (&s.from, &s.to) {
+        (None, None) => "全部".to_string(),
+        (from, to) => format!(
+            "{} 至 {}",
+            e(from.as_deref().unwrap_or("开户")),
+            e(to.as_deref().unwrap_or("今日"))
+        ),
+    };
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<title>道德银行存折 · {member_no}</title>
+<style>
+  @page {{ size: A4; margin: 15mm; }}
+  body {{ font-family: "Songti SC", "SimSun", "Noto Serif CJK SC", serif; color: #222; margin: 0 auto; max-width: 190mm; }}
+  header {{ border: 2px solid #a31515; padding: 8px 14px; margin-bottom: 10px; }}
+  header h1 {{ color: #a31515; font-size: 22px; margin: 4px 0; letter-spacing: 4px; }}
+  header dl {{ display: grid; grid-template-columns: auto 1fr auto 1fr; gap: 2px 12px; margin: 6px 0; }}
+  header dt {{ color: #666; }} header dd {{ margin: 0; }}
+  table {{ width: 100%; border-collapse: collapse; font-size: 12px; }}
+  th, td {{ border: 1px solid #999; padding: 3px 5px; vertical-align: top; }}
+  th {{ background: #f3e6e6; }}
+  td.num {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
+  td.memo {{ word-break: break-all; }}
+  td.hash {{ font-family: monospace; font-size: 10px; color: #666; }}
+  tfoot td {{ font-weight: bold; }}
+  thead {{ display: table-header-group; }}
+  tr {{ page-break-inside: avoid; }}
+  @media print {{ .noprint {{ display: none; }} header {{ break-after: avoid; }} }}
+</style>
+</head>
+<body>
+<header>
+<h1>道德银行 · 存折</h1>
+<dl>
+<dt>社区</dt><dd>{community}</dd><dt>存折号</dt><dd>{member_no}</dd>
+<dt>户名</dt><dd>{member_name}</dd><dt>期间</dt><dd>{period}</dd>
+<dt>期初余额</dt><dd>{opening}</dd><dt>期末余额</dt><dd>{closing}</dd>
+</dl>
+</header>
+<table>
+<thead><tr><th>日期</th><th>类型</th><th>摘要</th><th>收入</th><th>支出</th><th>余额</th><th>经办人</th><th>流水·校验码</th></tr></thead>
+<tbody>
+{rows}</tbody>
+<tfoot><tr><td colspan="3">本期合计</td><td class="num">{total_in}</td><td class="num">{total_out}</td><td class="num">{closing}</td><td colspan="2"></td></tr></tfoot>
+</table>
+<p class="noprint"><button onclick="window.print()">打印</button></p>
+</body>
+</html>
+"#,
+        community = e(&s.account.community_name),
+        member_no = e(s.account.member_no.as_deref().unwrap_or(&s.account.kind)),
+        member_name = e(s.account.member_name.as_deref().unwrap_or("")),
+        period = period,
+        opening = e(&s.opening_balance),
+        closing = e(&s.closing_balance),
+        total_in = e(&s.total_in),
+        total_out = e(&s.total_out),
+        rows = rows,
+    )
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PeriodQuery {
+    /// First local date, YYYY-MM-DD (inclusive).
+    pub from: Option<String>,
+    /// Last local date, YYYY-MM-DD (inclusive).
+    pub to: Option<String>,
+}
+
+/// A printable passbook page (zh-CN, A4), like the paper 存折.
+#[utoipa::path(tag = "accounts", operation_id = "get_passbook",
+    security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "account id"), PeriodQuery),
+    responses((status = 200, description = "an HTML page", content_type = "text/html"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[get("/accounts/{id}/passbook")]
+pub async fn get_passbook(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<uuid::Uuid>,
+    query: web::Query<PeriodQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let account_id = AccountId(path.into_inner());
+    let from = parse_date("from", query.from.as_deref())?;
+    let to = parse_date("to", query.to.as_deref())?;
+    let (s, offset) = with_conn(&state, move |conn| {
+        let p = period(conn, &user, account_id, from, to)?;
+        let lines = all_lines(conn, &p)?;
+        Ok((statement(&p, lines, None), p.community.utc_offset_minutes))
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'",
+        ))
+        .body(passbook_html(&s, offset)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct BalanceQuery {
+    /// An RFC 3339 moment; now when absent.
+    pub at: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BalanceAt {
+    pub account_id: uuid::Uuid,
+    pub at: String,
+    pub balance: String,
+    /// The last passbook line at or before `at` (0: none yet).
+    pub seq: i64,
+}
+
+/// The balance as of a moment: one index look-up, however long the passbook.
+#[utoipa::path(tag = "accounts", operation_id = "get_balance",
+    security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "account id"), BalanceQuery),
+    responses((status = 200, body = BalanceAt),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[get("/accounts/{id}/balance")]
+pub async fn get_balance(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<uuid::Uuid>,
+    query: web::Query<BalanceQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let account_id = AccountId(path.into_inner());
+    let at = match query.at.as_deref() {
+        None => crate::db::now_utc(),
+        Some(text) => chrono::DateTime::parse_from_rfc3339(text)
+            .map(|t| t.naive_utc())
+            .map_err(|_| ApiError::bad_request("invalid_query", "at must be an RFC 3339 time"))?,
+    };
+    let (seq, balance) = with_conn(&state, move |conn| {
+        period(conn, &user, account_id, None, None)?;
+        Ok(store::position_at(conn, account_id, at)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(BalanceAt {
+        account_id: account_id.0,
+        at: rfc3339(at),
+        balance: Points::from_hundredths(balance).to_string(),
+        seq,
+    }))
+}

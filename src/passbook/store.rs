@@ -1,0 +1,98 @@
+//! Passbook reads. Every query here is an index look-up on (account, seq) or (account, time), so a
+//! page costs the same on an account with a million lines as on one with ten.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::models::{JournalRow, PostingRow};
+use crate::db::prepared::one_row;
+use crate::db::schema::{journal, postings, users};
+use crate::db::{DbConn, DbUuid};
+use crate::kernel::AccountId;
+
+/// The last posting of an account strictly before `before`: (account_seq, balance, credits).
+pub fn position_before(
+    conn: &mut DbConn,
+    account: AccountId,
+    before: NaiveDateTime,
+) -> QueryResult<(i64, i64, i64)> {
+    Ok(one_row(
+        postings::table
+            .filter(postings::account_id.eq(DbUuid::from(account)))
+            .filter(postings::posted_at.lt(before))
+            .order(postings::posted_at.desc())
+            .then_order_by(postings::account_seq.desc())
+            .select((
+                postings::account_seq,
+                postings::balance_after,
+                postings::credits_after,
+            )),
+    )
+    .get_result(conn)
+    .optional()?
+    .unwrap_or((0, 0, 0)))
+}
+
+/// The last posting at or before `at`: (account_seq, balance) — the balance as of a moment.
+pub fn position_at(
+    conn: &mut DbConn,
+    account: AccountId,
+    at: NaiveDateTime,
+) -> QueryResult<(i64, i64)> {
+    Ok(one_row(
+        postings::table
+            .filter(postings::account_id.eq(DbUuid::from(account)))
+            .filter(postings::posted_at.le(at))
+            .order(postings::posted_at.desc())
+            .then_order_by(postings::account_seq.desc())
+            .select((postings::account_seq, postings::balance_after)),
+    )
+    .get_result(conn)
+    .optional()?
+    .unwrap_or((0, 0)))
+}
+
+/// One passbook line with its transaction and recorder.
+pub type StatementRow = (PostingRow, JournalRow, Option<String>);
+
+/// Lines with `after_seq < account_seq <= last_seq`, in order, at most `limit`.
+pub fn lines(
+    conn: &mut DbConn,
+    account: AccountId,
+    after_seq: i64,
+    last_seq: i64,
+    limit: i64,
+) -> QueryResult<Vec<StatementRow>> {
+    let rows: Vec<(PostingRow, JournalRow)> = postings::table
+        .inner_join(journal::table)
+        .filter(postings::account_id.eq(DbUuid::from(account)))
+        .filter(postings::account_seq.gt(after_seq))
+        .filter(postings::account_seq.le(last_seq))
+        .order(postings::account_seq.asc())
+        .limit(limit)
+        .select((PostingRow::as_select(), JournalRow::as_select()))
+        .load(conn)?;
+    let mut actors: Vec<DbUuid> = rows.iter().filter_map(|(_, j)| j.actor_id).collect();
+    actors.sort();
+    actors.dedup();
+    let names: Vec<(DbUuid, String)> = if actors.is_empty() {
+        Vec::new()
+    } else {
+        users::table
+            .filter(users::id.eq_any(&actors))
+            .select((users::id, users::username))
+            .load(conn)?
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(p, j)| {
+            let name = j.actor_id.and_then(|a| {
+                names
+                    .iter()
+                    .find(|(id, _)| *id == a)
+                    .map(|(_, n)| n.clone())
+            });
+            (p, j, name)
+        })
+        .collect())
+}

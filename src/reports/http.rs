@@ -1,0 +1,482 @@
+//! Reports for the committee and the auditor: the honor roll (光荣榜), a period summary, and the
+//! journal change feed.
+
+use std::collections::HashMap;
+
+use actix_web::{get, web, HttpResponse};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::db::models::{JournalRow, PostingRow};
+use crate::db::schema::{accounts, deeds, goods, journal, members, postings, rule_versions};
+use crate::db::{DbConn, DbUuid};
+use crate::http::extract::AuthUser;
+use crate::http::problem::{ApiError, Problem};
+use crate::http::state::AppState;
+use crate::http::{rfc3339, with_conn};
+use crate::kernel::{AccountKind, JournalKind};
+use crate::kernel::{CommunityId, Points, Role};
+use crate::passbook::store as statements;
+
+/// Members on the honor roll by default and at most (ties at the cut are all shown).
+pub const HONOR_ROLL_DEFAULT: usize = 10;
+pub const HONOR_ROLL_MAX: usize = 100;
+/// Journal transactions per change-feed page at most.
+pub const JOURNAL_PAGE_MAX: i64 = 500;
+
+fn offset_of(conn: &mut DbConn, community: CommunityId) -> Result<i32, ApiError> {
+    Ok(crate::communities::store::community_by_id(conn, community)?
+        .ok_or_else(|| ApiError::internal("the user's community is missing"))?
+        .utc_offset_minutes)
+}
+
+fn midnight(date: NaiveDate, offset: i32) -> NaiveDateTime {
+    date.and_hms_opt(0, 0, 0).unwrap_or_default() - chrono::Duration::minutes(offset as i64)
+}
+
+/// Member postings of journal kinds within [start, end), with their transaction.
+fn member_movements(
+    conn: &mut DbConn,
+    community: CommunityId,
+    kinds: &[&str],
+    start: Option<NaiveDateTime>,
+    end: Option<NaiveDateTime>,
+) -> QueryResult<Vec<(PostingRow, JournalRow)>> {
+    let mut query = postings::table
+        .inner_join(journal::table)
+        .inner_join(accounts::table.on(accounts::id.eq(postings::account_id)))
+        .filter(journal::community_id.eq(DbUuid::from(community)))
+        .filter(journal::kind.eq_any(kinds))
+        .filter(accounts::kind.eq(AccountKind::Member))
+        .select((PostingRow::as_select(), JournalRow::as_select()))
+        .into_boxed();
+    if let Some(start) = start {
+        query = query.filter(journal::created_at.ge(start));
+    }
+    if let Some(end) = end {
+        query = query.filter(journal::created_at.lt(end));
+    }
+    query.load(conn)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HonorRollQuery {
+    /// A local month, YYYY-MM.
+    pub month: String,
+    /// Places shown (1–100, default 10); members tied with the last place are all shown.
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HonorRollEntry {
+    /// 1 for the most; tied members share a rank and the next rank skips (1, 1, 3).
+    pub rank: usize,
+    pub member_id: uuid::Uuid,
+    pub member_no: String,
+    pub member_name: String,
+    /// Coins earned from deeds credited in the month, less reversals of such credits.
+    pub earned: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HonorRoll {
+    pub month: String,
+    pub items: Vec<HonorRollEntry>,
+}
+
+/// 光荣榜: members by coins earned in a local month (not by balance), ties sharing a rank.
+#[utoipa::path(tag = "reports", operation_id = "get_honor_roll",
+    security(("bearer" = [])),
+    params(HonorRollQuery),
+    responses((status = 200, body = HonorRoll),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json")))]
+#[get("/reports/honor-roll")]
+pub async fn get_honor_roll(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<HonorRollQuery>,
+) -> Result<HttpResponse, ApiError> {
+    user.require_any(&[Role::Admin, Role::Auditor])?;
+    let q = query.into_inner();
+    let first = NaiveDate::parse_from_str(&format!("{}-01", q.month), "%Y-%m-%d")
+        .map_err(|_| ApiError::bad_request("invalid_query", "month must look like 2026-11"))?;
+    let limit = q.limit.unwrap_or(HONOR_ROLL_DEFAULT);
+    if !(1..=HONOR_ROLL_MAX).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_limit",
+            format!("limit must be between 1 and {HONOR_ROLL_MAX}"),
+        ));
+    }
+    let next = if first.month() == 12 {
+        NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
+    }
+    .ok_or_else(|| ApiError::bad_request("invalid_query", "month out of range"))?;
+    let community = user.community_id;
+    let entries = with_conn(&state, move |conn| {
+        let offset = offset_of(conn, community)?;
+        let rows = member_movements(
+            conn,
+            community,
+            &["deed_credit", "deed_reversal"],
+            Some(midnight(first, offset)),
+            Some(midnight(next, offset)),
+        )?;
+        let mut earned: HashMap<DbUuid, i64> = HashMap::new();
+        for (posting, entry) in rows {
+            // A reversal takes back an earning credit (negative); reversing a deduction gives
+            // coins back but is not "earned".
+            if entry.kind == JournalKind::DeedCredit || posting.amount < 0 {
+                *earned.entry(posting.account_id).or_default() += posting.amount;
+            }
+        }
+        let mut ranked: Vec<(DbUuid, i64)> = earned.into_iter().filter(|(_, e)| *e > 0).collect();
+        let ids: Vec<DbUuid> = ranked.iter().map(|(a, _)| *a).collect();
+        let names: Vec<(DbUuid, DbUuid, String, String)> = accounts::table
+            .inner_join(members::table)
+            .filter(accounts::id.eq_any(&ids))
+            .select((accounts::id, members::id, members::member_no, members::name))
+            .load(conn)?;
+        let label = |account: &DbUuid| {
+            names
+                .iter()
+                .find(|(a, ..)| a == account)
+                .map(|(_, m, no, name)| (m.0, no.clone(), name.clone()))
+                .unwrap_or_default()
+        };
+        ranked.sort_by(|a, b| {
+            b.1.cmp(&a.1)
+                .then_with(|| label(&a.0).1.cmp(&label(&b.0).1))
+        });
+        let mut out = Vec::new();
+        for (index, (account, amount)) in ranked.iter().enumerate() {
+            let rank = match out.last() {
+                Some((_, previous, prev_rank)) if previous == amount => *prev_rank,
+                _ => index + 1,
+            };
+            if rank > limit {
+                break;
+            }
+            out.push((*account, *amount, rank));
+        }
+        Ok(out
+            .into_iter()
+            .map(|(account, amount, rank)| {
+                let (member_id, member_no, member_name) = label(&account);
+                HonorRollEntry {
+                    rank,
+                    member_id,
+                    member_no,
+                    member_name,
+                    earned: Points::from_hundredths(amount).to_string(),
+                }
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(HonorRoll {
+        month: q.month,
+        items: entries,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SummaryQuery {
+    /// First local date, YYYY-MM-DD (inclusive); the beginning when absent.
+    pub from: Option<String>,
+    /// Last local date, YYYY-MM-DD (inclusive); today when absent.
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CategoryTotal {
+    pub category: String,
+    pub issued: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Summary {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Coins credited for deeds.
+    pub issued: String,
+    /// Coins added and removed by admin adjustments (opening balances, corrections).
+    pub adjusted_in: String,
+    pub adjusted_out: String,
+    /// Coins spent at the shop, and given back by voids.
+    pub redeemed: String,
+    pub voided: String,
+    /// Coins taken back by reversing credited deeds, and returned by reversing deductions.
+    pub reversed: String,
+    pub reversed_deductions: String,
+    pub deducted: String,
+    /// What residents hold at the end of the period.
+    pub outstanding: String,
+    /// Deed credits by rule category.
+    pub by_category: Vec<CategoryTotal>,
+    /// Price × stock of the goods on sale now.
+    pub shop_stock_value: String,
+}
+
+/// Coins issued, redeemed, voided, reversed, deducted and outstanding in a period.
+#[utoipa::path(tag = "reports", operation_id = "get_summary",
+    security(("bearer" = [])),
+    params(SummaryQuery),
+    responses((status = 200, body = Summary),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json")))]
+#[get("/reports/summary")]
+pub async fn get_summary(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<SummaryQuery>,
+) -> Result<HttpResponse, ApiError> {
+    user.require_any(&[Role::Admin, Role::Auditor])?;
+    let q = query.into_inner();
+    let parse = |t: &Option<String>| {
+        t.as_deref()
+            .map(|t| {
+                NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| {
+                    ApiError::bad_request("invalid_query", "from and to are dates like 2026-11-27")
+                })
+            })
+            .transpose()
+    };
+    let (from, to) = (parse(&q.from)?, parse(&q.to)?);
+    let community = user.community_id;
+    let summary = with_conn(&state, move |conn| {
+        let offset = offset_of(conn, community)?;
+        let start = from.map(|d| midnight(d, offset));
+        let end = to.map(|d| midnight(d + chrono::Duration::days(1), offset));
+        let rows = member_movements(
+            conn,
+            community,
+            &[
+                "deed_credit",
+                "deed_deduction",
+                "deed_reversal",
+                "redemption",
+                "redemption_void",
+                "opening_balance",
+                "correction",
+            ],
+            start,
+            end,
+        )?;
+        let mut totals: HashMap<&'static str, i64> = HashMap::new();
+        let mut credited_deeds: Vec<(DbUuid, i64)> = Vec::new();
+        for (posting, entry) in &rows {
+            let a = posting.amount;
+            let key = match (entry.kind.as_str(), a >= 0) {
+                ("deed_credit", _) => {
+                    if let Some(deed) = entry.reference_id {
+                        credited_deeds.push((deed, a));
+                    }
+                    "issued"
+                }
+                ("opening_balance", _) | ("correction", true) => "adjusted_in",
+                ("correction", false) => "adjusted_out",
+                ("redemption", _) => "redeemed",
+                ("redemption_void", _) => "voided",
+                ("deed_reversal", false) => "reversed",
+                ("deed_reversal", true) => "reversed_deductions",
+                ("deed_deduction", _) => "deducted",
+                _ => continue,
+            };
+            *totals.entry(key).or_default() += a.abs();
+        }
+        // Categories of the credited deeds' rule versions.
+        let deed_ids: Vec<DbUuid> = credited_deeds.iter().map(|(d, _)| *d).collect();
+        let mut by_category: HashMap<String, i64> = HashMap::new();
+        for chunk in deed_ids.chunks(500) {
+            let cats: Vec<(DbUuid, String)> = deeds::table
+                .inner_join(rule_versions::table.on(rule_versions::id.eq(deeds::rule_version_id)))
+                .filter(deeds::id.eq_any(chunk))
+                .select((deeds::id, rule_versions::category))
+                .load(conn)?;
+            let cats: HashMap<DbUuid, String> = cats.into_iter().collect();
+            for (deed, amount) in &credited_deeds {
+                if chunk.contains(deed) {
+                    if let Some(category) = cats.get(deed) {
+                        *by_category.entry(category.clone()).or_default() += amount;
+                    }
+                }
+            }
+        }
+        // What residents hold at the end: each member account's balance at that moment.
+        let member_accounts: Vec<(DbUuid, i64)> = accounts::table
+            .filter(accounts::community_id.eq(DbUuid::from(community)))
+            .filter(accounts::kind.eq(AccountKind::Member))
+            .select((accounts::id, accounts::balance))
+            .load(conn)?;
+        let mut outstanding = 0_i64;
+        for (account, balance) in member_accounts {
+            outstanding += match end {
+                None => balance,
+                Some(end) => statements::position_before(conn, account.into(), end)?.1,
+            };
+        }
+        let shelf: Vec<(i64, i64)> = goods::table
+            .filter(goods::community_id.eq(DbUuid::from(community)))
+            .filter(goods::status.eq("active"))
+            .select((goods::price, goods::stock))
+            .load(conn)?;
+        let stock_value: i64 = shelf.iter().map(|(p, s)| p.saturating_mul(*s)).sum();
+        let p = |key: &str| Points::from_hundredths(*totals.get(key).unwrap_or(&0)).to_string();
+        let mut categories: Vec<(String, i64)> = by_category.into_iter().collect();
+        categories.sort();
+        Ok(Summary {
+            from: from.map(|d| d.to_string()),
+            to: to.map(|d| d.to_string()),
+            issued: p("issued"),
+            adjusted_in: p("adjusted_in"),
+            adjusted_out: p("adjusted_out"),
+            redeemed: p("redeemed"),
+            voided: p("voided"),
+            reversed: p("reversed"),
+            reversed_deductions: p("reversed_deductions"),
+            deducted: p("deducted"),
+            outstanding: Points::from_hundredths(outstanding).to_string(),
+            by_category: categories
+                .into_iter()
+                .map(|(category, amount)| CategoryTotal {
+                    category,
+                    issued: Points::from_hundredths(amount).to_string(),
+                })
+                .collect(),
+            shop_stock_value: Points::from_hundredths(stock_value).to_string(),
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(summary))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct JournalQuery {
+    /// Transactions after this community sequence number (0 for the beginning).
+    pub after_seq: Option<i64>,
+    /// Transactions per page (1–500, default 100).
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedPosting {
+    pub account_id: uuid::Uuid,
+    pub account_seq: i64,
+    pub amount: String,
+    pub balance_after: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedTransaction {
+    pub seq: i64,
+    pub id: uuid::Uuid,
+    pub kind: String,
+    pub reference_id: Option<uuid::Uuid>,
+    pub memo: String,
+    pub actor_id: Option<uuid::Uuid>,
+    pub created_at: String,
+    pub prev_hash: String,
+    pub hash: String,
+    pub postings: Vec<FeedPosting>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JournalPage {
+    pub items: Vec<FeedTransaction>,
+    /// Pass as `after_seq` for the next page; equal to the request's when nothing is new.
+    pub next_after_seq: i64,
+}
+
+/// The journal in order, with postings and hashes, for replication into other systems (auditor).
+#[utoipa::path(tag = "ledger", operation_id = "list_journal",
+    security(("bearer" = [])),
+    params(JournalQuery),
+    responses((status = 200, body = JournalPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json")))]
+#[get("/journal")]
+pub async fn list_journal(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<JournalQuery>,
+) -> Result<HttpResponse, ApiError> {
+    user.require_any(&[Role::Auditor, Role::Admin])?;
+    let after = query.after_seq.unwrap_or(0);
+    if after < 0 {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "after_seq must not be negative",
+        ));
+    }
+    let limit = match query.limit {
+        None => 100,
+        Some(n) if (1..=JOURNAL_PAGE_MAX).contains(&n) => n,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_limit",
+                format!("limit must be between 1 and {JOURNAL_PAGE_MAX}"),
+            ))
+        }
+    };
+    let community = user.community_id;
+    let page = with_conn(&state, move |conn| {
+        let entries: Vec<JournalRow> = journal::table
+            .filter(journal::community_id.eq(DbUuid::from(community)))
+            .filter(journal::seq.gt(after))
+            .order(journal::seq.asc())
+            .limit(limit)
+            .select(JournalRow::as_select())
+            .load(conn)?;
+        let ids: Vec<DbUuid> = entries.iter().map(|e| e.id).collect();
+        let lines: Vec<PostingRow> = postings::table
+            .filter(postings::journal_id.eq_any(&ids))
+            .order((postings::journal_id, postings::account_id))
+            .select(PostingRow::as_select())
+            .load(conn)?;
+        let next_after_seq = entries.last().map(|e| e.seq).unwrap_or(after);
+        let items = entries
+            .into_iter()
+            .map(|e| FeedTransaction {
+                seq: e.seq,
+                id: e.id.0,
+                kind: e.kind.as_str().to_string(),
+                reference_id: e.reference_id.map(|r| r.0),
+                memo: e.memo.clone(),
+                actor_id: e.actor_id.map(|a| a.0),
+                created_at: rfc3339(e.created_at),
+                prev_hash: e.prev_hash.clone(),
+                hash: e.hash.clone(),
+                postings: lines
+                    .iter()
+                    .filter(|p| p.journal_id == e.id)
+                    .map(|p| FeedPosting {
+                        account_id: p.account_id.0,
+                        account_seq: p.account_seq,
+                        amount: Points::from_hundredths(p.amount).to_string(),
+                        balance_after: Points::from_hundredths(p.balance_after).to_string(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(JournalPage {
+            items,
+            next_after_seq,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
+}

@@ -1,0 +1,3 @@
+//! Reports: the honor roll (光荣榜) and the period summary.
+
+pub mod http;

@@ -1,0 +1,4 @@
+//! The shop's JSON faces.
+
+pub mod goods;
+pub mod redemptions;

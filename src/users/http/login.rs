@@ -1,0 +1,278 @@
+//! Login, logout, the current user, and password change.
+
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::password::{
+    check_password_rules, hash_password, verify_against_dummy, verify_password,
+};
+use crate::http::extract::AuthUser;
+use crate::http::problem::{ApiError, Problem};
+use crate::http::state::AppState;
+use crate::http::with_conn;
+use crate::kernel::RoleSet;
+use crate::members::http::{member_view, MemberView};
+
+/// Longest username accepted anywhere.
+pub const USERNAME_CHARS_MAX: usize = 64;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+}
+
+/// Longest password a login considers; anything longer is wrong without being hashed.
+const LOGIN_PASSWORD_CHARS_MAX: usize = 1024;
+
+/// The address the throttle counts attempts against: the TCP peer, which a client cannot choose.
+fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn too_many_attempts(retry_after_seconds: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+        "too many wrong passwords; wait before trying again",
+    )
+    .retry_after(retry_after_seconds)
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+        "the username or password is wrong",
+    )
+}
+
+/// Exchanges a username and password for an access token.
+#[utoipa::path(tag = "auth", operation_id = "create_token",
+    request_body = LoginRequest,
+    responses((status = 200, body = TokenResponse),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "wrong username or password", body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many wrong passwords for this user or from this address; see Retry-After", body = Problem, content_type = "application/problem+json")))]
+#[post("/auth/login")]
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let LoginRequest { username, password } = body.into_inner();
+    let address = client_address(&req);
+    if username.chars().count() > USERNAME_CHARS_MAX
+        || password.chars().count() > LOGIN_PASSWORD_CHARS_MAX
+    {
+        return Err(invalid_credentials());
+    }
+    // The slot is taken before the slow hash, so concurrent guesses cannot all pass the check.
+    let attempt = state
+        .throttle
+        .begin_attempt(&username, &address)
+        .map_err(too_many_attempts)?;
+    let user = {
+        let username = username.clone();
+        with_conn(&state, move |conn| {
+            Ok(crate::users::store::user_by_username(conn, &username)?)
+        })
+        .await?
+    };
+    // Verification runs on the blocking pool: argon2 is deliberately slow.
+    let _permit = state
+        .hashing_permits
+        .acquire()
+        .await
+        .map_err(|_| ApiError::unavailable("the server is shutting down"))?;
+    let verified = web::block(move || match user {
+        Some(user) if user.status == "active" => {
+            verify_password(&password, &user.password_hash).then_some(user)
+        }
+        Some(_) | None => {
+            verify_against_dummy(&password);
+            None
+        }
+    })
+    .await?;
+    let Some(user) = verified else {
+        attempt.failed();
+        tracing::info!(address = %address, "failed login");
+        return Err(invalid_credentials());
+    };
+    attempt.succeeded();
+    let roles = RoleSet::parse_stored(&user.roles).map_err(ApiError::internal)?;
+    let token = state
+        .jwt
+        .issue(
+            user.id.into(),
+            user.community_id.into(),
+            roles,
+            user.token_version,
+        )
+        .map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().json(TokenResponse {
+        access_token: token,
+        token_type: "Bearer".into(),
+        expires_in: state.jwt.ttl_seconds(),
+    }))
+}
+
+/// Revokes every token of the current user, on every device.
+#[utoipa::path(tag = "auth", operation_id = "delete_tokens",
+    security(("bearer" = [])),
+    responses((status = 204, description = "all of the user's tokens are revoked"),
+        (status = 401, body = Problem, content_type = "application/problem+json")))]
+#[post("/auth/logout")]
+pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    let user_id = user.user_id;
+    let bumped = with_conn(&state, move |conn| {
+        Ok(crate::users::store::bump_token_version(conn, user_id)?)
+    })
+    .await;
+    state.users.forget(user_id);
+    bumped?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserSummary {
+    pub id: uuid::Uuid,
+    pub username: String,
+    #[schema(example = json!(["admin"]))]
+    pub roles: Vec<String>,
+    pub community_id: uuid::Uuid,
+    pub member_id: Option<uuid::Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeResponse {
+    pub user: UserSummary,
+    /// The user's own member record and passbook, when the user is a resident.
+    pub member: Option<MemberView>,
+}
+
+/// Who the token belongs to, with their own member record and balance.
+#[utoipa::path(tag = "auth", operation_id = "get_me",
+    security(("bearer" = [])),
+    responses((status = 200, body = MeResponse),
+        (status = 401, body = Problem, content_type = "application/problem+json")))]
+#[get("/me")]
+pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    let member = match user.member_id {
+        Some(member_id) => {
+            let community = user.community_id;
+            with_conn(&state, move |conn| {
+                Ok(crate::members::store::member_with_account(
+                    conn, community, member_id,
+                )?)
+            })
+            .await?
+            .map(|(m, a)| member_view(&m, &a))
+        }
+        None => None,
+    };
+    Ok(HttpResponse::Ok().json(MeResponse {
+        user: UserSummary {
+            id: user.user_id.0,
+            username: user.username,
+            roles: user.roles.iter().map(|r| r.as_str().to_string()).collect(),
+            community_id: user.community_id.0,
+            member_id: user.member_id.map(|m| m.0),
+        },
+        member,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Changes the current user's password and revokes every token they hold; log in again.
+#[utoipa::path(tag = "auth", operation_id = "update_password",
+    security(("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses((status = 204, description = "changed; every token is revoked"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the current password is wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many wrong passwords for this user or from this address; see Retry-After", body = Problem, content_type = "application/problem+json")))]
+#[post("/me/password")]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: AuthUser,
+    body: web::Json<ChangePasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let ChangePasswordRequest {
+        current_password,
+        new_password,
+    } = body.into_inner();
+    check_password_rules(&new_password).map_err(ApiError::validation)?;
+    // A stolen token must not become a way to guess the password: the current password is
+    // checked under the same limits as a login, per user and per address.
+    let attempt = state
+        .throttle
+        .begin_attempt(&user.username, &client_address(&req))
+        .map_err(too_many_attempts)?;
+    let user_id = user.user_id;
+    let stored = with_conn(&state, move |conn| {
+        Ok(crate::users::store::user_by_id(conn, user_id)?)
+    })
+    .await?
+    .ok_or_else(|| ApiError::unauthorized("the user no longer exists"))?;
+    let _permit = state
+        .hashing_permits
+        .acquire()
+        .await
+        .map_err(|_| ApiError::unavailable("the server is shutting down"))?;
+    let new_hash = web::block(move || {
+        if !verify_password(&current_password, &stored.password_hash) {
+            return Ok(None);
+        }
+        hash_password(&new_password).map(Some)
+    })
+    .await?
+    .map_err(ApiError::internal)?;
+    let Some(new_hash) = new_hash else {
+        attempt.failed();
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "wrong_password",
+            "the current password is wrong",
+        ));
+    };
+    attempt.succeeded();
+    let changed = with_conn(&state, move |conn| {
+        Ok(crate::users::store::set_password_hash(
+            conn, user_id, &new_hash,
+        )?)
+    })
+    .await;
+    state.users.forget(user_id);
+    changed?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,4 @@
+//! The users' JSON faces.
+
+pub mod login;
+pub mod users;

@@ -1,0 +1,289 @@
+//! Users: who may log in, with which roles, linked to which member.
+
+use actix_web::http::StatusCode;
+use actix_web::{get, patch, post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::login::USERNAME_CHARS_MAX;
+use crate::auth::password::{check_password_rules, hash_password};
+use crate::http::extract::AuthUser;
+use crate::http::problem::{ApiError, Problem};
+use crate::http::state::AppState;
+use crate::http::{page_limit, parse_cursor, rfc3339, with_conn, PageQuery};
+use crate::kernel::{MemberId, Role, RoleSet, UserId};
+use crate::users::store::UserRow;
+use crate::users::store::{CreateUserError, NewUser};
+
+/// Roles one user may be given in one request at most (there are five).
+const ROLES_PER_USER_MAX: usize = 5;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: uuid::Uuid,
+    pub username: String,
+    pub roles: Vec<String>,
+    pub member_id: Option<uuid::Uuid>,
+    /// `active` or `disabled`.
+    pub status: String,
+    pub created_at: String,
+}
+
+fn user_view(row: &UserRow) -> UserView {
+    UserView {
+        id: row.id.0,
+        username: row.username.clone(),
+        roles: row
+            .roles
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        member_id: row.member_id.map(|m| m.0),
+        status: row.status.clone(),
+        created_at: rfc3339(row.created_at),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserRequest {
+    pub username: String,
+    pub password: String,
+    /// Any of `resident`, `reviewer`, `admin`, `clerk`, `auditor`.
+    pub roles: Vec<String>,
+    /// The member this user is; required for `resident`.
+    pub member_id: Option<uuid::Uuid>,
+}
+
+pub fn check_username(username: &str) -> Result<(), ApiError> {
+    let count = username.chars().count();
+    if !(2..=USERNAME_CHARS_MAX).contains(&count) {
+        return Err(ApiError::validation(format!(
+            "username must be 2-{USERNAME_CHARS_MAX} characters"
+        )));
+    }
+    if username
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == ',')
+    {
+        return Err(ApiError::validation(
+            "username must not contain spaces, commas or control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Creates a user who can log in (admin only).
+#[utoipa::path(tag = "users", operation_id = "create_user",
+    security(("bearer" = [])),
+    request_body = CreateUserRequest,
+    responses((status = 201, body = UserView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "username_taken or member_has_user", body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/users")]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Json<CreateUserRequest>,
+) -> Result<HttpResponse, ApiError> {
+    user.require_any(&[Role::Admin])?;
+    let request = body.into_inner();
+    check_username(&request.username)?;
+    check_password_rules(&request.password).map_err(ApiError::validation)?;
+    if request.roles.len() > ROLES_PER_USER_MAX {
+        return Err(ApiError::validation("at most 5 roles"));
+    }
+    let roles = RoleSet::from_names(request.roles.iter().map(String::as_str))
+        .map_err(ApiError::validation)?;
+    if roles.contains(Role::Resident) && request.member_id.is_none() {
+        return Err(ApiError::validation(
+            "a resident must be linked to a member: give member_id",
+        ));
+    }
+    let community = user.community_id;
+    let member = request.member_id.map(MemberId);
+    if let Some(member) = member {
+        let exists = with_conn(&state, move |conn| {
+            Ok(crate::members::store::member_with_account(conn, community, member)?.is_some())
+        })
+        .await?;
+        if !exists {
+            return Err(
+                ApiError::validation("member_id names no member of this community")
+                    .with("field", "member_id"),
+            );
+        }
+    }
+    let password = request.password;
+    let hash = web::block(move || hash_password(&password))
+        .await?
+        .map_err(ApiError::internal)?;
+    let username = request.username;
+    let row = with_conn(&state, move |conn| {
+        crate::users::store::insert_user(
+            conn,
+            &NewUser {
+                community,
+                username: &username,
+                password_hash: &hash,
+                roles,
+                member,
+            },
+        )
+        .map_err(|e| match e {
+            CreateUserError::UsernameTaken => {
+                ApiError::conflict("username_taken", "another user has this username")
+            }
+            CreateUserError::MemberHasUser => {
+                ApiError::conflict("member_has_user", "this member already has a user")
+            }
+            CreateUserError::Database(e) => e.into(),
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(user_view(&row)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserPage {
+    pub items: Vec<UserView>,
+    pub next_cursor: Option<String>,
+}
+
+/// Lists the community's users, oldest first (admin only).
+#[utoipa::path(tag = "users", operation_id = "list_users",
+    security(("bearer" = [])),
+    params(PageQuery),
+    responses((status = 200, body = UserPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json")))]
+#[get("/users")]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    user.require_any(&[Role::Admin])?;
+    let limit = page_limit(query.limit)?;
+    let after = parse_cursor(query.cursor.as_deref())?.map(UserId);
+    let community = user.community_id;
+    let rows = with_conn(&state, move |conn| {
+        Ok(crate::users::store::list_users(
+            conn, community, after, limit,
+        )?)
+    })
+    .await?;
+    let next_cursor = crate::http::next_cursor(&rows, limit, |u| u.id.0);
+    Ok(HttpResponse::Ok().json(UserPage {
+        items: rows.iter().map(user_view).collect(),
+        next_cursor,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    /// The user's new roles (replaces the old ones).
+    pub roles: Option<Vec<String>>,
+    /// `active` or `disabled`.
+    pub status: Option<String>,
+}
+
+/// Changes a user's roles or status (admin). Every token the user holds is revoked. The
+/// community's last active admin can be neither disabled nor stripped of the admin role.
+#[utoipa::path(tag = "users", operation_id = "update_user",
+    security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "user id")),
+    request_body = UpdateUserRequest,
+    responses((status = 200, body = UserView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "last_admin: the change would leave the community without an active admin", body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[patch("/users/{id}")]
+pub async fn update_user(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<uuid::Uuid>,
+    body: web::Json<UpdateUserRequest>,
+) -> Result<HttpResponse, ApiError> {
+    user.require_any(&[Role::Admin])?;
+    let target = UserId(path.into_inner());
+    let request = body.into_inner();
+    let roles = match &request.roles {
+        None => None,
+        Some(names) if names.len() > ROLES_PER_USER_MAX => {
+            return Err(ApiError::validation("at most 5 roles"))
+        }
+        Some(names) => Some(
+            RoleSet::from_names(names.iter().map(String::as_str)).map_err(ApiError::validation)?,
+        ),
+    };
+    let status = crate::http::parse_status(request.status.as_deref(), ["active", "disabled"])?;
+    if roles.is_none() && status.is_none() {
+        return Err(ApiError::validation("nothing to change"));
+    }
+    let community = user.community_id;
+    let actor = user.user_id;
+    let row = with_conn(&state, move |conn| {
+        crate::db::write_transaction(conn, |conn| {
+            // Taken before anything is read, so that two admins removing each other at the same
+            // moment are judged one after the other, each against what the other left.
+            crate::users::store::lock_community_admins(conn, community)?;
+            let current = crate::users::store::user_by_id(conn, target)?
+                .filter(|u| u.community_id == community.into())
+                .ok_or_else(|| ApiError::not_found("user"))?;
+            let current_roles = RoleSet::parse_stored(&current.roles).map_err(ApiError::internal)?;
+            let removes_an_admin = current.status == "active"
+                && current_roles.contains(Role::Admin)
+                && (status.as_deref() == Some("disabled")
+                    || roles.is_some_and(|r| !r.contains(Role::Admin)));
+            if removes_an_admin && crate::users::store::count_other_active_admins(conn, community, target)? == 0
+            {
+                return Err(ApiError::conflict(
+                    "last_admin",
+                    "this is the community's last active admin; make another user an admin first",
+                ));
+            }
+            // The token was checked before the lock; an admin removed meanwhile acts no more.
+            let acting = crate::users::store::user_by_id(conn, actor)?;
+            if !acting.is_some_and(|a| {
+                a.status == "active"
+                    && RoleSet::parse_stored(&a.roles).is_ok_and(|r| r.contains(Role::Admin))
+            }) {
+                return Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    "your admin role or account was removed meanwhile; log in again",
+                ));
+            }
+            if target == actor && removes_an_admin {
+                return Err(ApiError::validation(
+                    "an admin cannot disable themself or drop their own admin role; ask another admin",
+                ));
+            }
+            if roles.is_some_and(|r| r.contains(Role::Resident)) && current.member_id.is_none() {
+                return Err(ApiError::validation(
+                    "a resident must be linked to a member; create a user with member_id",
+                ));
+            }
+            crate::users::store::update_user(conn, community, target, roles, status.as_deref())?
+                .ok_or_else(|| ApiError::not_found("user"))
+        })
+    })
+    .await;
+    state.users.forget(target);
+    let row = row?;
+    Ok(HttpResponse::Ok().json(user_view(&row)))
+}

@@ -1,0 +1,4 @@
+//! Who may log in, with which roles: users, login, logout, password change.
+
+pub mod http;
+pub mod store;
