@@ -259,7 +259,8 @@ impl Rows {
     }
 }
 
-pub(crate) enum WriteError {
+#[derive(Debug)]
+pub enum WriteError {
     Database(DieselError),
     /// A guarded write found the row changed: someone else wrote it.
     Stale,
@@ -280,8 +281,9 @@ pub(crate) fn expect_rows(affected: usize, expected: usize) -> Result<(), WriteE
 }
 
 /// Writes `first` (the chain heads, which serialise the writers of a community, so no writer
-/// holds other rows while it waits for another) and then `rest`, checking every row count.
-pub(crate) fn write(conn: &mut DbConn, first: &Rows, rest: &Rows) -> Result<(), WriteError> {
+/// holds other rows while it waits for another) and then `rest`, checking every row count. Only
+/// the ledger writer calls it inside its transaction, and the round-trip test of the tables.
+pub fn write(conn: &mut DbConn, first: &Rows, rest: &Rows) -> Result<(), WriteError> {
     match conn {
         DbConn::Sqlite(c) => {
             sqlite::write(c, first)?;
