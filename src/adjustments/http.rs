@@ -12,7 +12,8 @@ use crate::http::idempotency::{earlier_answer, idempotency_key, request_hash};
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::{rfc3339, with_conn};
-use crate::kernel::{AccountId, JournalId, MemberId, Points, Role};
+use crate::kernel::Permission;
+use crate::kernel::{AccountId, JournalId, MemberId, Points};
 use crate::ledger::command::MEMO_CHARS_MAX;
 use crate::ledger::{IdempotencyClaim, LedgerError};
 
@@ -98,7 +99,7 @@ pub async fn create_adjustment(
     req: HttpRequest,
     body: web::Json<AdjustmentRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(&[Role::Admin])?;
+    user.require(Permission::Adjust)?;
     let key = idempotency_key(&req)?;
     let request = body.into_inner();
     let hash = request_hash("POST /api/v1/adjustments", &request)?;

@@ -6,7 +6,7 @@ use crate::http::extract::AuthUser;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::with_conn;
-use crate::kernel::Role;
+use crate::kernel::Permission;
 use crate::ledger::verify::{self, VerifyReport};
 
 /// Recomputes the hash chain, every transaction's zero sum and every balance; names what is
@@ -21,7 +21,7 @@ pub async fn verify_ledger(
     state: web::Data<AppState>,
     user: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(&[Role::Auditor, Role::Admin])?;
+    user.require(Permission::VerifyLedger)?;
     let community = user.community_id;
     let report = with_conn(&state, move |conn| {
         Ok(verify::verify_ledger(conn, Some(community))?)

@@ -111,12 +111,6 @@ fn sort<'a>(commands: &[&'a Command]) -> Sorted<'a> {
 }
 
 impl Book {
-    /// The machine's tables, for tests that build batches by hand.
-    #[cfg(test)]
-    pub fn tables_for_tests() -> &'static [&'static TableWrite] {
-        &TABLES
-    }
-
     /// The accounts the commands post to, as far as the view can tell yet.
     fn wanted_accounts(&self, commands: &[&Command], sorted: &Sorted<'_>) -> Vec<AccountId> {
         let mut wanted = Vec::new();

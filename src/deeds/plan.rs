@@ -540,6 +540,15 @@ mod tests {
     use crate::ledger::view::{AccountState, CommunityState};
     use crate::ledger::IdSource;
 
+    /// The tables a deeds batch writes.
+    static TABLES: [&crate::ledger::store::TableWrite; 5] = [
+        &crate::ledger::batch::JOURNAL,
+        &crate::ledger::batch::POSTINGS,
+        &super::super::write::DEEDS,
+        &super::super::write::DEED_EVENTS,
+        &crate::ledger::batch::ACCOUNTS,
+    ];
+
     fn id(n: u128) -> uuid::Uuid {
         uuid::Uuid::from_u128(n)
     }
@@ -641,10 +650,7 @@ mod tests {
         deeds: &DeedView,
         step: Step,
     ) -> (Result<DeedOutcome, LedgerError>, Batch) {
-        let mut batch = Batch::new(
-            crate::commands::Book::tables_for_tests(),
-            IdSource::Counter(500),
-        );
+        let mut batch = Batch::new(&TABLES, IdSource::Counter(500));
         let mut pending = DeedPending::default();
         let result = Deeds {
             ledger,

@@ -10,7 +10,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use crate::auth::cache::UserFacts;
 use crate::http::problem::ApiError;
 use crate::http::state::AppState;
-use crate::kernel::{CommunityId, MemberId, Role, RoleSet, UserId};
+use crate::kernel::{CommunityId, MemberId, Permission, RoleSet, UserId};
 
 /// Longest Authorization header considered; anything longer is not a token of ours.
 const AUTHORIZATION_HEADER_BYTES_MAX: usize = 4096;
@@ -25,16 +25,17 @@ pub struct AuthUser {
 }
 
 impl AuthUser {
-    pub fn has(&self, role: Role) -> bool {
-        self.roles.contains(role)
+    /// True when one of the user's roles holds `permission` (see `kernel::policy::GRANTS`).
+    pub fn may(&self, permission: Permission) -> bool {
+        self.roles.may(permission)
     }
 
-    /// Refuses with 403 unless the user holds one of `roles`.
-    pub fn require_any(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if self.roles.contains_any(roles) {
+    /// Refuses with 403 unless one of the user's roles holds `permission`.
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        if self.may(permission) {
             return Ok(());
         }
-        let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        let names: Vec<&str> = permission.roles().iter().map(|r| r.as_str()).collect();
         Err(ApiError::forbidden(format!(
             "this needs one of the roles: {}",
             names.join(", ")
@@ -47,12 +48,6 @@ impl AuthUser {
             user_id: self.user_id,
             member_id: self.member_id,
         }
-    }
-
-    /// True when the user may see every member of the community, not just themself.
-    pub fn sees_all_members(&self) -> bool {
-        self.roles
-            .contains_any(&[Role::Admin, Role::Reviewer, Role::Clerk, Role::Auditor])
     }
 }
 

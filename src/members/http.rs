@@ -9,7 +9,8 @@ use crate::http::extract::AuthUser;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::{page_limit, parse_cursor, rfc3339, with_conn, SEARCH_CHARS_MAX};
-use crate::kernel::{MemberId, Points, Role};
+use crate::kernel::Permission;
+use crate::kernel::{MemberId, Points};
 use crate::members::model::{MemberName, MemberNo};
 use crate::members::store::MemberRow;
 use crate::members::store::{CreateMemberError, MemberFilter};
@@ -70,7 +71,7 @@ pub async fn create_member(
     user: AuthUser,
     body: web::Json<CreateMemberRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(&[Role::Admin, Role::Reviewer])?;
+    user.require(Permission::RegisterMembers)?;
     let name = MemberName::parse(&body.name).map_err(ApiError::validation)?;
     let member_no = body
         .member_no
@@ -146,7 +147,7 @@ pub async fn list_members(
             ));
         }
     }
-    let only = if user.sees_all_members() {
+    let only = if user.may(Permission::ReadMembers) {
         None
     } else {
         // A resident without a member record sees nobody.
@@ -189,7 +190,7 @@ pub async fn get_member(
 ) -> Result<HttpResponse, ApiError> {
     let member_id = MemberId(path.into_inner());
     // Another resident's id answers exactly like an id that does not exist.
-    if !user.sees_all_members() && user.member_id != Some(member_id) {
+    if !user.may(Permission::ReadMembers) && user.member_id != Some(member_id) {
         return Err(ApiError::not_found("member"));
     }
     let community = user.community_id;
@@ -231,7 +232,7 @@ pub async fn update_member(
     path: web::Path<uuid::Uuid>,
     body: web::Json<UpdateMemberRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(&[Role::Admin])?;
+    user.require(Permission::EditMembers)?;
     let member_id = MemberId(path.into_inner());
     let request = body.into_inner();
     let name = request

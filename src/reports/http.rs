@@ -16,8 +16,9 @@ use crate::http::extract::AuthUser;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::{rfc3339, with_conn};
+use crate::kernel::Permission;
 use crate::kernel::{AccountKind, JournalKind};
-use crate::kernel::{CommunityId, Points, Role};
+use crate::kernel::{CommunityId, Points};
 use crate::passbook::store as statements;
 
 /// Members on the honor roll by default and at most (ties at the cut are all shown).
@@ -102,7 +103,7 @@ pub async fn get_honor_roll(
     user: AuthUser,
     query: web::Query<HonorRollQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(&[Role::Admin, Role::Auditor])?;
+    user.require(Permission::ReadReports)?;
     let q = query.into_inner();
     let first = NaiveDate::parse_from_str(&format!("{}-01", q.month), "%Y-%m-%d")
         .map_err(|_| ApiError::bad_request("invalid_query", "month must look like 2026-11"))?;
@@ -241,7 +242,7 @@ pub async fn get_summary(
     user: AuthUser,
     query: web::Query<SummaryQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(&[Role::Admin, Role::Auditor])?;
+    user.require(Permission::ReadReports)?;
     let q = query.into_inner();
     let parse = |t: &Option<String>| {
         t.as_deref()
@@ -414,7 +415,7 @@ pub async fn list_journal(
     user: AuthUser,
     query: web::Query<JournalQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(&[Role::Auditor, Role::Admin])?;
+    user.require(Permission::ReadJournal)?;
     let after = query.after_seq.unwrap_or(0);
     if after < 0 {
         return Err(ApiError::bad_request(

@@ -565,6 +565,19 @@ mod tests {
 
     const NOW: &str = "2026-11-30 17:00:00";
 
+    /// The tables a shop batch writes.
+    static TABLES: [&crate::ledger::store::TableWrite; 9] = [
+        &crate::ledger::batch::JOURNAL,
+        &crate::ledger::batch::POSTINGS,
+        &crate::ledger::batch::IDEMPOTENCY_KEYS,
+        &super::super::write::REDEMPTIONS,
+        &super::super::write::REDEMPTION_LINES,
+        &super::super::write::STOCK_MOVEMENTS,
+        &super::super::write::GOODS,
+        &super::super::write::VOIDS,
+        &crate::ledger::batch::ACCOUNTS,
+    ];
+
     struct Fixture {
         ledger: View,
         shop: ShopView,
@@ -676,10 +689,7 @@ mod tests {
     }
 
     fn plan(f: &Fixture, r: &Redeem) -> (Result<ShopOutcome, LedgerError>, Batch, ShopPending) {
-        let mut batch = Batch::new(
-            crate::commands::Book::tables_for_tests(),
-            IdSource::Counter(1000),
-        );
+        let mut batch = Batch::new(&TABLES, IdSource::Counter(1000));
         let mut pending = ShopPending::default();
         let result = Shop {
             ledger: &f.ledger,

@@ -16,7 +16,8 @@ use crate::http::extract::AuthUser;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::{page_limit, parse_cursor, required_text, rfc3339, with_conn};
-use crate::kernel::{CommunityId, DeedId, MemberId, Points, Role, RuleId};
+use crate::kernel::Permission;
+use crate::kernel::{CommunityId, DeedId, MemberId, Points, RuleId};
 use crate::ledger::command::MEMO_CHARS_MAX;
 use crate::ledger::LedgerError;
 
@@ -129,9 +130,7 @@ fn visible_deed(
 ) -> Result<(DeedRow, String, String), ApiError> {
     let deed = store::deed_by_id(conn, user.community_id, id)?
         .ok_or_else(|| ApiError::not_found("deed"))?;
-    let sees_all = user
-        .roles
-        .contains_any(&[Role::Admin, Role::Reviewer, Role::Auditor]);
+    let sees_all = user.may(Permission::ReadDeeds);
     if !sees_all && user.member_id != Some(deed.member_id.into()) {
         return Err(ApiError::not_found("deed"));
     }
@@ -205,9 +204,9 @@ pub async fn create_deed(
 ) -> Result<HttpResponse, ApiError> {
     let r = body.into_inner();
     let member_id = MemberId(r.member_id);
-    let on_behalf = user.roles.contains_any(&[Role::Admin, Role::Reviewer]);
+    let on_behalf = user.may(Permission::DeclareForOthers);
     if !on_behalf {
-        user.require_any(&[Role::Resident])?;
+        user.require(Permission::DeclareOwnDeeds)?;
         if user.member_id != Some(member_id) {
             return Err(ApiError::forbidden(
                 "a resident declares deeds for themself only",
@@ -317,9 +316,7 @@ pub async fn list_deeds(
             ApiError::bad_request("invalid_query", "from and to are dates like 2026-11-20")
         })?;
     }
-    let sees_all = user
-        .roles
-        .contains_any(&[Role::Admin, Role::Reviewer, Role::Auditor]);
+    let sees_all = user.may(Permission::ReadDeeds);
     let member = if sees_all {
         q.member_id.map(MemberId)
     } else {
@@ -457,7 +454,7 @@ pub async fn review_deed(
     path: web::Path<uuid::Uuid>,
     body: web::Json<ReviewRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(&[Role::Reviewer, Role::Admin])?;
+    user.require(Permission::FirstCheck)?;
     let r = body.into_inner();
     let pass = match r.decision.as_str() {
         "pass" => true,
@@ -520,7 +517,7 @@ pub async fn reject_deed(
     path: web::Path<uuid::Uuid>,
     body: web::Json<ReasonRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(&[Role::Admin])?;
+    user.require(Permission::DecideDeeds)?;
     let reason = required_text("reason", &body.reason, MEMO_CHARS_MAX)?;
     let community = user.community_id;
     let id = DeedId(path.into_inner());
@@ -586,9 +583,7 @@ pub async fn object_to_deed(
     let id = DeedId(path.into_inner());
     // Anyone in the community may object to what is on the public board, including residents
     // who cannot otherwise see the deed; the board itself is public.
-    let sees_names = user
-        .roles
-        .contains_any(&[Role::Admin, Role::Reviewer, Role::Auditor]);
+    let sees_names = user.may(Permission::ReadDeeds);
     let own_member = user.member_id;
     let community = user.community_id;
     let deed = move_deed(&state, user, id, DeedAction::Object, Some(reason), false).await?;
@@ -662,7 +657,7 @@ pub async fn approve_deed(
     user: AuthUser,
     path: web::Path<uuid::Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(&[Role::Admin])?;
+    user.require(Permission::DecideDeeds)?;
     let id = DeedId(path.into_inner());
     let community = user.community_id;
     let settings = with_conn(&state, move |conn| Ok(store::settings(conn, community)?)).await?;
@@ -726,7 +721,7 @@ pub async fn approve_deeds(
     user: AuthUser,
     body: web::Json<BulkApprovalRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(&[Role::Admin])?;
+    user.require(Permission::DecideDeeds)?;
     let ids = body.into_inner().ids;
     if ids.is_empty() || ids.len() > BULK_APPROVAL_IDS_MAX {
         return Err(ApiError::validation(format!(
@@ -798,7 +793,7 @@ pub async fn reverse_deed(
     path: web::Path<uuid::Uuid>,
     body: web::Json<ReasonRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(&[Role::Admin])?;
+    user.require(Permission::ReverseDeeds)?;
     let reason = required_text("reason", &body.reason, MEMO_CHARS_MAX)?;
     let id = DeedId(path.into_inner());
     let deed = deed_answer(
@@ -869,9 +864,7 @@ pub async fn list_notices(
         )?)
     })
     .await?;
-    let mask = !user
-        .roles
-        .contains_any(&[Role::Admin, Role::Reviewer, Role::Auditor, Role::Clerk]);
+    let mask = !user.may(Permission::ReadBoardNames);
     Ok(HttpResponse::Ok().json(NoticeBoard {
         items: rows
             .iter()

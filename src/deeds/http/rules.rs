@@ -11,7 +11,8 @@ use crate::http::extract::AuthUser;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::{page_limit, parse_cursor, required_text, rfc3339, with_conn};
-use crate::kernel::{Points, Role, RuleId};
+use crate::kernel::Permission;
+use crate::kernel::{Points, RuleId};
 
 pub const RULE_CODE_CHARS_MAX: usize = 32;
 pub const RULE_TEXT_CHARS_MAX: usize = 64;
@@ -134,7 +135,7 @@ pub async fn create_rule(
     user: AuthUser,
     body: web::Json<CreateRuleRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(&[Role::Admin])?;
+    user.require(Permission::ManageRules)?;
     let r = body.into_inner();
     let code = parse_code(&r.code)?;
     let unit = Unit::parse(&r.unit)
@@ -346,7 +347,7 @@ pub async fn update_rule(
     path: web::Path<uuid::Uuid>,
     body: web::Json<UpdateRuleRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(&[Role::Admin])?;
+    user.require(Permission::ManageRules)?;
     let id = RuleId(path.into_inner());
     let r = body.into_inner();
     let status = crate::http::parse_active(r.status.as_deref())?;
@@ -477,7 +478,7 @@ pub async fn update_settings(
     user: AuthUser,
     body: web::Json<Settings>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(&[Role::Admin])?;
+    user.require(Permission::ManageRules)?;
     let s = body.into_inner();
     if !(1..=2).contains(&s.review_stages) {
         return Err(

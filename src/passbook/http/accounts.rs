@@ -8,7 +8,8 @@ use crate::http::extract::AuthUser;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::with_conn_quick;
-use crate::kernel::{AccountId, Points, Role};
+use crate::kernel::Permission;
+use crate::kernel::{AccountId, Points};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AccountView {
@@ -52,8 +53,8 @@ pub async fn get_account(
         .as_ref()
         .is_some_and(|m| Some(m.id.into()) == user.member_id);
     let allowed = match &member {
-        Some(_) => own || user.sees_all_members(),
-        None => user.roles.contains_any(&[Role::Admin, Role::Auditor]),
+        Some(_) => own || user.may(Permission::ReadMembers),
+        None => user.may(Permission::ReadSystemAccounts),
     };
     if !allowed {
         // Indistinguishable from an account that does not exist: no id guessing.

@@ -13,7 +13,8 @@ use crate::http::extract::AuthUser;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::{rfc3339, with_conn};
-use crate::kernel::{AccountId, Points, Role};
+use crate::kernel::Permission;
+use crate::kernel::{AccountId, Points};
 use crate::members::store::MemberRow;
 use crate::passbook::store::{self, StatementRow};
 
@@ -136,15 +137,13 @@ fn period(
     let own = member
         .as_ref()
         .is_some_and(|m| Some(m.id.into()) == user.member_id);
-    let staff = user
-        .roles
-        .contains_any(&[Role::Clerk, Role::Admin, Role::Auditor]);
+    let staff = user.may(Permission::ReadStatements);
     let allowed = match &member {
         Some(_) => own || staff,
-        None => user.roles.contains_any(&[Role::Admin, Role::Auditor]),
+        None => user.may(Permission::ReadSystemAccounts),
     };
     if !allowed {
-        if user.roles.contains_any(&[Role::Reviewer, Role::Clerk]) {
+        if user.may(Permission::ReadMembers) {
             return Err(ApiError::forbidden(
                 "statements are for the account holder, clerks, admins and auditors",
             ));

@@ -9,7 +9,8 @@ use crate::http::extract::AuthUser;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::{page_limit, parse_cursor, required_text, rfc3339, with_conn, PageQuery};
-use crate::kernel::{GoodsId, Points, Role};
+use crate::kernel::Permission;
+use crate::kernel::{GoodsId, Points};
 use crate::ledger::command::MEMO_CHARS_MAX;
 use crate::shop::plan::{Restock, ShopOutcome, STOCK_MAX};
 use crate::shop::store::{CreateGoodsError, GoodsChanges, GoodsFilter, NewGoods};
@@ -118,7 +119,7 @@ pub async fn create_goods(
     user: AuthUser,
     body: web::Json<CreateGoodsRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(&[Role::Admin])?;
+    user.require(Permission::ManageGoods)?;
     let request = body.into_inner();
     let sku = parse_sku(&request.sku)?;
     let name = required_text("name", &request.name, GOODS_NAME_CHARS_MAX)?;
@@ -285,7 +286,7 @@ pub async fn update_goods(
     path: web::Path<uuid::Uuid>,
     body: web::Json<UpdateGoodsRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(&[Role::Admin])?;
+    user.require(Permission::ManageGoods)?;
     let id = GoodsId(path.into_inner());
     let request = body.into_inner();
     let changes = GoodsChanges {
@@ -349,7 +350,7 @@ pub async fn restock_goods(
     path: web::Path<uuid::Uuid>,
     body: web::Json<RestockRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(&[Role::Admin])?;
+    user.require(Permission::ManageGoods)?;
     let id = GoodsId(path.into_inner());
     let request = body.into_inner();
     if !(1..=RESTOCK_QUANTITY_MAX).contains(&request.quantity) {
@@ -433,7 +434,7 @@ pub async fn list_stock_movements(
     path: web::Path<uuid::Uuid>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(&[Role::Admin, Role::Clerk, Role::Auditor])?;
+    user.require(Permission::ReadStockMovements)?;
     let id = GoodsId(path.into_inner());
     let limit = page_limit(query.limit)?;
     let after = parse_cursor(query.cursor.as_deref())?;

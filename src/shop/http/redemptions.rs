@@ -14,7 +14,8 @@ use crate::http::idempotency::{earlier_answer, idempotency_key, request_hash};
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::{page_limit, parse_cursor, required_text, rfc3339, with_conn};
-use crate::kernel::{CommunityId, GoodsId, MemberId, Points, RedemptionId, Role};
+use crate::kernel::Permission;
+use crate::kernel::{CommunityId, GoodsId, MemberId, Points, RedemptionId};
 use crate::ledger::command::MEMO_CHARS_MAX;
 use crate::ledger::LedgerError;
 use crate::shop::model::RedemptionStatus;
@@ -181,7 +182,7 @@ pub async fn create_redemption(
     req: HttpRequest,
     body: web::Json<RedeemRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(&[Role::Clerk, Role::Admin])?;
+    user.require(Permission::Redeem)?;
     let key = idempotency_key(&req)?;
     let request = body.into_inner();
     let hash = request_hash("POST /api/v1/redemptions", &request)?;
@@ -260,10 +261,9 @@ pub async fn create_redemption(
     }
 }
 
-/// Roles that see every redemption; a resident sees their own.
+/// Who sees every redemption; a resident sees their own.
 fn sees_all_redemptions(user: &AuthUser) -> bool {
-    user.roles
-        .contains_any(&[Role::Clerk, Role::Admin, Role::Auditor])
+    user.may(Permission::ReadRegister)
 }
 
 /// One receipt. A resident may read only their own.
@@ -416,7 +416,7 @@ pub async fn get_redemption_totals(
     user: AuthUser,
     query: web::Query<DayQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(&[Role::Clerk, Role::Admin, Role::Auditor])?;
+    user.require(Permission::ReadRegister)?;
     let day = query.day.as_deref().map(parse_day).transpose()?;
     let community = user.community_id;
     let (day, rows) = with_conn(&state, move |conn| {
@@ -499,7 +499,7 @@ pub async fn void_redemption(
     path: web::Path<uuid::Uuid>,
     body: web::Json<VoidRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(&[Role::Clerk, Role::Admin])?;
+    user.require(Permission::VoidToday)?;
     let id = RedemptionId(path.into_inner());
     let reason = required_text("reason", &body.reason, MEMO_CHARS_MAX)?;
     let outcome = state
@@ -509,7 +509,7 @@ pub async fn void_redemption(
             redemption_id: id,
             actor: user.actor(),
             reason,
-            same_day_only: !user.has(Role::Admin),
+            same_day_only: !user.may(Permission::VoidAnyDay),
         }))
         .await?;
     match outcome {

@@ -11,6 +11,7 @@ use crate::http::extract::AuthUser;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::{page_limit, parse_cursor, rfc3339, with_conn, PageQuery};
+use crate::kernel::Permission;
 use crate::kernel::{MemberId, Role, RoleSet, UserId};
 use crate::users::store::UserRow;
 use crate::users::store::{CreateUserError, NewUser};
@@ -92,7 +93,7 @@ pub async fn create_user(
     user: AuthUser,
     body: web::Json<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(&[Role::Admin])?;
+    user.require(Permission::ManageUsers)?;
     let request = body.into_inner();
     check_username(&request.username)?;
     check_password_rules(&request.password).map_err(ApiError::validation)?;
@@ -170,7 +171,7 @@ pub async fn list_users(
     user: AuthUser,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(&[Role::Admin])?;
+    user.require(Permission::ManageUsers)?;
     let limit = page_limit(query.limit)?;
     let after = parse_cursor(query.cursor.as_deref())?.map(UserId);
     let community = user.community_id;
@@ -218,7 +219,7 @@ pub async fn update_user(
     path: web::Path<uuid::Uuid>,
     body: web::Json<UpdateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(&[Role::Admin])?;
+    user.require(Permission::ManageUsers)?;
     let target = UserId(path.into_inner());
     let request = body.into_inner();
     let roles = match &request.roles {
