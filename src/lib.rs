@@ -31,3 +31,5 @@ pub mod http;
 
 pub mod app;
 pub mod cli;
+
+pub mod harness;

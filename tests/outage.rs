@@ -3,15 +3,15 @@
 //! 503 problem+json in bounded time, the service recovers without a restart, nothing acknowledged
 //! is lost.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use common::child::{ChildApp, BIN};
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_moralbank");
-const ADMIN_PASSWORD: &str = "outage-admin-password";
+mod common;
 
 fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
@@ -115,99 +115,20 @@ impl Drop for PrivateCluster {
     }
 }
 
-struct Server {
-    child: Child,
-    base: String,
-    agent: ureq::Agent,
-}
+type Server = ChildApp;
 
-impl Server {
-    fn start(db_url: &str) -> Server {
-        let port = free_port();
-        let child = Command::new(BIN)
-            .env("MORALBANK_DATABASE_URL", db_url)
-            .env("MORALBANK_BIND", format!("127.0.0.1:{port}"))
-            .env("MORALBANK_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let server = Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            agent: ureq::AgentBuilder::new()
-                .timeout(Duration::from_secs(30))
-                .build(),
-        };
-        let started = Instant::now();
-        while server
-            .agent
-            .get(&format!("{}/healthz", server.base))
-            .call()
-            .is_err()
-        {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "the server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-
-    fn call(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        key: Option<&str>,
-        body: Option<&Value>,
-    ) -> (u16, Value, Option<String>) {
-        let mut req = self.agent.request(method, &format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.set("Authorization", &format!("Bearer {t}"));
-        }
-        if let Some(k) = key {
-            req = req.set("Idempotency-Key", k);
-        }
-        let result = match body {
-            Some(b) => req.send_json(b.clone()),
-            None => req.call(),
-        };
-        match result {
-            Ok(r) | Err(ureq::Error::Status(_, r)) => {
-                let status = r.status();
-                let content_type = r.header("content-type").map(str::to_string);
-                (status, r.into_json().unwrap_or(Value::Null), content_type)
-            }
-            Err(e) => panic!("{method} {path}: {e}"),
-        }
-    }
-
-    fn token(&self) -> String {
-        let (status, body, _) = self.call(
+/// One credit of 1.00, as the load clients send it.
+fn credit(server: &Server, token: &str, member: &Value, key: &str) -> (u16, Value, Option<String>) {
+    let body = json!({"member_id": member["id"], "amount": "1.00", "kind": "correction", "reason": "load"});
+    server
+        .call(
             "POST",
-            "/api/v1/auth/login",
-            None,
-            None,
-            Some(&json!({"username": "admin", "password": ADMIN_PASSWORD})),
-        );
-        assert_eq!(status, 200, "{body}");
-        body["access_token"].as_str().unwrap().to_string()
-    }
-
-    fn credit(&self, token: &str, member: &Value, key: &str) -> (u16, Value, Option<String>) {
-        self.call("POST", "/api/v1/adjustments", Some(token), Some(key),
-            Some(&json!({"member_id": member["id"], "amount": "1.00", "kind": "correction", "reason": "load"})))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+            "/api/v1/adjustments",
+            Some(token),
+            Some(key),
+            Some(&body),
+        )
+        .unwrap_or_else(|e| panic!("credit {key}: {e}"))
 }
 
 fn verify_clean(db_url: &str) {
@@ -239,7 +160,7 @@ fn load<'a>(
             while !stop.load(Ordering::SeqCst) {
                 let key = format!("load-{t}-{n}");
                 let started = Instant::now();
-                let (status, _, content_type) = server.credit(token, member, &key);
+                let (status, _, content_type) = credit(server, token, member, &key);
                 statuses
                     .lock()
                     .unwrap()
@@ -271,6 +192,7 @@ fn a_postgres_outage_answers_503_and_the_service_recovers() {
             None,
             Some(&json!({"name": "停机测试"})),
         )
+        .unwrap()
         .1;
     let stop = AtomicBool::new(false);
     let acknowledged = Mutex::new(Vec::new());
@@ -280,14 +202,14 @@ fn a_postgres_outage_answers_503_and_the_service_recovers() {
         std::thread::sleep(Duration::from_millis(400));
         assert!(cluster.stop(), "stop the private cluster");
         std::thread::sleep(Duration::from_millis(1500));
-        let (ready, body, content_type) = server.call("GET", "/readyz", None, None, None);
+        let (ready, body, content_type) = server.call("GET", "/readyz", None, None, None).unwrap();
         assert_eq!(ready, 503, "{body}");
         assert_eq!(content_type.as_deref(), Some("application/problem+json"));
         std::thread::sleep(Duration::from_millis(1000));
         assert!(cluster.start(), "start the private cluster again");
         // Recovery without a restart: readiness returns and writes succeed.
         let started = Instant::now();
-        while server.call("GET", "/readyz", None, None, None).0 != 200 {
+        while server.call("GET", "/readyz", None, None, None).unwrap().0 != 200 {
             assert!(
                 started.elapsed() < Duration::from_secs(30),
                 "the service did not recover"
@@ -313,7 +235,7 @@ fn a_postgres_outage_answers_503_and_the_service_recovers() {
         201,
         "writes succeed again after recovery"
     );
-    let (status, ..) = server.credit(&token, &member, "after");
+    let (status, ..) = credit(&server, &token, &member, "after");
     assert_eq!(status, 201);
     // Nothing acknowledged was lost.
     let mut conn = moralbank::db::DatabaseUrl::parse(&cluster.url())
@@ -371,10 +293,11 @@ fn a_full_disk_answers_503_and_leaves_sqlite_intact() {
             None,
             Some(&json!({"name": "满盘测试"})),
         )
+        .unwrap()
         .1;
     for i in 0..20 {
         assert_eq!(
-            server.credit(&token, &member, &format!("before-{i}")).0,
+            credit(&server, &token, &member, &format!("before-{i}")).0,
             201
         );
     }
@@ -388,7 +311,7 @@ fn a_full_disk_answers_503_and_leaves_sqlite_intact() {
         .status();
     let mut refused = 0;
     for i in 0..200 {
-        let (status, body, content_type) = server.credit(&token, &member, &format!("full-{i}"));
+        let (status, body, content_type) = credit(&server, &token, &member, &format!("full-{i}"));
         if status == 201 {
             continue; // pages already allocated may take a few more rows
         }
@@ -397,19 +320,22 @@ fn a_full_disk_answers_503_and_leaves_sqlite_intact() {
         refused += 1;
     }
     assert!(refused > 0, "a full disk refused writes");
-    let (status, body, _) = server.call(
-        "POST",
-        "/api/v1/members",
-        Some(&token),
-        None,
-        Some(&json!({"name": "新人"})),
-    );
+    let (status, body, _) = server
+        .call(
+            "POST",
+            "/api/v1/members",
+            Some(&token),
+            None,
+            Some(&json!({"name": "新人"})),
+        )
+        .unwrap();
     assert!(status == 503 || status == 201, "{status}: {body}");
     // Free the disk: writes work again without a restart, and the file is intact.
     std::fs::remove_file(&filler).unwrap();
     let started = Instant::now();
     loop {
-        let (status, ..) = server.credit(
+        let (status, ..) = credit(
+            &server,
             &token,
             &member,
             &format!("after-{}", started.elapsed().as_millis()),

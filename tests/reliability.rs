@@ -5,140 +5,24 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{Backend, ScratchDb, ADMIN_PASSWORD, JWT_SECRET};
+use common::child::ChildApp;
+use common::{Backend, ScratchDb};
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_moralbank");
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The real binary as a child process.
-struct Server {
-    child: Child,
-    base: String,
-    agent: ureq::Agent,
-}
-
-impl Server {
-    fn start(db_url: &str) -> Server {
-        let port = free_port();
-        let child = Command::new(BIN)
-            .env("MORALBANK_DATABASE_URL", db_url)
-            .env("MORALBANK_BIND", format!("127.0.0.1:{port}"))
-            .env("MORALBANK_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("MORALBANK_JWT_SECRET", JWT_SECRET)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let server = Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            agent: ureq::AgentBuilder::new()
-                .timeout(Duration::from_secs(20))
-                .build(),
-        };
-        let started = Instant::now();
-        while server
-            .agent
-            .get(&format!("{}/readyz", server.base))
-            .call()
-            .is_err()
-        {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "the server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-
-    fn call(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        key: Option<&str>,
-        body: Option<&Value>,
-    ) -> Result<(u16, Value), String> {
-        let mut req = self.agent.request(method, &format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.set("Authorization", &format!("Bearer {t}"));
-        }
-        if let Some(k) = key {
-            req = req.set("Idempotency-Key", k);
-        }
-        let result = match body {
-            Some(b) => req.send_json(b.clone()),
-            None => req.call(),
-        };
-        match result {
-            Ok(r) | Err(ureq::Error::Status(_, r)) => {
-                let status = r.status();
-                Ok((status, r.into_json().unwrap_or(Value::Null)))
-            }
-            Err(e) => Err(e.to_string()),
-        }
-    }
-
-    fn token(&self) -> String {
-        let (status, body) = self
-            .call(
-                "POST",
-                "/api/v1/auth/login",
-                None,
-                None,
-                Some(&json!({"username": "admin", "password": ADMIN_PASSWORD})),
-            )
-            .unwrap();
-        assert_eq!(status, 200, "{body}");
-        body["access_token"].as_str().unwrap().to_string()
-    }
-
-    /// SIGKILL by pid, so it can be sent while clients still hold the server.
-    fn kill9(&self) {
-        let status = Command::new("kill")
-            .args(["-KILL", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+type Server = ChildApp;
 
 fn verify_cli(db_url: &str) -> (i32, String) {
-    let out = Command::new(BIN)
-        .arg("verify")
-        .env("MORALBANK_DATABASE_URL", db_url)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-    )
+    ChildApp::verify_cli(db_url)
 }
 
-/// Members with a million points each (no run ever spends it) and goods with plenty of stock.
 fn shop_fixture(server: &Server, token: &str, members: usize) -> (Vec<Value>, Value) {
     let goods = server
         .call(
@@ -153,7 +37,7 @@ fn shop_fixture(server: &Server, token: &str, members: usize) -> (Vec<Value>, Va
     let members = (0..members)
         .map(|i| {
             let m = server.call("POST", "/api/v1/members", Some(token), None, Some(&json!({"name": format!("居民{i}")}))).unwrap().1;
-            let (s, _) = server
+            let (s, _, _) = server
                 .call("POST", "/api/v1/adjustments", Some(token), Some(&format!("open-{i}")),
                     Some(&json!({"member_id": m["id"], "amount": "1000000", "kind": "opening_balance", "reason": "r"})))
                 .unwrap();
@@ -184,12 +68,13 @@ impl Op {
         members: &[Value],
         goods: &Value,
     ) -> Result<(u16, Value), String> {
-        match self {
+        let answer = match self {
             Op::Credit { key, member } => server.call("POST", "/api/v1/adjustments", Some(token), Some(key),
                 Some(&json!({"member_id": members[*member]["id"], "amount": "1.00", "kind": "correction", "reason": "load"}))),
             Op::Redeem { key, member } => server.call("POST", "/api/v1/redemptions", Some(token), Some(key),
                 Some(&json!({"member_id": members[*member]["id"], "lines": [{"goods_id": goods["id"], "quantity": 1}]}))),
-        }
+        };
+        answer.map(|(status, body, _)| (status, body))
     }
 }
 
@@ -264,10 +149,10 @@ fn acknowledged_writes_survive_kill_9(backend: Backend, kills: usize, seed: u64)
                 });
             }
             std::thread::sleep(delay);
-            server.kill9();
+            server.kill9().unwrap();
             stop.store(true, Ordering::SeqCst);
         });
-        server.child.wait().unwrap();
+        server.wait().unwrap();
         // Every acknowledged request is in the database after the crash.
         let stored = idempotency_keys(&db);
         for op in acknowledged.lock().unwrap().iter() {
@@ -300,7 +185,7 @@ fn acknowledged_writes_survive_kill_9(backend: Backend, kills: usize, seed: u64)
     // Exactly one effect per key: balances and stock add up to what was sent.
     let mut total = 0;
     for m in &members {
-        let (_, a) = server
+        let (_, a, _) = server
             .call(
                 "GET",
                 &format!("/api/v1/accounts/{}", m["account_id"].as_str().unwrap()),
@@ -313,7 +198,7 @@ fn acknowledged_writes_survive_kill_9(backend: Backend, kills: usize, seed: u64)
         total += (text.parse::<f64>().unwrap() * 100.0).round() as i64;
     }
     assert_eq!(total, 4 * 100_000_000 + 100 * credits - 100 * redeems);
-    let (_, g) = server
+    let (_, g, _) = server
         .call(
             "GET",
             &format!("/api/v1/goods/{}", goods["id"].as_str().unwrap()),
@@ -381,15 +266,11 @@ fn sigterm_finishes_what_is_queued(backend: Backend) {
             });
         }
         std::thread::sleep(Duration::from_millis(100));
-        let status = Command::new("kill")
-            .args(["-TERM", &server.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        server.signal("TERM").unwrap();
     });
     let started = Instant::now();
     let exit = loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
+        if let Some(status) = server.try_wait().unwrap() {
             break status;
         }
         assert!(
@@ -490,7 +371,7 @@ fn two_instances_share_one_ledger(backend: Backend) {
         .count() as i64;
     // 80 coins between the two members, 60 items: exactly 60 redemptions can succeed.
     assert_eq!(ok, 60, "every item sold once, never more");
-    let (_, g) = first
+    let (_, g, _) = first
         .call(
             "GET",
             &format!("/api/v1/goods/{}", goods["id"].as_str().unwrap()),
@@ -502,7 +383,7 @@ fn two_instances_share_one_ledger(backend: Backend) {
     assert_eq!(g["stock"], 0);
     let mut total = 0.0;
     for m in &members {
-        let (_, a) = first
+        let (_, a, _) = first
             .call(
                 "GET",
                 &format!("/api/v1/accounts/{}", m["account_id"].as_str().unwrap()),

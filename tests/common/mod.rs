@@ -13,6 +13,8 @@ use moralbank::app::config::{Config, RawSettings};
 use moralbank::db::{DatabaseUrl, DbConn};
 use serde_json::{json, Value};
 
+pub mod child;
+
 /// The environment variable that names the PostgreSQL server tests create databases on.
 pub const POSTGRES_URL_VAR: &str = "MORALBANK_TEST_POSTGRES_URL";
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";

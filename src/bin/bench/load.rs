@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -16,6 +16,7 @@ use moralbank::commands::{Book, Command as LedgerCommand, Engine};
 use moralbank::db::{self, DbUuid};
 use moralbank::deeds::model::{DeedAction, DeedStatus, Direction, Unit};
 use moralbank::deeds::store::{self as deed_store, DeedEventRow, DeedRow, RuleTerms};
+use moralbank::harness::{sibling_binary, ChildServer};
 use moralbank::kernel::{AccountId, CommunityId, DeedId, Points, Role, RoleSet, UserId};
 use moralbank::ledger::{EngineSettings, IdempotencyClaim};
 use moralbank::members::model::MemberName;
@@ -88,57 +89,31 @@ impl Conn {
     }
 }
 
+/// The server under load: the library's child-process harness.
 struct Server {
-    child: Child,
+    child: ChildServer,
     port: u16,
 }
 
 impl Server {
     fn start(url: &str, batch_max: usize) -> Result<Server, String> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| e.to_string())?
-            .port();
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let bin = exe.with_file_name("moralbank");
-        let child = Command::new(bin)
-            .env("MORALBANK_DATABASE_URL", url)
-            .env("MORALBANK_BIND", format!("127.0.0.1:{port}"))
-            .env("MORALBANK_ADMIN_PASSWORD", PASSWORD)
-            .env("MORALBANK_BATCH_MAX", batch_max.to_string())
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot start the server binary: {e}"))?;
-        let server = Server { child, port };
-        let started = Instant::now();
-        loop {
-            if let Ok(mut c) = Conn::open(port) {
-                if matches!(c.send("GET", "/readyz", "", ""), Ok((200, _))) {
-                    return Ok(server);
-                }
-            }
-            if started.elapsed() > Duration::from_secs(30) {
-                return Err("the server did not become ready".into());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let batch = batch_max.to_string();
+        let child = ChildServer::start(
+            &sibling_binary()?,
+            url,
+            &[
+                ("MORALBANK_ADMIN_PASSWORD", PASSWORD),
+                ("MORALBANK_BATCH_MAX", &batch),
+                ("RUST_LOG", "error"),
+            ],
+        )?;
+        let port = child.port();
+        Ok(Server { child, port })
     }
 
     /// Peak resident memory of the server process so far, in MiB.
     fn peak_rss_mib(&self) -> f64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .ok()
-            .and_then(|s| {
-                s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
-                    l.split_whitespace()
-                        .nth(1)
-                        .and_then(|k| k.parse::<f64>().ok())
-                })
-            })
-            .map(|kib| kib / 1024.0)
-            .unwrap_or(0.0)
+        self.child.peak_rss_mib()
     }
 
     fn login(&self, username: &str) -> Result<String, String> {
@@ -158,13 +133,6 @@ impl Server {
             .as_str()
             .map(str::to_string)
             .ok_or_else(|| format!("login {status}: {text}"))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
