@@ -7,13 +7,13 @@ use chrono::NaiveDateTime;
 
 use super::batch::Batch;
 use super::command::{IdempotencyClaim, LedgerError, Posted, PostedLine};
-use super::view::View;
+use super::view::{AccountState, View};
 use crate::db::models::{IdempotencyRow, JournalRow, PostingRow};
 use crate::db::DbUuid;
 use crate::kernel::time::time_to_micros;
 use crate::kernel::{
-    AccountKind, BalancedTransaction, ChainLink, ChainPosting, CommunityId, HashFormat, JournalId,
-    JournalKind, Points, UserId,
+    AccountId, AccountKind, BalancedTransaction, ChainLink, ChainPosting, CommunityId, HashFormat,
+    JournalId, JournalKind, Points, UserId,
 };
 
 /// One journal transaction a command wants written.
@@ -45,7 +45,59 @@ pub fn post(
         .community(view, draft.community_id)
         .ok_or_else(|| LedgerError::Unavailable("unknown community".into()))?;
     // First every check, with nothing changed.
-    let mut next_states = Vec::with_capacity(draft.transaction.postings().len());
+    let legs = check_legs(&draft, view, batch)?;
+    // Then every effect.
+    let journal_id = JournalId::from_uuid(batch.ids.next_id());
+    let seq = community.chain_seq + 1;
+    let (lines, chain) = post_legs(&draft, journal_id, legs, view, batch, now);
+    let hash = ChainLink {
+        format: HashFormat::CURRENT,
+        prev_hash: &community.chain_hash,
+        community_id: draft.community_id,
+        seq,
+        journal_id,
+        kind: draft.kind.as_str(),
+        reference_id: draft.reference_id,
+        memo: &draft.memo,
+        actor_id: draft.actor_id,
+        created_at_micros: time_to_micros(now),
+        postings: chain,
+    }
+    .hash();
+    batch.rows.push(&JournalRow {
+        id: journal_id.into(),
+        community_id: draft.community_id.into(),
+        seq,
+        kind: draft.kind,
+        reference_id: draft.reference_id.map(DbUuid),
+        memo: draft.memo,
+        actor_id: draft.actor_id.map(Into::into),
+        created_at: now,
+        prev_hash: community.chain_hash.clone(),
+        hash: hash.clone(),
+        hash_version: HashFormat::CURRENT.number(),
+    });
+    if let Some(claim) = draft.idempotency {
+        claim_key(batch, draft.community_id, claim, journal_id, now);
+    }
+    let mut head = community;
+    head.chain_seq = seq;
+    head.chain_hash = hash;
+    batch.set_head(view, draft.community_id, head);
+    Ok(Posted {
+        journal_id,
+        seq,
+        lines,
+        created_at: now,
+    })
+}
+
+/// A leg that passed its checks: the account, its state before, its balance after.
+type Leg = (AccountId, AccountState, i64);
+
+/// Every leg in the community, on an account that is not frozen, no member below zero.
+fn check_legs(draft: &Draft, view: &View, batch: &Batch) -> Result<Vec<Leg>, LedgerError> {
+    let mut legs = Vec::with_capacity(draft.transaction.postings().len());
     for posting in draft.transaction.postings() {
         let state = batch
             .account(view, posting.account_id)
@@ -65,15 +117,25 @@ pub fn post(
                 required: -posting.amount,
             });
         }
-        next_states.push((posting.account_id, state, balance_after));
+        legs.push((posting.account_id, state, balance_after));
     }
-    // Then every effect.
-    let journal_id = JournalId::from_uuid(batch.ids.next_id());
-    let seq = community.chain_seq + 1;
-    let mut lines = Vec::with_capacity(next_states.len());
-    let mut chain = Vec::with_capacity(next_states.len());
+    Ok(legs)
+}
+
+/// Posts the checked legs: passbook lines with running balances, the accounts' new states, and
+/// what the chain link covers of each.
+fn post_legs(
+    draft: &Draft,
+    journal_id: JournalId,
+    legs: Vec<Leg>,
+    view: &View,
+    batch: &mut Batch,
+    now: NaiveDateTime,
+) -> (Vec<PostedLine>, Vec<ChainPosting>) {
+    let mut lines = Vec::with_capacity(legs.len());
+    let mut chain = Vec::with_capacity(legs.len());
     for ((account_id, state, balance_after), posting) in
-        next_states.into_iter().zip(draft.transaction.postings())
+        legs.into_iter().zip(draft.transaction.postings())
     {
         let mut next = state.clone();
         next.balance = balance_after;
@@ -116,57 +178,29 @@ pub fn post(
         });
         batch.set_account(view, account_id, next);
     }
-    let hash = ChainLink {
-        format: HashFormat::CURRENT,
-        prev_hash: &community.chain_hash,
-        community_id: draft.community_id,
-        seq,
-        journal_id,
-        kind: draft.kind.as_str(),
-        reference_id: draft.reference_id,
-        memo: &draft.memo,
-        actor_id: draft.actor_id,
-        created_at_micros: time_to_micros(now),
-        postings: chain,
-    }
-    .hash();
-    batch.rows.push(&JournalRow {
-        id: journal_id.into(),
-        community_id: draft.community_id.into(),
-        seq,
-        kind: draft.kind,
-        reference_id: draft.reference_id.map(DbUuid),
-        memo: draft.memo,
-        actor_id: draft.actor_id.map(Into::into),
+    (lines, chain)
+}
+
+/// The idempotency key, stored in the same transaction as the effect it guards.
+fn claim_key(
+    batch: &mut Batch,
+    community_id: CommunityId,
+    claim: IdempotencyClaim,
+    journal_id: JournalId,
+    now: NaiveDateTime,
+) {
+    batch
+        .claimed_keys
+        .insert((claim.user_id, claim.key.clone()));
+    let id = DbUuid(batch.ids.next_id());
+    batch.rows.push(&IdempotencyRow {
+        id,
+        community_id: community_id.into(),
+        user_id: claim.user_id.into(),
+        idem_key: claim.key,
+        request_hash: claim.request_hash,
+        journal_id: Some(journal_id.into()),
         created_at: now,
-        prev_hash: community.chain_hash.clone(),
-        hash: hash.clone(),
-        hash_version: HashFormat::CURRENT.number(),
+        refusal: None,
     });
-    if let Some(claim) = draft.idempotency {
-        batch
-            .claimed_keys
-            .insert((claim.user_id, claim.key.clone()));
-        let id = DbUuid(batch.ids.next_id());
-        batch.rows.push(&IdempotencyRow {
-            id,
-            community_id: draft.community_id.into(),
-            user_id: claim.user_id.into(),
-            idem_key: claim.key,
-            request_hash: claim.request_hash,
-            journal_id: Some(journal_id.into()),
-            created_at: now,
-            refusal: None,
-        });
-    }
-    let mut head = community;
-    head.chain_seq = seq;
-    head.chain_hash = hash;
-    batch.set_head(view, draft.community_id, head);
-    Ok(Posted {
-        journal_id,
-        seq,
-        lines,
-        created_at: now,
-    })
 }

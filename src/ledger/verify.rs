@@ -117,47 +117,30 @@ pub fn verify_ledger(conn: &mut DbConn, only: Option<CommunityId>) -> QueryResul
     Ok(checker.report)
 }
 
+/// What one community's check carries from transaction to transaction.
+struct CommunityCheck<'c> {
+    community: CommunityId,
+    checker: &'c mut Checker,
+    tracks: HashMap<AccountId, AccountTrack>,
+    prev_hash: String,
+    newest_format: HashFormat,
+    expected_seq: i64,
+}
+
 fn verify_community(
     conn: &mut DbConn,
     community: CommunityId,
     checker: &mut Checker,
 ) -> QueryResult<()> {
     let community_key = DbUuid::from(community);
-    let rows: Vec<(DbUuid, AccountKind, i64, i64, i64)> = accounts::table
-        .filter(accounts::community_id.eq(community_key))
-        .select((
-            accounts::id,
-            accounts::kind,
-            accounts::balance,
-            accounts::last_seq,
-            accounts::credits_total,
-        ))
-        .load(conn)?;
-    let mut tracks: HashMap<AccountId, AccountTrack> = rows
-        .into_iter()
-        .map(|(id, kind, balance, last_seq, credits)| {
-            (
-                AccountId::from(id),
-                AccountTrack {
-                    kind,
-                    cached_balance: balance,
-                    cached_last_seq: last_seq,
-                    cached_credits: credits,
-                    running: 0,
-                    credits: 0,
-                    last_seq: 0,
-                },
-            )
-        })
-        .collect();
-    let (head_seq, head_hash): (i64, String) = communities::table
-        .filter(communities::id.eq(community_key))
-        .select((communities::chain_seq, communities::chain_hash))
-        .get_result(conn)?;
-
-    let mut prev_hash = GENESIS_HASH.to_string();
-    let mut newest_format = HashFormat::V1;
-    let mut expected_seq = 1_i64;
+    let mut check = CommunityCheck {
+        community,
+        checker,
+        tracks: account_tracks(conn, community_key)?,
+        prev_hash: GENESIS_HASH.to_string(),
+        newest_format: HashFormat::V1,
+        expected_seq: 1,
+    };
     let mut last_seq_seen = 0_i64;
     loop {
         let page: Vec<JournalRow> = journal::table
@@ -167,257 +150,263 @@ fn verify_community(
             .limit(VERIFY_PAGE_TRANSACTIONS)
             .select(JournalRow::as_select())
             .load(conn)?;
-        if page.is_empty() {
+        let Some(last) = page.last() else {
             break;
-        }
-        let ids: Vec<DbUuid> = page.iter().map(|j| j.id).collect();
-        let page_postings: Vec<PostingRow> = postings::table
-            .filter(postings::journal_id.eq_any(&ids))
-            .select(PostingRow::as_select())
-            .load(conn)?;
-        let mut by_journal: HashMap<DbUuid, Vec<PostingRow>> = HashMap::new();
-        for posting in page_postings {
-            by_journal
-                .entry(posting.journal_id)
-                .or_default()
-                .push(posting);
-        }
+        };
+        last_seq_seen = last.seq;
+        let mut by_journal = postings_of(conn, &page)?;
         for entry in &page {
-            let here = Some((entry.seq, JournalId::from(entry.id)));
-            checker.report.checked_transactions += 1;
-            if entry.seq != expected_seq {
-                checker.problem(
-                    "sequence_gap",
-                    community,
-                    here,
-                    None,
-                    format!(
-                        "expected transaction seq {expected_seq}, found {}",
-                        entry.seq
-                    ),
-                );
-            }
-            expected_seq = entry.seq + 1;
-            last_seq_seen = entry.seq;
-            if entry.prev_hash != prev_hash {
-                checker.problem(
-                    "chain_broken",
-                    community,
-                    here,
-                    None,
-                    format!(
-                        "transaction seq {} points at a previous hash that is not its predecessor's",
-                        entry.seq
-                    ),
-                );
-            }
             let mut lines = by_journal.remove(&entry.id).unwrap_or_default();
             lines.sort_by_key(|p| (p.account_id, p.account_seq));
-            checker.report.checked_postings += lines.len() as u64;
-            let Some(format) = HashFormat::from_number(entry.hash_version) else {
-                checker.problem(
-                    "hash_mismatch",
-                    community,
-                    here,
-                    None,
-                    format!(
-                        "transaction seq {} names hash format {}, which this service never wrote",
-                        entry.seq, entry.hash_version
-                    ),
-                );
-                prev_hash = entry.hash.clone();
-                continue;
-            };
-            // Formats only move forward along a chain: an older format after a newer one means a
-            // row was relabelled to escape what the newer format covers.
-            if format < newest_format {
-                checker.problem(
-                    "hash_mismatch",
-                    community,
-                    here,
-                    None,
-                    format!(
-                        "transaction seq {} claims hash format {} after format {} was in use",
-                        entry.seq,
-                        format.number(),
-                        newest_format.number()
-                    ),
-                );
-            }
-            newest_format = newest_format.max(format);
-            let recomputed = ChainLink {
-                format,
-                prev_hash: &entry.prev_hash,
-                community_id: community,
-                seq: entry.seq,
-                journal_id: entry.id.into(),
-                kind: entry.kind.as_str(),
-                reference_id: entry.reference_id.map(|r| r.0),
-                memo: &entry.memo,
-                actor_id: entry.actor_id.map(UserId::from),
-                created_at_micros: db::time_to_micros(entry.created_at),
-                postings: lines
-                    .iter()
-                    .map(|p| ChainPosting {
-                        posting_id: p.id.0,
-                        account_id: p.account_id.into(),
-                        account_seq: p.account_seq,
-                        amount: p.amount,
-                        balance_after: p.balance_after,
-                        credits_after: p.credits_after,
-                        posted_at_micros: db::time_to_micros(p.posted_at),
-                    })
-                    .collect(),
-            }
-            .hash();
-            if recomputed != entry.hash {
-                checker.problem(
-                    "hash_mismatch",
-                    community,
-                    here,
-                    None,
-                    format!(
-                        "transaction seq {} ({}) does not match its recorded hash: it was altered after it was written",
-                        entry.seq, entry.id.0
-                    ),
-                );
-            }
-            prev_hash = entry.hash.clone();
-            if lines.len() < 2 {
-                checker.problem(
-                    "unbalanced",
-                    community,
-                    here,
-                    None,
-                    format!(
-                        "transaction seq {} has {} posting(s)",
-                        entry.seq,
-                        lines.len()
-                    ),
-                );
-            }
-            let sum: i128 = lines.iter().map(|p| p.amount as i128).sum();
-            if sum != 0 {
-                checker.problem(
-                    "unbalanced",
-                    community,
-                    here,
-                    None,
-                    format!(
-                        "transaction seq {} postings sum to {} hundredths, not zero",
-                        entry.seq, sum
-                    ),
-                );
-            }
-            for posting in &lines {
-                let account = AccountId::from(posting.account_id);
-                let Some(track) = tracks.get_mut(&account) else {
-                    checker.problem(
-                        "balance_mismatch",
-                        community,
-                        here,
-                        Some(account),
-                        "posting to an account outside this community".into(),
-                    );
-                    continue;
-                };
-                let expected_account_seq = track.last_seq + 1;
-                track.last_seq = posting.account_seq;
-                track.running += posting.amount;
-                track.credits += posting.amount.max(0);
-                let running = track.running;
-                let credits = track.credits;
-                let is_member = track.kind == AccountKind::Member;
-                if posting.account_seq != expected_account_seq {
-                    checker.problem(
-                        "account_sequence_gap",
-                        community,
-                        here,
-                        Some(account),
-                        format!(
-                            "expected passbook line {expected_account_seq}, found {}",
-                            posting.account_seq
-                        ),
-                    );
-                }
-                if posting.balance_after != running {
-                    checker.problem(
-                        "running_balance_mismatch",
-                        community,
-                        here,
-                        Some(account),
-                        format!(
-                            "line {} records balance {} but the postings sum to {}",
-                            posting.account_seq, posting.balance_after, running
-                        ),
-                    );
-                }
-                if posting.credits_after != credits {
-                    checker.problem(
-                        "running_balance_mismatch",
-                        community,
-                        here,
-                        Some(account),
-                        format!(
-                            "line {} records credits {} but the postings sum to {}",
-                            posting.account_seq, posting.credits_after, credits
-                        ),
-                    );
-                }
-                if is_member && running < 0 {
-                    checker.problem(
-                        "negative_balance",
-                        community,
-                        here,
-                        Some(account),
-                        format!(
-                            "member balance is {running} hundredths after line {}",
-                            posting.account_seq
-                        ),
-                    );
-                }
-            }
+            check.transaction(entry, &lines);
         }
     }
-    if head_seq != expected_seq - 1 || (head_seq > 0 && head_hash != prev_hash) {
-        checker.problem(
-            "chain_head_mismatch",
-            community,
-            None,
-            None,
-            format!(
-                "the community's chain head is seq {head_seq} but the journal ends at seq {}",
-                expected_seq - 1
-            ),
-        );
+    let (head_seq, head_hash): (i64, String) = communities::table
+        .filter(communities::id.eq(community_key))
+        .select((communities::chain_seq, communities::chain_hash))
+        .get_result(conn)?;
+    check.head(head_seq, &head_hash);
+    check.cached_balances();
+    Ok(())
+}
+
+/// Every account of the community with what its row caches.
+fn account_tracks(
+    conn: &mut DbConn,
+    community: DbUuid,
+) -> QueryResult<HashMap<AccountId, AccountTrack>> {
+    let rows: Vec<(DbUuid, AccountKind, i64, i64, i64)> = accounts::table
+        .filter(accounts::community_id.eq(community))
+        .select((
+            accounts::id,
+            accounts::kind,
+            accounts::balance,
+            accounts::last_seq,
+            accounts::credits_total,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, kind, balance, last_seq, credits)| {
+            let track = AccountTrack {
+                kind,
+                cached_balance: balance,
+                cached_last_seq: last_seq,
+                cached_credits: credits,
+                running: 0,
+                credits: 0,
+                last_seq: 0,
+            };
+            (AccountId::from(id), track)
+        })
+        .collect())
+}
+
+/// The postings of a page of transactions, by transaction.
+fn postings_of(
+    conn: &mut DbConn,
+    page: &[JournalRow],
+) -> QueryResult<HashMap<DbUuid, Vec<PostingRow>>> {
+    let ids: Vec<DbUuid> = page.iter().map(|j| j.id).collect();
+    let rows: Vec<PostingRow> = postings::table
+        .filter(postings::journal_id.eq_any(&ids))
+        .select(PostingRow::as_select())
+        .load(conn)?;
+    let mut by_journal: HashMap<DbUuid, Vec<PostingRow>> = HashMap::new();
+    for posting in rows {
+        by_journal
+            .entry(posting.journal_id)
+            .or_default()
+            .push(posting);
     }
-    let mut accounts_sorted: Vec<_> = tracks.into_iter().collect();
-    accounts_sorted.sort_by_key(|(id, _)| *id);
-    for (account, track) in accounts_sorted {
-        if track.cached_balance != track.running
-            || track.cached_last_seq != track.last_seq
-            || track.cached_credits != track.credits
-        {
-            checker.problem(
-                "balance_mismatch",
-                community,
-                None,
-                Some(account),
-                format!(
+    Ok(by_journal)
+}
+
+/// The chain link a stored transaction should have, in the format it claims.
+fn recompute(
+    community: CommunityId,
+    format: HashFormat,
+    entry: &JournalRow,
+    lines: &[PostingRow],
+) -> String {
+    ChainLink {
+        format,
+        prev_hash: &entry.prev_hash,
+        community_id: community,
+        seq: entry.seq,
+        journal_id: entry.id.into(),
+        kind: entry.kind.as_str(),
+        reference_id: entry.reference_id.map(|r| r.0),
+        memo: &entry.memo,
+        actor_id: entry.actor_id.map(UserId::from),
+        created_at_micros: db::time_to_micros(entry.created_at),
+        postings: lines
+            .iter()
+            .map(|p| ChainPosting {
+                posting_id: p.id.0,
+                account_id: p.account_id.into(),
+                account_seq: p.account_seq,
+                amount: p.amount,
+                balance_after: p.balance_after,
+                credits_after: p.credits_after,
+                posted_at_micros: db::time_to_micros(p.posted_at),
+            })
+            .collect(),
+    }
+    .hash()
+}
+
+type Here = Option<(i64, JournalId)>;
+
+impl CommunityCheck<'_> {
+    fn problem(&mut self, kind: &str, here: Here, account: Option<AccountId>, detail: String) {
+        self.checker
+            .problem(kind, self.community, here, account, detail);
+    }
+
+    fn transaction(&mut self, entry: &JournalRow, lines: &[PostingRow]) {
+        let here = Some((entry.seq, JournalId::from(entry.id)));
+        self.checker.report.checked_transactions += 1;
+        self.checker.report.checked_postings += lines.len() as u64;
+        if entry.seq != self.expected_seq {
+            let detail = format!(
+                "expected transaction seq {}, found {}",
+                self.expected_seq, entry.seq
+            );
+            self.problem("sequence_gap", here, None, detail);
+        }
+        self.expected_seq = entry.seq + 1;
+        if entry.prev_hash != self.prev_hash {
+            let detail = format!(
+                "transaction seq {} points at a previous hash that is not its predecessor's",
+                entry.seq
+            );
+            self.problem("chain_broken", here, None, detail);
+        }
+        self.hash(entry, lines, here);
+        self.prev_hash = entry.hash.clone();
+        self.sums(entry, lines, here);
+        for posting in lines {
+            self.posting(posting, here);
+        }
+    }
+
+    fn hash(&mut self, entry: &JournalRow, lines: &[PostingRow], here: Here) {
+        let Some(format) = HashFormat::from_number(entry.hash_version) else {
+            let detail = format!(
+                "transaction seq {} names hash format {}, which this service never wrote",
+                entry.seq, entry.hash_version
+            );
+            self.problem("hash_mismatch", here, None, detail);
+            return;
+        };
+        // Formats only move forward along a chain: an older format after a newer one means a row
+        // was relabelled to escape what the newer format covers.
+        if format < self.newest_format {
+            let detail = format!(
+                "transaction seq {} claims hash format {} after format {} was in use",
+                entry.seq,
+                format.number(),
+                self.newest_format.number()
+            );
+            self.problem("hash_mismatch", here, None, detail);
+        }
+        self.newest_format = self.newest_format.max(format);
+        if recompute(self.community, format, entry, lines) != entry.hash {
+            let detail = format!(
+                "transaction seq {} ({}) does not match its recorded hash: it was altered after it was written",
+                entry.seq, entry.id.0
+            );
+            self.problem("hash_mismatch", here, None, detail);
+        }
+    }
+
+    fn sums(&mut self, entry: &JournalRow, lines: &[PostingRow], here: Here) {
+        if lines.len() < 2 {
+            let detail = format!(
+                "transaction seq {} has {} posting(s)",
+                entry.seq,
+                lines.len()
+            );
+            self.problem("unbalanced", here, None, detail);
+        }
+        let sum: i128 = lines.iter().map(|p| p.amount as i128).sum();
+        if sum != 0 {
+            let detail = format!(
+                "transaction seq {} postings sum to {} hundredths, not zero",
+                entry.seq, sum
+            );
+            self.problem("unbalanced", here, None, detail);
+        }
+    }
+
+    /// One passbook line against the account's line numbers, running balance and credit total.
+    fn posting(&mut self, posting: &PostingRow, here: Here) {
+        let account = AccountId::from(posting.account_id);
+        let Some(track) = self.tracks.get_mut(&account) else {
+            let detail = "posting to an account outside this community".to_string();
+            self.problem("balance_mismatch", here, Some(account), detail);
+            return;
+        };
+        let expected_seq = track.last_seq + 1;
+        track.last_seq = posting.account_seq;
+        track.running += posting.amount;
+        track.credits += posting.amount.max(0);
+        let (running, credits) = (track.running, track.credits);
+        let is_member = track.kind == AccountKind::Member;
+        let line = posting.account_seq;
+        if line != expected_seq {
+            let detail = format!("expected passbook line {expected_seq}, found {line}");
+            self.problem("account_sequence_gap", here, Some(account), detail);
+        }
+        if posting.balance_after != running {
+            let detail = format!(
+                "line {line} records balance {} but the postings sum to {running}",
+                posting.balance_after
+            );
+            self.problem("running_balance_mismatch", here, Some(account), detail);
+        }
+        if posting.credits_after != credits {
+            let detail = format!(
+                "line {line} records credits {} but the postings sum to {credits}",
+                posting.credits_after
+            );
+            self.problem("running_balance_mismatch", here, Some(account), detail);
+        }
+        if is_member && running < 0 {
+            let detail = format!("member balance is {running} hundredths after line {line}");
+            self.problem("negative_balance", here, Some(account), detail);
+        }
+    }
+
+    fn head(&mut self, head_seq: i64, head_hash: &str) {
+        let last = self.expected_seq - 1;
+        if head_seq != last || (head_seq > 0 && head_hash != self.prev_hash) {
+            let detail = format!(
+                "the community's chain head is seq {head_seq} but the journal ends at seq {last}"
+            );
+            self.problem("chain_head_mismatch", None, None, detail);
+        }
+    }
+
+    fn cached_balances(&mut self) {
+        let mut accounts: Vec<_> = std::mem::take(&mut self.tracks).into_iter().collect();
+        accounts.sort_by_key(|(id, _)| *id);
+        for (account, track) in accounts {
+            if track.cached_balance != track.running
+                || track.cached_last_seq != track.last_seq
+                || track.cached_credits != track.credits
+            {
+                let detail = format!(
                     "cached balance {} at line {} but postings sum to {} at line {}",
                     track.cached_balance, track.cached_last_seq, track.running, track.last_seq
-                ),
-            );
-        }
-        if track.kind == AccountKind::Member && track.cached_balance < 0 {
-            checker.problem(
-                "negative_balance",
-                community,
-                None,
-                Some(account),
-                format!("member balance is {} hundredths", track.cached_balance),
-            );
+                );
+                self.problem("balance_mismatch", None, Some(account), detail);
+            }
+            if track.kind == AccountKind::Member && track.cached_balance < 0 {
+                let detail = format!("member balance is {} hundredths", track.cached_balance);
+                self.problem("negative_balance", None, Some(account), detail);
+            }
         }
     }
-    Ok(())
 }

@@ -16,6 +16,7 @@ use crate::kernel::{
     AccountId, AccountKind, Act, Actor, BalancedTransaction, CommunityId, GoodsId, JournalKind,
     MemberId, Points, PostingDraft, RedemptionId, Subject,
 };
+use crate::ledger::view::AccountState;
 use crate::ledger::{
     post, unbalanced, Batch, Draft, IdempotencyClaim, LedgerError, Posted, StockShortage, View,
 };
@@ -165,6 +166,17 @@ struct Priced {
     total: i64,
 }
 
+impl Priced {
+    /// What the passbook line says: 大米×2，肥皂×1.
+    fn memo(&self) -> String {
+        self.lines
+            .iter()
+            .map(|(line, goods, _)| format!("{}×{}", goods.name, line.quantity))
+            .collect::<Vec<_>>()
+            .join("，")
+    }
+}
+
 impl Shop<'_> {
     fn price_basket(&self, r: &Redeem) -> Result<Priced, LedgerError> {
         let mut shortages = Vec::new();
@@ -239,14 +251,8 @@ impl Shop<'_> {
         Ok(())
     }
 
-    pub fn redeem(&mut self, r: &Redeem) -> Result<ShopOutcome, LedgerError> {
-        let community = self
-            .batch
-            .community(self.ledger, r.community_id)
-            .ok_or_else(|| LedgerError::Unavailable("unknown community".into()))?;
-        let shop = community
-            .shop_account
-            .ok_or_else(|| LedgerError::Unavailable("the community has no shop account".into()))?;
+    /// The member's passbook account and state, if the member may redeem now.
+    fn redeeming_member(&self, r: &Redeem) -> Result<(AccountId, AccountState), LedgerError> {
         let member_account = self
             .ledger
             .member_accounts
@@ -269,6 +275,18 @@ impl Shop<'_> {
         if !member.member_active {
             return Err(LedgerError::MemberInactive(r.member_id));
         }
+        Ok((member_account, member))
+    }
+
+    pub fn redeem(&mut self, r: &Redeem) -> Result<ShopOutcome, LedgerError> {
+        let community = self
+            .batch
+            .community(self.ledger, r.community_id)
+            .ok_or_else(|| LedgerError::Unavailable("unknown community".into()))?;
+        let shop = community
+            .shop_account
+            .ok_or_else(|| LedgerError::Unavailable("the community has no shop account".into()))?;
+        let (member_account, member) = self.redeeming_member(r)?;
         let calendar = community.calendar();
         let (local_day, local_month) = (calendar.day_key(self.now), calendar.month_key(self.now));
         let priced = self.price_basket(r)?;
@@ -277,12 +295,6 @@ impl Shop<'_> {
             return Err(LedgerError::PriceChanged { total });
         }
         self.check_monthly_limits(r, &priced, &local_month)?;
-        let memo = priced
-            .lines
-            .iter()
-            .map(|(line, goods, _)| format!("{}×{}", goods.name, line.quantity))
-            .collect::<Vec<_>>()
-            .join("，");
         let transaction = BalancedTransaction::new(vec![
             PostingDraft {
                 account_id: member_account,
@@ -295,20 +307,16 @@ impl Shop<'_> {
         ])
         .map_err(unbalanced)?;
         // The balance check happens here; it too changes nothing when it refuses.
-        let posted = post(
-            Draft {
-                community_id: r.community_id,
-                kind: JournalKind::Redemption,
-                reference_id: Some(r.redemption_id.0),
-                memo,
-                actor_id: Some(r.clerk.user_id),
-                transaction,
-                idempotency: Some(r.idempotency.clone()),
-            },
-            self.ledger,
-            self.batch,
-            self.now,
-        )?;
+        let draft = Draft {
+            community_id: r.community_id,
+            kind: JournalKind::Redemption,
+            reference_id: Some(r.redemption_id.0),
+            memo: priced.memo(),
+            actor_id: Some(r.clerk.user_id),
+            transaction,
+            idempotency: Some(r.idempotency.clone()),
+        };
+        let posted = post(draft, self.ledger, self.batch, self.now)?;
         let balance_after = posted
             .line_for(member_account)
             .map(|l| l.balance_after.hundredths())
@@ -319,8 +327,8 @@ impl Shop<'_> {
             community_id: r.community_id.into(),
             member_id: r.member_id.into(),
             account_id: member_account.into(),
-            member_no: member.member_no.clone(),
-            member_name: member.member_name.clone(),
+            member_no: member.member_no,
+            member_name: member.member_name,
             clerk_id: r.clerk.user_id.into(),
             clerk_username: r.clerk_username.clone(),
             total: total.hundredths(),
@@ -335,6 +343,17 @@ impl Shop<'_> {
             voided_by: None,
             void_reason: None,
         };
+        Ok(self.receipt(r, posted, row, lines))
+    }
+
+    /// The redemption and its lines into the batch, and the answer.
+    fn receipt(
+        &mut self,
+        r: &Redeem,
+        posted: Posted,
+        row: RedemptionRow,
+        lines: Vec<RedemptionLineRow>,
+    ) -> ShopOutcome {
         self.batch.rows.push(&row);
         for line in &lines {
             self.batch.rows.push(line);
@@ -346,11 +365,11 @@ impl Shop<'_> {
                 lines: lines.clone(),
             },
         );
-        Ok(ShopOutcome::Redeemed {
+        ShopOutcome::Redeemed {
             posted,
             redemption: row,
             lines,
-        })
+        }
     }
 
     /// The basket leaves the shelf: lines of the receipt, stock movements, monthly counts.
@@ -421,20 +440,7 @@ impl Shop<'_> {
         let shop = community
             .shop_account
             .ok_or_else(|| LedgerError::Unavailable("the community has no shop account".into()))?;
-        let mut restored = Vec::with_capacity(state.lines.len());
-        for line in &state.lines {
-            let goods_id = GoodsId::from(line.goods_id);
-            let goods = self
-                .pending
-                .goods(self.view, goods_id)
-                .ok_or(LedgerError::GoodsNotFound(goods_id))?;
-            let stock = goods
-                .stock
-                .checked_add(line.quantity)
-                .filter(|s| *s <= STOCK_MAX)
-                .ok_or(LedgerError::TooLarge)?;
-            restored.push((goods_id, goods, stock, line.quantity));
-        }
+        let restored = self.stock_coming_back(&state)?;
         let total = Points::from_hundredths(state.row.total);
         let account_id = AccountId::from(state.row.account_id);
         let transaction = BalancedTransaction::new(vec![
@@ -484,6 +490,28 @@ impl Shop<'_> {
             redemption: row,
             lines: state.lines,
         })
+    }
+
+    /// Each line's goods with the stock they will have once the line comes back.
+    fn stock_coming_back(
+        &self,
+        state: &RedemptionState,
+    ) -> Result<Vec<(GoodsId, GoodsState, i64, i64)>, LedgerError> {
+        let mut restored = Vec::with_capacity(state.lines.len());
+        for line in &state.lines {
+            let goods_id = GoodsId::from(line.goods_id);
+            let goods = self
+                .pending
+                .goods(self.view, goods_id)
+                .ok_or(LedgerError::GoodsNotFound(goods_id))?;
+            let stock = goods
+                .stock
+                .checked_add(line.quantity)
+                .filter(|s| *s <= STOCK_MAX)
+                .ok_or(LedgerError::TooLarge)?;
+            restored.push((goods_id, goods, stock, line.quantity));
+        }
+        Ok(restored)
     }
 
     fn restore_stock(
@@ -556,252 +584,4 @@ impl Shop<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    //! The shop's planning on a view built by hand: no database, a fixed clock, counted ids.
-
-    use super::*;
-    use crate::ledger::view::{AccountState, CommunityState};
-    use crate::ledger::IdSource;
-
-    const NOW: &str = "2026-11-30 17:00:00";
-
-    /// The tables a shop batch writes.
-    static TABLES: [&crate::ledger::store::TableWrite; 9] = [
-        &crate::ledger::batch::JOURNAL,
-        &crate::ledger::batch::POSTINGS,
-        &crate::ledger::batch::IDEMPOTENCY_KEYS,
-        &super::super::write::REDEMPTIONS,
-        &super::super::write::REDEMPTION_LINES,
-        &super::super::write::STOCK_MOVEMENTS,
-        &super::super::write::GOODS,
-        &super::super::write::VOIDS,
-        &crate::ledger::batch::ACCOUNTS,
-    ];
-
-    struct Fixture {
-        ledger: View,
-        shop: ShopView,
-        community: CommunityId,
-        member: MemberId,
-        member_account: AccountId,
-        shop_account: AccountId,
-        rice: GoodsId,
-    }
-
-    fn id(n: u128) -> uuid::Uuid {
-        uuid::Uuid::from_u128(n)
-    }
-
-    fn account(community: CommunityId, kind: AccountKind, balance: i64) -> AccountState {
-        AccountState {
-            community_id: community,
-            kind,
-            member_id: None,
-            member_active: true,
-            member_no: String::new(),
-            member_name: String::new(),
-            frozen: false,
-            balance,
-            credits: balance.max(0),
-            last_seq: 0,
-            version: 7,
-        }
-    }
-
-    fn fixture(balance: i64, stock: i64) -> Fixture {
-        let community = CommunityId::from_uuid(id(1));
-        let member = MemberId::from_uuid(id(2));
-        let member_account = AccountId::from_uuid(id(3));
-        let shop_account = AccountId::from_uuid(id(4));
-        let rice = GoodsId::from_uuid(id(5));
-        let mut ledger = View::default();
-        let mut holder = account(community, AccountKind::Member, balance);
-        holder.member_id = Some(member);
-        holder.member_no = "M000001".into();
-        holder.member_name = "张三".into();
-        ledger.accounts.insert(member_account, holder);
-        ledger
-            .accounts
-            .insert(shop_account, account(community, AccountKind::Shop, 0));
-        ledger.member_accounts.insert(member, member_account);
-        ledger.communities.insert(
-            community,
-            CommunityState {
-                chain_seq: 41,
-                chain_hash: "ab".repeat(32),
-                chain_version: 3,
-                utc_offset_minutes: 480,
-                issuance_account: None,
-                shop_account: Some(shop_account),
-                deductions_account: None,
-            },
-        );
-        let mut shop = ShopView::default();
-        shop.goods.insert(
-            rice,
-            GoodsState {
-                community_id: community,
-                sku: "RICE".into(),
-                name: "大米".into(),
-                price: 1000,
-                stock,
-                active: true,
-                monthly_limit: None,
-                version: 9,
-            },
-        );
-        Fixture {
-            ledger,
-            shop,
-            community,
-            member,
-            member_account,
-            shop_account,
-            rice,
-        }
-    }
-
-    fn basket(f: &Fixture, quantity: i64, expected: Option<i64>) -> Redeem {
-        Redeem {
-            community_id: f.community,
-            redemption_id: RedemptionId::from_uuid(id(100)),
-            member_id: f.member,
-            clerk: Actor {
-                user_id: crate::kernel::UserId::from_uuid(id(200)),
-                member_id: None,
-            },
-            clerk_username: "clerk".into(),
-            lines: vec![BasketLine {
-                goods_id: f.rice,
-                quantity,
-            }],
-            expected_total: expected.map(Points::from_hundredths),
-            idempotency: IdempotencyClaim {
-                user_id: crate::kernel::UserId::from_uuid(id(200)),
-                key: "k".into(),
-                request_hash: "h".into(),
-            },
-        }
-    }
-
-    fn now() -> NaiveDateTime {
-        NaiveDateTime::parse_from_str(NOW, "%Y-%m-%d %H:%M:%S").unwrap()
-    }
-
-    fn plan(f: &Fixture, r: &Redeem) -> (Result<ShopOutcome, LedgerError>, Batch, ShopPending) {
-        let mut batch = Batch::new(&TABLES, IdSource::Counter(1000));
-        let mut pending = ShopPending::default();
-        let result = Shop {
-            ledger: &f.ledger,
-            view: &f.shop,
-            batch: &mut batch,
-            pending: &mut pending,
-            now: now(),
-        }
-        .redeem(r);
-        (result, batch, pending)
-    }
-
-    #[test]
-    fn a_redemption_debits_the_member_credits_the_shop_and_takes_stock() {
-        let f = fixture(5_000, 10);
-        let (result, batch, pending) = plan(&f, &basket(&f, 3, Some(3_000)));
-        let Ok(ShopOutcome::Redeemed {
-            posted,
-            redemption,
-            lines,
-        }) = result
-        else {
-            panic!("refused: {result:?}");
-        };
-        assert_eq!(posted.seq, 42, "the next link of the chain");
-        assert_eq!(
-            posted.journal_id.0,
-            id(1001),
-            "ids come from the batch's source"
-        );
-        assert_eq!(redemption.total, 3_000);
-        assert_eq!(redemption.balance_after, 2_000);
-        assert_eq!(
-            redemption.local_day, "2026-12-01",
-            "the community's day, not UTC's"
-        );
-        assert_eq!(redemption.member_name, "张三");
-        assert_eq!(lines.len(), 1);
-        assert_eq!(lines[0].line_total, 3_000);
-        let member = &batch.accounts[&f.member_account];
-        assert_eq!(
-            (member.0, member.1.balance, member.1.last_seq),
-            (7, 2_000, 1)
-        );
-        assert_eq!(batch.accounts[&f.shop_account].1.balance, 3_000);
-        assert_eq!(
-            pending.goods[&f.rice],
-            (
-                9,
-                GoodsState {
-                    stock: 7,
-                    ..f.shop.goods[&f.rice].clone()
-                }
-            )
-        );
-        assert_eq!(batch.heads[&f.community].1.chain_seq, 42);
-        assert!(batch
-            .claimed_keys
-            .contains(&(basket(&f, 3, None).idempotency.user_id, "k".into())));
-    }
-
-    #[test]
-    fn refusals_change_nothing_and_quote_the_figures() {
-        let f = fixture(2_500, 2);
-        let (result, batch, pending) = plan(&f, &basket(&f, 3, None));
-        match result {
-            Err(LedgerError::OutOfStock(short)) => {
-                assert_eq!((short[0].requested, short[0].available), (3, 2))
-            }
-            other => panic!("{other:?}"),
-        }
-        assert!(batch.is_empty() && pending.goods.is_empty());
-        let (result, batch, _) = plan(&f, &basket(&f, 2, Some(1_999)));
-        assert_eq!(
-            result,
-            Err(LedgerError::PriceChanged {
-                total: Points::from_hundredths(2_000)
-            })
-        );
-        assert!(batch.is_empty());
-        let f = fixture(1_000, 10);
-        let (result, batch, _) = plan(&f, &basket(&f, 2, None));
-        assert_eq!(
-            result,
-            Err(LedgerError::InsufficientBalance {
-                member_id: Some(f.member),
-                balance: Points::from_hundredths(1_000),
-                required: Points::from_hundredths(2_000),
-            })
-        );
-        assert!(batch.is_empty());
-    }
-
-    #[test]
-    fn nobody_redeems_for_their_own_passbook() {
-        let f = fixture(5_000, 10);
-        let mut r = basket(&f, 1, None);
-        r.clerk.member_id = Some(f.member);
-        let (result, batch, _) = plan(&f, &r);
-        assert!(
-            matches!(result, Err(LedgerError::SelfDealing(_))),
-            "{result:?}"
-        );
-        assert!(batch.is_empty());
-    }
-
-    #[test]
-    fn the_same_plan_twice_is_the_same_batch() {
-        let f = fixture(5_000, 10);
-        let (a, batch_a, _) = plan(&f, &basket(&f, 1, None));
-        let (b, batch_b, _) = plan(&f, &basket(&f, 1, None));
-        assert_eq!(a, b);
-        assert_eq!(format!("{:?}", batch_a.rows), format!("{:?}", batch_b.rows));
-    }
-}
+mod tests;

@@ -1,0 +1,211 @@
+//! The workflow's planning on a view built by hand: no database, a fixed clock, counted ids.
+
+use super::*;
+use crate::kernel::AccountKind;
+use crate::ledger::view::{AccountState, CommunityState};
+use crate::ledger::IdSource;
+
+/// The tables a deeds batch writes.
+static TABLES: [&crate::ledger::store::TableWrite; 5] = [
+    &crate::ledger::batch::JOURNAL,
+    &crate::ledger::batch::POSTINGS,
+    &crate::deeds::write::DEEDS,
+    &crate::deeds::write::DEED_EVENTS,
+    &crate::ledger::batch::ACCOUNTS,
+];
+
+fn id(n: u128) -> uuid::Uuid {
+    uuid::Uuid::from_u128(n)
+}
+
+fn now() -> NaiveDateTime {
+    NaiveDateTime::parse_from_str("2026-11-30 17:00:00", "%Y-%m-%d %H:%M:%S").unwrap()
+}
+
+fn actor(n: u128) -> Actor {
+    Actor {
+        user_id: UserId::from_uuid(id(n)),
+        member_id: None,
+    }
+}
+
+fn state(kind: AccountKind, balance: i64) -> AccountState {
+    AccountState {
+        community_id: CommunityId::from_uuid(id(1)),
+        kind,
+        member_id: None,
+        member_active: true,
+        member_no: String::new(),
+        member_name: String::new(),
+        frozen: false,
+        balance,
+        credits: balance.max(0),
+        last_seq: 0,
+        version: 0,
+    }
+}
+
+/// A community, a member with 3.00, and one submitted deed worth 10.00 (capped at 15.00 a
+/// month) submitted by user 50.
+fn views(direction: Direction, status: DeedStatus) -> (View, DeedView, DeedRow) {
+    let mut ledger = View::default();
+    ledger
+        .accounts
+        .insert(AccountId::from_uuid(id(3)), state(AccountKind::Member, 300));
+    for (n, kind) in [(4, AccountKind::Issuance), (5, AccountKind::Deductions)] {
+        ledger
+            .accounts
+            .insert(AccountId::from_uuid(id(n)), state(kind, 0));
+    }
+    ledger.communities.insert(
+        CommunityId::from_uuid(id(1)),
+        CommunityState {
+            chain_seq: 0,
+            chain_hash: "0".repeat(64),
+            chain_version: 0,
+            utc_offset_minutes: 480,
+            issuance_account: Some(AccountId::from_uuid(id(4))),
+            shop_account: None,
+            deductions_account: Some(AccountId::from_uuid(id(5))),
+        },
+    );
+    let deed = DeedRow {
+        id: DbUuid(id(10)),
+        community_id: DbUuid(id(1)),
+        member_id: DbUuid(id(2)),
+        account_id: DbUuid(id(3)),
+        rule_id: DbUuid(id(6)),
+        rule_version_id: DbUuid(id(7)),
+        rule_name: "志愿服务".into(),
+        direction,
+        quantity: 100,
+        counted_quantity: 100,
+        points: 1000,
+        monthly_cap: Some(1500),
+        occurred_on: "2026-11-30".into(),
+        description: "扫雪".into(),
+        evidence: "[]".into(),
+        status,
+        submitted_by: DbUuid(id(50)),
+        cap_month: None,
+        notice_ends_at: None,
+        applied_points: None,
+        credit_journal_id: None,
+        reversal_journal_id: None,
+        version: 4,
+        created_at: now(),
+        updated_at: now(),
+        first_checked_by: None,
+    };
+    let mut deeds = DeedView::default();
+    deeds.deeds.insert(DeedId::from_uuid(id(10)), deed.clone());
+    deeds.cap_sums.insert(
+        (
+            MemberId::from_uuid(id(2)),
+            RuleId::from_uuid(id(6)),
+            "2026-12".into(),
+        ),
+        0,
+    );
+    (ledger, deeds, deed)
+}
+
+fn run(ledger: &View, deeds: &DeedView, step: Step) -> (Result<DeedOutcome, LedgerError>, Batch) {
+    let mut batch = Batch::new(&TABLES, IdSource::Counter(500));
+    let mut pending = DeedPending::default();
+    let result = Deeds {
+        ledger,
+        view: deeds,
+        batch: &mut batch,
+        pending: &mut pending,
+        now: now(),
+    }
+    .run(&DeedCommand {
+        community_id: CommunityId::from_uuid(id(1)),
+        deed_id: DeedId::from_uuid(id(10)),
+        step,
+        clock_now: now(),
+    });
+    (result, batch)
+}
+
+fn approve(by: Actor, notice_days: i32) -> Step {
+    Step::Approve {
+        actor: by,
+        stages: ReviewStages::One,
+        notice_days,
+    }
+}
+
+#[test]
+fn approval_without_notice_credits_at_once_in_the_community_month() {
+    let (ledger, deeds, _) = views(Direction::Earn, DeedStatus::Submitted);
+    let (result, batch) = run(&ledger, &deeds, approve(actor(60), 0));
+    let outcome = result.unwrap();
+    assert_eq!(outcome.deed.status, DeedStatus::Credited);
+    assert_eq!(outcome.deed.cap_month.as_deref(), Some("2026-12"));
+    assert_eq!(outcome.deed.applied_points, Some(1000));
+    assert_eq!(outcome.posted.unwrap().seq, 1);
+    assert_eq!(batch.accounts[&AccountId::from_uuid(id(3))].1.balance, 1300);
+}
+
+#[test]
+fn approval_with_notice_moves_no_coins_but_holds_the_chain_head() {
+    let (ledger, deeds, _) = views(Direction::Earn, DeedStatus::Submitted);
+    let (result, batch) = run(&ledger, &deeds, approve(actor(60), 7));
+    let outcome = result.unwrap();
+    assert_eq!(outcome.deed.status, DeedStatus::Approved);
+    assert!(outcome.posted.is_none());
+    assert!(batch.accounts.is_empty());
+    assert_eq!(batch.heads[&CommunityId::from_uuid(id(1))].1.chain_seq, 0);
+}
+
+#[test]
+fn nobody_decides_their_own_submission_and_caps_hold() {
+    let (ledger, deeds, _) = views(Direction::Earn, DeedStatus::Submitted);
+    let (result, batch) = run(&ledger, &deeds, approve(actor(50), 0));
+    assert!(
+        matches!(result, Err(LedgerError::SelfDealing(_))),
+        "{result:?}"
+    );
+    assert!(batch.is_empty());
+    let (ledger, mut deeds, _) = views(Direction::Earn, DeedStatus::Submitted);
+    let key = (
+        MemberId::from_uuid(id(2)),
+        RuleId::from_uuid(id(6)),
+        "2026-12".into(),
+    );
+    deeds.cap_sums.insert(key, 1000);
+    let (result, _) = run(&ledger, &deeds, approve(actor(60), 0));
+    assert!(
+        matches!(result, Err(LedgerError::MonthlyCapExceeded { .. })),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn a_deduction_takes_no_more_than_the_balance_holds() {
+    let (ledger, deeds, _) = views(Direction::Deduct, DeedStatus::Submitted);
+    let (result, batch) = run(&ledger, &deeds, approve(actor(60), 0));
+    let outcome = result.unwrap();
+    assert_eq!(outcome.deed.applied_points, Some(300));
+    assert_eq!(batch.accounts[&AccountId::from_uuid(id(3))].1.balance, 0);
+}
+
+#[test]
+fn an_objection_sends_the_deed_back_to_review() {
+    let (ledger, mut deeds, mut deed) = views(Direction::Earn, DeedStatus::Approved);
+    deed.notice_ends_at = Some(now() + chrono::Duration::days(2));
+    deed.cap_month = Some("2026-12".into());
+    deeds.deeds.insert(DeedId::from_uuid(id(10)), deed);
+    let step = Step::Move {
+        actor: actor(70),
+        action: DeedAction::Object,
+        reason: Some("并非本人".into()),
+        stages: ReviewStages::One,
+    };
+    let (result, _) = run(&ledger, &deeds, step);
+    let outcome = result.unwrap();
+    assert_eq!(outcome.deed.status, DeedStatus::Submitted);
+    assert!(outcome.deed.notice_ends_at.is_none() && outcome.deed.cap_month.is_none());
+}
