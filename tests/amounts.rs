@@ -81,7 +81,11 @@ fn amounts_that_are_not_whole_hundredths_are_refused_everywhere(app: TestApp) {
             ),
         );
         resp.assert_problem(422, "validation_failed");
-        assert_eq!(resp.body["field"], "expected_total", "{total}: {}", resp.text);
+        assert_eq!(
+            resp.body["field"], "expected_total",
+            "{total}: {}",
+            resp.text
+        );
     }
     assert_eq!(app.ledger_snapshot(), before, "no amount moved");
     let goods_after = app.get("/api/v1/goods", &app.admin_token).body["items"]

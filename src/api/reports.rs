@@ -4,16 +4,17 @@
 use std::collections::HashMap;
 
 use actix_web::{get, web, HttpResponse};
-use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{rfc3339, with_conn};
+use super::{query_month, query_period, rfc3339, with_conn};
 use crate::auth::AuthUser;
 use crate::db::models::{JournalRow, PostingRow};
 use crate::db::schema::{accounts, deeds, goods, journal, members, postings, rule_versions};
 use crate::db::{queries, statements, DbConn, DbUuid};
+use crate::domain::dates::{day_start_utc, month_last_day, period_end_utc};
 use crate::domain::{CommunityId, Points, Role};
 use crate::error::{ApiError, Problem};
 use crate::ledger::ACCOUNT_KIND_MEMBER;
@@ -29,10 +30,6 @@ fn offset_of(conn: &mut DbConn, community: CommunityId) -> Result<i32, ApiError>
     Ok(queries::community_by_id(conn, community)?
         .ok_or_else(|| ApiError::internal("the user's community is missing"))?
         .utc_offset_minutes)
-}
-
-fn midnight(date: NaiveDate, offset: i32) -> NaiveDateTime {
-    date.and_hms_opt(0, 0, 0).unwrap_or_default() - chrono::Duration::minutes(offset as i64)
 }
 
 /// Member postings of journal kinds within [start, end), with their transaction.
@@ -64,7 +61,7 @@ fn member_movements(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct HonorRollQuery {
-    /// A local month, YYYY-MM.
+    /// A local month, YYYY-MM, 2000-01 … 9999-12.
     pub month: String,
     /// Places shown (1–100, default 10); members tied with the last place are all shown.
     pub limit: Option<usize>,
@@ -103,8 +100,7 @@ pub async fn get_honor_roll(
 ) -> Result<HttpResponse, ApiError> {
     user.require_any(&[Role::Admin, Role::Auditor])?;
     let q = query.into_inner();
-    let first = NaiveDate::parse_from_str(&format!("{}-01", q.month), "%Y-%m-%d")
-        .map_err(|_| ApiError::bad_request("invalid_query", "month must look like 2026-11"))?;
+    let first = query_month("month", &q.month)?;
     let limit = q.limit.unwrap_or(HONOR_ROLL_DEFAULT);
     if !(1..=HONOR_ROLL_MAX).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -112,12 +108,7 @@ pub async fn get_honor_roll(
             format!("limit must be between 1 and {HONOR_ROLL_MAX}"),
         ));
     }
-    let next = if first.month() == 12 {
-        NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
-    } else {
-        NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
-    }
-    .ok_or_else(|| ApiError::bad_request("invalid_query", "month out of range"))?;
+    let last = month_last_day(first);
     let community = user.community_id;
     let entries = with_conn(&state, move |conn| {
         let offset = offset_of(conn, community)?;
@@ -125,8 +116,8 @@ pub async fn get_honor_roll(
             conn,
             community,
             &["deed_credit", "deed_reversal"],
-            Some(midnight(first, offset)),
-            Some(midnight(next, offset)),
+            Some(day_start_utc(first, offset)),
+            period_end_utc(last, offset),
         )?;
         let mut earned: HashMap<DbUuid, i64> = HashMap::new();
         for (posting, entry) in rows {
@@ -190,9 +181,10 @@ pub async fn get_honor_roll(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct SummaryQuery {
-    /// First local date, YYYY-MM-DD (inclusive); the beginning when absent.
+    /// First local date, YYYY-MM-DD (inclusive), 2000-01-01 … 9999-12-31; the beginning when
+    /// absent.
     pub from: Option<String>,
-    /// Last local date, YYYY-MM-DD (inclusive); today when absent.
+    /// Last local date, YYYY-MM-DD (inclusive), 2000-01-01 … 9999-12-31; up to now when absent.
     pub to: Option<String>,
 }
 
@@ -242,21 +234,13 @@ pub async fn get_summary(
 ) -> Result<HttpResponse, ApiError> {
     user.require_any(&[Role::Admin, Role::Auditor])?;
     let q = query.into_inner();
-    let parse = |t: &Option<String>| {
-        t.as_deref()
-            .map(|t| {
-                NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| {
-                    ApiError::bad_request("invalid_query", "from and to are dates like 2026-11-27")
-                })
-            })
-            .transpose()
-    };
-    let (from, to) = (parse(&q.from)?, parse(&q.to)?);
+    let (from, to) = query_period(q.from.as_deref(), q.to.as_deref())?;
     let community = user.community_id;
     let summary = with_conn(&state, move |conn| {
         let offset = offset_of(conn, community)?;
-        let start = from.map(|d| midnight(d, offset));
-        let end = to.map(|d| midnight(d + chrono::Duration::days(1), offset));
+        let start = from.map(|d| day_start_utc(d, offset));
+        // A period that ends after any time that can be stored is open-ended.
+        let end = to.and_then(|d| period_end_utc(d, offset));
         let rows = member_movements(
             conn,
             community,

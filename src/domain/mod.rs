@@ -1,6 +1,7 @@
 //! Pure domain types: no actix, no diesel. Values are built through `parse`/`TryFrom`, so a value
 //! that exists is valid.
 
+pub mod dates;
 pub mod ids;
 pub mod member;
 pub mod points;

@@ -211,7 +211,9 @@ mod tests {
             POINTS_ABS_MAX_HUNDREDTHS
         );
         assert_eq!(
-            Points::parse("000000000000000000000000000012").unwrap().hundredths(),
+            Points::parse("000000000000000000000000000012")
+                .unwrap()
+                .hundredths(),
             1200
         );
     }
