@@ -13,7 +13,7 @@ use super::{page_limit, parse_cursor, required_text, rfc3339, with_conn};
 use crate::auth::AuthUser;
 use crate::db::models::{RedemptionLineRow, RedemptionRow};
 use crate::db::{queries, shop, DbConn};
-use crate::domain::{CommunityId, GoodsId, MemberId, Points, RedemptionId, Role};
+use crate::domain::{CommunityId, GoodsId, MemberId, Points, PointsTotal, RedemptionId, Role};
 use crate::error::{ApiError, Problem};
 use crate::ledger::command::MEMO_CHARS_MAX;
 use crate::ledger::{BasketLine, Command, LedgerError, Outcome, Redemption};
@@ -440,7 +440,8 @@ pub async fn get_redemption_totals(
     .await?;
     let mut standing = 0;
     let mut voided = 0;
-    let mut coins = 0_i64;
+    // Exact however many receipts the day holds (see PointsTotal).
+    let mut coins = PointsTotal::ZERO;
     let mut items: BTreeMap<(String, uuid::Uuid), (String, i64)> = BTreeMap::new();
     for (row, lines) in &rows {
         if row.status != "completed" {
@@ -448,7 +449,7 @@ pub async fn get_redemption_totals(
             continue;
         }
         standing += 1;
-        coins += row.total;
+        coins.add(row.total);
         for line in lines {
             let entry = items
                 .entry((line.sku.clone(), line.goods_id.0))
@@ -460,7 +461,7 @@ pub async fn get_redemption_totals(
         day,
         redemptions: standing,
         voided,
-        coins_taken: Points::from_hundredths(coins).to_string(),
+        coins_taken: coins.to_string(),
         items: items
             .into_iter()
             .map(|((sku, goods_id), (name, quantity))| GoodsOut {

@@ -15,7 +15,7 @@ use crate::db::models::{JournalRow, PostingRow};
 use crate::db::schema::{accounts, deeds, goods, journal, members, postings, rule_versions};
 use crate::db::{queries, statements, DbConn, DbUuid};
 use crate::domain::dates::{day_start_utc, month_last_day, period_end_utc};
-use crate::domain::{CommunityId, Points, Role};
+use crate::domain::{CommunityId, Points, PointsTotal, Role};
 use crate::error::{ApiError, Problem};
 use crate::ledger::ACCOUNT_KIND_MEMBER;
 use crate::startup::AppState;
@@ -119,15 +119,22 @@ pub async fn get_honor_roll(
             Some(day_start_utc(first, offset)),
             period_end_utc(last, offset),
         )?;
-        let mut earned: HashMap<DbUuid, i64> = HashMap::new();
+        // Sums of stored amounts are exact however large (see PointsTotal).
+        let mut earned: HashMap<DbUuid, PointsTotal> = HashMap::new();
         for (posting, entry) in rows {
             // A reversal takes back an earning credit (negative); reversing a deduction gives
             // coins back but is not "earned".
             if entry.kind == "deed_credit" || posting.amount < 0 {
-                *earned.entry(posting.account_id).or_default() += posting.amount;
+                earned
+                    .entry(posting.account_id)
+                    .or_default()
+                    .add(posting.amount);
             }
         }
-        let mut ranked: Vec<(DbUuid, i64)> = earned.into_iter().filter(|(_, e)| *e > 0).collect();
+        let mut ranked: Vec<(DbUuid, PointsTotal)> = earned
+            .into_iter()
+            .filter(|(_, e)| *e > PointsTotal::ZERO)
+            .collect();
         let ids: Vec<DbUuid> = ranked.iter().map(|(a, _)| *a).collect();
         let names: Vec<(DbUuid, DbUuid, String, String)> = accounts::table
             .inner_join(members::table)
@@ -165,7 +172,7 @@ pub async fn get_honor_roll(
                     member_id,
                     member_no,
                     member_name,
-                    earned: Points::from_hundredths(amount).to_string(),
+                    earned: amount.to_string(),
                 }
             })
             .collect::<Vec<_>>())
@@ -256,7 +263,8 @@ pub async fn get_summary(
             start,
             end,
         )?;
-        let mut totals: HashMap<&'static str, i64> = HashMap::new();
+        // Every sum is a PointsTotal: exact for any number of amounts of any stored size.
+        let mut totals: HashMap<&'static str, PointsTotal> = HashMap::new();
         let mut credited_deeds: Vec<(DbUuid, i64)> = Vec::new();
         for (posting, entry) in &rows {
             let a = posting.amount;
@@ -276,11 +284,11 @@ pub async fn get_summary(
                 ("deed_deduction", _) => "deducted",
                 _ => continue,
             };
-            *totals.entry(key).or_default() += a.abs();
+            totals.entry(key).or_default().add_abs(a);
         }
         // Categories of the credited deeds' rule versions.
         let deed_ids: Vec<DbUuid> = credited_deeds.iter().map(|(d, _)| *d).collect();
-        let mut by_category: HashMap<String, i64> = HashMap::new();
+        let mut by_category: HashMap<String, PointsTotal> = HashMap::new();
         for chunk in deed_ids.chunks(500) {
             let cats: Vec<(DbUuid, String)> = deeds::table
                 .inner_join(rule_versions::table.on(rule_versions::id.eq(deeds::rule_version_id)))
@@ -291,7 +299,10 @@ pub async fn get_summary(
             for (deed, amount) in &credited_deeds {
                 if chunk.contains(deed) {
                     if let Some(category) = cats.get(deed) {
-                        *by_category.entry(category.clone()).or_default() += amount;
+                        by_category
+                            .entry(category.clone())
+                            .or_default()
+                            .add(*amount);
                     }
                 }
             }
@@ -302,21 +313,25 @@ pub async fn get_summary(
             .filter(accounts::kind.eq(ACCOUNT_KIND_MEMBER))
             .select((accounts::id, accounts::balance))
             .load(conn)?;
-        let mut outstanding = 0_i64;
+        let mut outstanding = PointsTotal::ZERO;
         for (account, balance) in member_accounts {
-            outstanding += match end {
+            outstanding.add(match end {
                 None => balance,
                 Some(end) => statements::position_before(conn, account.into(), end)?.1,
-            };
+            });
         }
         let shelf: Vec<(i64, i64)> = goods::table
             .filter(goods::community_id.eq(DbUuid::from(community)))
             .filter(goods::status.eq("active"))
             .select((goods::price, goods::stock))
             .load(conn)?;
-        let stock_value: i64 = shelf.iter().map(|(p, s)| p.saturating_mul(*s)).sum();
-        let p = |key: &str| Points::from_hundredths(*totals.get(key).unwrap_or(&0)).to_string();
-        let mut categories: Vec<(String, i64)> = by_category.into_iter().collect();
+        // The largest price times the largest stock is past what an i64 holds.
+        let stock_value: PointsTotal = shelf
+            .iter()
+            .map(|(price, stock)| PointsTotal::product(*price, *stock))
+            .sum();
+        let p = |key: &str| totals.get(key).copied().unwrap_or_default().to_string();
+        let mut categories: Vec<(String, PointsTotal)> = by_category.into_iter().collect();
         categories.sort();
         Ok(Summary {
             from: from.map(|d| d.to_string()),
@@ -329,15 +344,15 @@ pub async fn get_summary(
             reversed: p("reversed"),
             reversed_deductions: p("reversed_deductions"),
             deducted: p("deducted"),
-            outstanding: Points::from_hundredths(outstanding).to_string(),
+            outstanding: outstanding.to_string(),
             by_category: categories
                 .into_iter()
                 .map(|(category, amount)| CategoryTotal {
                     category,
-                    issued: Points::from_hundredths(amount).to_string(),
+                    issued: amount.to_string(),
                 })
                 .collect(),
-            shop_stock_value: Points::from_hundredths(stock_value).to_string(),
+            shop_stock_value: stock_value.to_string(),
         })
     })
     .await?;

@@ -13,7 +13,7 @@ use crate::db::models::{AccountRow, CommunityRow, MemberRow};
 use crate::db::statements::{self, StatementRow};
 use crate::db::{queries, DbConn};
 use crate::domain::dates::{day_start_utc, period_end_utc};
-use crate::domain::{AccountId, Points, Role};
+use crate::domain::{AccountId, Points, PointsTotal, Role};
 use crate::error::{ApiError, Problem};
 use crate::startup::AppState;
 
@@ -193,8 +193,12 @@ fn line_view(row: &StatementRow) -> StatementLine {
 }
 
 fn statement(p: &Period, lines: Vec<StatementLine>, next_cursor: Option<String>) -> Statement {
-    let total_in = p.close_credits - p.open_credits;
-    let total_out = (p.close_credits - p.closing) - (p.open_credits - p.opening);
+    // Credits and balances are each an i64, but their differences need not be (a system account
+    // may hold a large negative balance after large credits): totals are computed exactly.
+    let total = PointsTotal::from;
+    let total_in = total(p.close_credits) - total(p.open_credits);
+    let total_out =
+        (total(p.close_credits) - total(p.closing)) - (total(p.open_credits) - total(p.opening));
     Statement {
         account: StatementHeader {
             id: p.account.id.0,
@@ -208,8 +212,8 @@ fn statement(p: &Period, lines: Vec<StatementLine>, next_cursor: Option<String>)
         to: p.to.map(|d| d.to_string()),
         opening_balance: Points::from_hundredths(p.opening).to_string(),
         closing_balance: Points::from_hundredths(p.closing).to_string(),
-        total_in: Points::from_hundredths(total_in).to_string(),
-        total_out: Points::from_hundredths(total_out).to_string(),
+        total_in: total_in.to_string(),
+        total_out: total_out.to_string(),
         lines,
         next_cursor,
     }

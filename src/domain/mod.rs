@@ -11,6 +11,6 @@ pub mod transaction;
 pub use ids::{
     AccountId, CommunityId, DeedId, GoodsId, JournalId, MemberId, RedemptionId, RuleId, UserId,
 };
-pub use points::{Points, PointsError};
+pub use points::{Points, PointsError, PointsTotal};
 pub use roles::{Role, RoleSet};
 pub use transaction::{BalancedTransaction, ChainLink, PostingDraft, TransactionError};

@@ -144,6 +144,77 @@ impl fmt::Display for Points {
     }
 }
 
+/// A total of many amounts in hundredths, exact however many are added. Reports add up rows
+/// whose amounts and balances may each be as large as an i64 holds; an i128 holds the sum of
+/// 2^64 of them, which no ledger reaches, so sums neither wrap nor saturate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct PointsTotal(i128);
+
+impl PointsTotal {
+    pub const ZERO: PointsTotal = PointsTotal(0);
+
+    pub fn hundredths(self) -> i128 {
+        self.0
+    }
+
+    /// Adds one stored amount (or balance) in hundredths.
+    pub fn add(&mut self, hundredths: i64) {
+        self.0 += i128::from(hundredths);
+    }
+
+    /// Adds the size of one stored amount, whatever its sign (even i64::MIN).
+    pub fn add_abs(&mut self, hundredths: i64) {
+        self.0 += i128::from(hundredths).abs();
+    }
+
+    /// Price × quantity, exact for any two stored values.
+    pub fn product(price_hundredths: i64, quantity: i64) -> PointsTotal {
+        PointsTotal(i128::from(price_hundredths) * i128::from(quantity))
+    }
+}
+
+impl From<i64> for PointsTotal {
+    fn from(hundredths: i64) -> PointsTotal {
+        PointsTotal(i128::from(hundredths))
+    }
+}
+
+impl From<Points> for PointsTotal {
+    fn from(points: Points) -> PointsTotal {
+        PointsTotal::from(points.0)
+    }
+}
+
+impl std::ops::Add for PointsTotal {
+    type Output = PointsTotal;
+
+    fn add(self, other: PointsTotal) -> PointsTotal {
+        PointsTotal(self.0 + other.0)
+    }
+}
+
+impl std::ops::Sub for PointsTotal {
+    type Output = PointsTotal;
+
+    fn sub(self, other: PointsTotal) -> PointsTotal {
+        PointsTotal(self.0 - other.0)
+    }
+}
+
+impl std::iter::Sum for PointsTotal {
+    fn sum<I: Iterator<Item = PointsTotal>>(items: I) -> PointsTotal {
+        items.fold(PointsTotal::ZERO, |a, b| a + b)
+    }
+}
+
+impl fmt::Display for PointsTotal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        write!(f, "{}{}.{:02}", sign, abs / 100, abs % 100)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,6 +294,27 @@ mod tests {
         for junk in ["-", "+", ".", "-.", "+.", "1.-2", "1+", "+-1", "1..0"] {
             assert_eq!(Points::parse(junk), Err(PointsError::NotADecimal), "{junk}");
         }
+    }
+
+    #[test]
+    fn totals_are_exact_past_what_an_i64_holds() {
+        let mut total = PointsTotal::ZERO;
+        total.add(i64::MAX);
+        total.add(i64::MAX);
+        assert_eq!(total.to_string(), "184467440737095516.14");
+        assert_eq!(
+            PointsTotal::product(POINTS_ABS_MAX_HUNDREDTHS, 1_000_000_000).to_string(),
+            "100000000000000000.00"
+        );
+        let mut negative = PointsTotal::ZERO;
+        negative.add(i64::MIN);
+        negative.add(i64::MIN);
+        assert_eq!(negative.to_string(), "-184467440737095516.16");
+        assert_eq!(PointsTotal::from(-5).to_string(), "-0.05");
+        assert_eq!(
+            (PointsTotal::from(i64::MAX) - PointsTotal::from(i64::MIN)).to_string(),
+            "184467440737095516.15"
+        );
     }
 
     #[test]
