@@ -184,8 +184,8 @@ fn agrees(shown: &Value, actual: &Value, path: &str) -> Result<(), String> {
 /// The last status line of a response head dump (after any 100 Continue).
 fn status_of(head: &str) -> Option<u16> {
     head.lines()
-        .filter(|l| l.starts_with("HTTP/"))
-        .last()
+        .rev()
+        .find(|l| l.starts_with("HTTP/"))
         .and_then(|l| l.split(' ').nth(1))
         .and_then(|s| s.parse().ok())
 }
