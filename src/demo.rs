@@ -82,7 +82,7 @@ fn create_staff(conn: &mut DbConn, community: CommunityId, hash: &str) -> Result
 
 /// Builds the demo community. Returns the text to print: the logins.
 pub fn run(config: &Config) -> Result<String, String> {
-    let pool = db::build_pool(&config.database_url)?;
+    let pool = db::build_command_pool(&config.database_url)?;
     let boot = crate::startup::bootstrap(config, &pool)?;
     let mut conn = pool.get().map_err(fail)?;
     let (community, created) = db::write_transaction(&mut conn, |conn| {

@@ -13,4 +13,5 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod ledger;
+pub mod request_head;
 pub mod startup;

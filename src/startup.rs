@@ -4,10 +4,14 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use actix_web::dev::{Server, ServiceResponse};
+use actix_service::{fn_service, map_config, IntoServiceFactory, ServiceFactoryExt};
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Logger};
-use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
+use actix_web::middleware::{
+    from_fn, DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Logger, Next,
+};
+use actix_web::{web, App, HttpResponse, ResponseError};
 
 use crate::auth::{JwtKeys, LoginThrottle, UserCache};
 use crate::config::Config;
@@ -15,6 +19,10 @@ use crate::db::{self, queries, BackendKind, DbPool};
 use crate::domain::{Role, RoleSet};
 use crate::error::{ApiError, PROBLEM_CONTENT_TYPE};
 use crate::ledger::{Engine, EngineSettings};
+use crate::request_head::{
+    HeadGuard, Refusal, REFUSAL_HEADER, REFUSAL_PATH, REQUEST_HEADERS_MAX, REQUEST_HEAD_BYTES_MAX,
+    REQUEST_HEAD_SECONDS_MAX,
+};
 
 /// Largest JSON request body accepted, in bytes. Every request of this API fits in a fraction.
 pub const JSON_BODY_BYTES_MAX: usize = 64 * 1024;
@@ -161,32 +169,164 @@ pub fn start(config: Config) -> Result<Application, String> {
         clock: config.clock.clone(),
     });
     spawn_notice_sweeper(state.clone(), config.sweep_interval_ms);
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(state.clone())
-            .app_data(json_config())
-            .app_data(query_config())
-            .app_data(path_config())
-            .wrap(ErrorHandlers::new().default_handler(problem_for_bare_error))
-            .wrap(security_headers())
-            .wrap(Logger::new("%a \"%r\" %s %b %Dms").exclude("/healthz"))
-            .configure(crate::api::routes)
-            .default_service(web::to(not_found))
-    })
-    .workers(config.workers)
-    .shutdown_timeout(10)
-    .bind(config.bind)
-    .map_err(|e| format!("cannot bind {}: {e}", config.bind))?;
-    let addr = server
-        .addrs()
-        .first()
-        .copied()
-        .ok_or_else(|| "bound to no address".to_string())?;
+    let listener = listen(config.bind).map_err(|e| format!("cannot bind {}: {e}", config.bind))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("cannot bind {}: {e}", config.bind))?;
+    // What actix-web's HttpServer does, with one step added: each connection's bytes pass the
+    // request-head guard before the HTTP/1.1 parser (see src/request_head.rs).
+    let builder = actix_server::Server::build();
+    let shutdown = builder.graceful_shutdown_signal();
+    let server = builder
+        .workers(config.workers)
+        .shutdown_timeout(SHUTDOWN_SECONDS_MAX)
+        .listen("moralbank", listener, move || {
+            let shutdown = shutdown.clone();
+            let app = App::new()
+                .app_data(state.clone())
+                .app_data(json_config())
+                .app_data(query_config())
+                .app_data(path_config())
+                // Innermost first: the last wrap sees every answer, so the log and the security
+                // headers cover the refusals of the one above too.
+                .wrap(from_fn(refuse_non_utf8_queries))
+                .wrap(ErrorHandlers::new().default_handler(problem_for_bare_error))
+                .wrap(security_headers())
+                .wrap(Logger::new("%a \"%r\" %s %b %Dms").exclude("/healthz"))
+                .service(web::resource(REFUSAL_PATH).to(refused_request))
+                .configure(crate::api::routes)
+                .default_service(web::to(not_found))
+                .into_factory()
+                .map_err(|e: actix_web::Error| e.error_response());
+            let http = actix_http::HttpService::build()
+                // Idle keep-alive connections close at once on a graceful stop, as HttpServer's.
+                .graceful_shutdown_signal(move || {
+                    let shutdown = shutdown.clone();
+                    async move { shutdown.notified().await }
+                })
+                .keep_alive(actix_http::KeepAlive::default())
+                // The guard times request heads itself, so that a slow one is answered with
+                // problem+json instead of actix's bare 408.
+                .client_request_timeout(std::time::Duration::ZERO)
+                .client_disconnect_timeout(std::time::Duration::from_secs(1))
+                .h1_allow_half_closed(true)
+                .local_addr(addr)
+                // The application never builds URLs, so the default host and address suffice.
+                .h1(map_config(app, |_| actix_web::dev::AppConfig::default()));
+            fn_service(|io: actix_web::rt::net::TcpStream| {
+                let peer = io.peer_addr().ok();
+                std::future::ready(Ok::<_, actix_http::error::DispatchError>((
+                    HeadGuard::new(io),
+                    peer,
+                )))
+            })
+            .and_then(http)
+        })
+        .map_err(|e| format!("cannot serve on {addr}: {e}"))?
+        .run();
     Ok(Application {
         addr,
-        server: server.run(),
+        server,
         bootstrap,
     })
+}
+
+/// Seconds a graceful stop waits for requests in flight.
+const SHUTDOWN_SECONDS_MAX: u64 = 10;
+/// Connections waiting to be accepted at most (actix-web's HttpServer uses the same).
+const LISTEN_BACKLOG_CONNECTIONS: i32 = 1024;
+
+/// A listening socket as actix-web's HttpServer makes one: address reuse, a deep backlog.
+fn listen(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG_CONNECTIONS)?;
+    Ok(socket.into())
+}
+
+/// Answers the synthetic request that stands for a request head the guard refused.
+async fn refused_request(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    use actix_web::http::StatusCode;
+    let refusal = req
+        .headers()
+        .get(REFUSAL_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Refusal::from_header);
+    let malformed = |detail: &str| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            detail.to_string(),
+        )
+    };
+    Err(match refusal {
+        // A client asked for this path itself: there is nothing here.
+        None => return not_found().await,
+        Some(Refusal::RequestLine) => malformed(
+            "the request line is not valid HTTP/1.1: a method, a target without spaces or control \
+             characters, and HTTP/1.1 or HTTP/1.0",
+        ),
+        Some(Refusal::Header) => malformed("a header line of the request is not valid HTTP/1.1"),
+        Some(Refusal::Framing) => malformed(
+            "the request's Host, Content-Length or Transfer-Encoding headers are missing, \
+             repeated or contradictory",
+        ),
+        Some(Refusal::TooLarge) => ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "request_header_fields_too_large",
+            format!(
+                "the request head is larger than {REQUEST_HEAD_BYTES_MAX} bytes or has more \
+                 than {REQUEST_HEADERS_MAX} headers"
+            ),
+        ),
+        Some(Refusal::Timeout) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!("the request head did not arrive within {REQUEST_HEAD_SECONDS_MAX} seconds"),
+        ),
+    })
+}
+
+/// A query string whose percent-decoding is not UTF-8 (GBK bytes from a Chinese Windows console,
+/// say) would reach the handlers with its characters replaced by U+FFFD and search for nothing;
+/// it is refused instead.
+async fn refuse_non_utf8_queries(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> actix_web::Result<ServiceResponse<EitherBody<impl MessageBody>>> {
+    if !percent_decodes_to_utf8(req.query_string()) {
+        let error = ApiError::bad_request(
+            "invalid_query",
+            "the query string is not UTF-8; send UTF-8, percent-encoded or raw",
+        );
+        return Ok(req.error_response(error).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+fn percent_decodes_to_utf8(query: &str) -> bool {
+    let bytes = query.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&hi), Some(&lo)) if hex(hi).is_some() && hex(lo).is_some() => {
+                let value = hex(hi).unwrap_or(0) * 16 + hex(lo).unwrap_or(0);
+                decoded.push(value as u8);
+                i += 3;
+            }
+            (byte, _, _) => {
+                decoded.push(byte);
+                i += 1;
+            }
+        }
+    }
+    std::str::from_utf8(&decoded).is_ok()
 }
 
 /// Credits deeds whose public notice ended: once at start (nothing due is left behind by a
