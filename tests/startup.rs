@@ -159,7 +159,9 @@ fn the_cli_migrates_and_adds_a_user_who_can_log_in(app: TestApp) {
     let output = child.wait_with_output().unwrap();
     assert!(
         output.status.success(),
-        "{}",
+        "{:?} {} {}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
     let token = app.login_ok("hesy", "cli-password-1");

@@ -1,11 +1,16 @@
-//! What wraps every route: security headers, problem+json for actix's own errors, body limits.
+//! What wraps every route: security headers, problem+json for actix's own errors and for the
+//! request heads the guard refused, UTF-8 queries, body limits.
 
-use actix_web::dev::ServiceResponse;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse};
+use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, Next};
 use actix_web::{web, HttpResponse, ResponseError};
 
 use crate::http::problem::{ApiError, PROBLEM_CONTENT_TYPE};
+use crate::http::request_head::{
+    Refusal, REFUSAL_HEADER, REQUEST_HEADERS_MAX, REQUEST_HEAD_BYTES_MAX, REQUEST_HEAD_SECONDS_MAX,
+};
 
 /// Largest JSON request body accepted, in bytes. Every request of this API fits in a fraction.
 pub const JSON_BODY_BYTES_MAX: usize = 64 * 1024;
@@ -105,4 +110,87 @@ pub fn query_config() -> web::QueryConfig {
 pub fn path_config() -> web::PathConfig {
     // A path that cannot name a thing (not a UUID, say) names nothing that exists.
     web::PathConfig::default().error_handler(|_err, _req| ApiError::not_found("resource").into())
+}
+
+/// Answers the synthetic request that stands for a request head the guard refused.
+pub async fn refused_request(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    use actix_web::http::StatusCode;
+    let refusal = req
+        .headers()
+        .get(REFUSAL_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Refusal::from_header);
+    let malformed = |detail: &str| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            detail.to_string(),
+        )
+    };
+    Err(match refusal {
+        // A client asked for this path itself: there is nothing here.
+        None => return not_found().await,
+        Some(Refusal::RequestLine) => malformed(
+            "the request line is not valid HTTP/1.1: a method, a target without spaces or control \
+             characters, and HTTP/1.1 or HTTP/1.0",
+        ),
+        Some(Refusal::Header) => malformed("a header line of the request is not valid HTTP/1.1"),
+        Some(Refusal::Framing) => malformed(
+            "the request's Host, Content-Length or Transfer-Encoding headers are missing, \
+             repeated or contradictory",
+        ),
+        Some(Refusal::TooLarge) => ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "request_header_fields_too_large",
+            format!(
+                "the request head is larger than {REQUEST_HEAD_BYTES_MAX} bytes or has more \
+                 than {REQUEST_HEADERS_MAX} headers"
+            ),
+        ),
+        Some(Refusal::Timeout) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!("the request head did not arrive within {REQUEST_HEAD_SECONDS_MAX} seconds"),
+        ),
+    })
+}
+
+/// A query string whose percent-decoding is not UTF-8 (GBK bytes from a Chinese Windows console,
+/// say) would reach the handlers with its characters replaced by U+FFFD and search for nothing;
+/// it is refused instead.
+pub async fn refuse_non_utf8_queries(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> actix_web::Result<ServiceResponse<EitherBody<impl MessageBody>>> {
+    if !percent_decodes_to_utf8(req.query_string()) {
+        let error = ApiError::bad_request(
+            "invalid_query",
+            "the query string is not UTF-8; send UTF-8, percent-encoded or raw",
+        );
+        return Ok(req.error_response(error).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+fn percent_decodes_to_utf8(query: &str) -> bool {
+    let bytes = query.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&hi), Some(&lo)) if hex(hi).is_some() && hex(lo).is_some() => {
+                let value = hex(hi).unwrap_or(0) * 16 + hex(lo).unwrap_or(0);
+                decoded.push(value as u8);
+                i += 3;
+            }
+            (byte, _, _) => {
+                decoded.push(byte);
+                i += 1;
+            }
+        }
+    }
+    std::str::from_utf8(&decoded).is_ok()
 }

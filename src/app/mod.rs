@@ -7,19 +7,21 @@ pub mod health;
 pub mod middleware;
 pub mod openapi;
 pub mod routes;
+mod server;
 pub mod sweeper;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{ErrorHandlers, Logger};
-use actix_web::{web, App, HttpServer};
+use actix_web::middleware::{from_fn, ErrorHandlers, Logger};
+use actix_web::{web, App};
 use utoipa_actix_web::AppExt;
 
 use crate::auth::{JwtKeys, LoginThrottle, UserCache};
 use crate::commands::{Book, Engine};
 use crate::db;
+use crate::http::request_head::REFUSAL_PATH;
 use crate::http::state::AppState;
 use crate::ledger::EngineSettings;
 use bootstrap::{bootstrap, Bootstrap};
@@ -62,33 +64,33 @@ pub fn start(config: Config) -> Result<Application, String> {
         clock: config.clock.clone(),
     });
     sweeper::spawn_notice_sweeper(state.clone(), config.sweep_interval_ms);
-    let server = HttpServer::new(move || {
+    let listener =
+        server::listen(config.bind).map_err(|e| format!("cannot bind {}: {e}", config.bind))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("cannot bind {}: {e}", config.bind))?;
+    let server = server::serve(listener, addr, config.workers, move || {
         App::new()
             .app_data(state.clone())
             .app_data(middleware::json_config())
             .app_data(middleware::query_config())
             .app_data(middleware::path_config())
+            // Innermost first: the last wrap sees every answer, so the log and the security
+            // headers cover the refusals of the one above too.
+            .wrap(from_fn(middleware::refuse_non_utf8_queries))
             .wrap(ErrorHandlers::new().default_handler(middleware::problem_for_bare_error))
             .wrap(middleware::security_headers())
             .wrap(Logger::new("%a \"%r\" %s %b %Dms").exclude("/healthz"))
+            .service(web::resource(REFUSAL_PATH).to(middleware::refused_request))
             .into_utoipa_app()
             .configure(routes::api)
             .split_for_parts()
             .0
             .default_service(web::to(middleware::not_found))
-    })
-    .workers(config.workers)
-    .shutdown_timeout(10)
-    .bind(config.bind)
-    .map_err(|e| format!("cannot bind {}: {e}", config.bind))?;
-    let addr = server
-        .addrs()
-        .first()
-        .copied()
-        .ok_or_else(|| "bound to no address".to_string())?;
+    })?;
     Ok(Application {
         addr,
-        server: server.run(),
+        server,
         bootstrap,
     })
 }

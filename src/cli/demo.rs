@@ -538,7 +538,7 @@ async fn day_at_the_counter(engine: &Engine, demo: &Demo) -> Result<usize, Strin
 
 /// Builds the demo community. Returns the text to print: the logins.
 pub fn run(config: &Config) -> Result<String, String> {
-    let pool = db::build_pool(&config.database_url)?;
+    let pool = db::build_command_pool(&config.database_url)?;
     crate::app::bootstrap::bootstrap(config, &pool)?;
     let clock = Clock::default();
     let now = clock.now();

@@ -1,8 +1,11 @@
-//! The `moralbank` command: serve (default), migrate, user add, verify, openapi, demo.
+//! The `moralbank` command: serve (default), migrate, user add, verify, openapi, demo, backup.
+//!
+//! Output goes through [`out`] and [`err`], never `println!`: those panic when the reader has
+//! gone (`moralbank openapi | head`), and a closed pipe is not an error of ours.
 
 pub mod demo;
 
-use std::io::{IsTerminal, Read};
+use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 
 use crate::app::config::{Config, RawSettings};
@@ -143,7 +146,7 @@ pub fn main() -> ExitCode {
     let config = match Config::from_raw(cli.settings.clone().into()) {
         Ok(config) => config,
         Err(message) => {
-            eprintln!("moralbank: {message}");
+            err(&format!("moralbank: {message}"));
             return ExitCode::from(2);
         }
     };
@@ -167,26 +170,62 @@ pub fn main() -> ExitCode {
         ),
         Commands::Verify => return verify(&config),
         Commands::Openapi => {
-            print!("{}", crate::app::openapi::spec_json());
+            out(&crate::app::openapi::spec_json());
             Ok(())
         }
-        Commands::Demo => crate::cli::demo::run(&config).map(|logins| print!("{logins}")),
+        Commands::Demo => crate::cli::demo::run(&config).map(|logins| out(&logins)),
         Commands::Backup { file } => backup(&config, &file),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("moralbank: {message}");
+            err(&format!("moralbank: {message}"));
             ExitCode::from(2)
         }
+    }
+}
+
+/// Writes to standard output. A reader that stopped reading (`| head`) is not a failure: the rest
+/// of the output is dropped quietly and the command's outcome stands.
+fn out(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            err(&format!("moralbank: cannot write to standard output: {e}"));
+        }
+    }
+}
+
+/// Writes one line to standard error, ignoring failure: there is nowhere left to report it.
+fn err(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// The commands that only read or extend an existing database refuse a SQLite path where there
+/// is no file: opening it would create an empty database and report "no such table" (or, for
+/// `user add`, a whole new community). Only `serve`, `migrate` and `demo` create databases.
+fn require_database(config: &Config) -> Result<(), String> {
+    match config.database_url.sqlite_path() {
+        Some(path) if !std::path::Path::new(path).is_file() => {
+            Err(format!("no database at {path}"))
+        }
+        _ => Ok(()),
     }
 }
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,actix_server=warn"));
+    // Colour only for a person at a terminal: in a file or a log collector the escape codes are
+    // noise (and NO_COLOR, https://no-color.org, turns it off there too).
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .try_init();
 }
@@ -200,10 +239,10 @@ fn serve(config: Config) -> Result<(), String> {
         }
         if let Some(password) = &app.bootstrap.generated_admin_password {
             // Printed once, to the terminal, never to the log.
-            println!(
+            out(&format!(
                 "First start: created user 'admin' with password {password}\n\
-                 Write it down now; it is not shown again. Change it with POST /api/v1/me/password."
-            );
+                 Write it down now; it is not shown again. Change it with POST /api/v1/me/password.\n"
+            ));
         }
         tracing::info!(address = %app.addr, database = %database, "moralbank serving");
         app.server.await.map_err(|e| format!("server stopped: {e}"))
@@ -216,7 +255,10 @@ fn migrate(config: &Config) -> Result<(), String> {
         .connect()
         .map_err(|e| format!("cannot connect to {}: {e}", config.database_url.redacted()))?;
     db::run_migrations(&mut conn)?;
-    println!("migrations applied to {}", config.database_url.redacted());
+    out(&format!(
+        "migrations applied to {}\n",
+        config.database_url.redacted()
+    ));
     Ok(())
 }
 
@@ -243,12 +285,14 @@ fn add_user(
     member_no: Option<&str>,
     password_stdin: bool,
 ) -> Result<(), String> {
+    // A user is added to an installation that exists; the first start (serve) creates one.
+    require_database(config)?;
     let roles = RoleSet::from_names(roles.iter().map(String::as_str))?;
     crate::users::http::users::check_username(username).map_err(|e| e.detail)?;
     let password = read_password(password_stdin)?;
     check_password_rules(&password)?;
     let hash = hash_password(&password)?;
-    let pool = db::build_pool(&config.database_url)?;
+    let pool = db::build_command_pool(&config.database_url)?;
     let bootstrap = crate::app::bootstrap::bootstrap(config, &pool)?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     let member = match member_no {
@@ -287,10 +331,10 @@ fn add_user(
         },
     )
     .map_err(|e| e.to_string())?;
-    println!(
-        "created user {} ({}) with roles {}",
+    out(&format!(
+        "created user {} ({}) with roles {}\n",
         user.username, user.id.0, user.roles
-    );
+    ));
     Ok(())
 }
 
@@ -302,6 +346,7 @@ fn backup(config: &Config, file: &std::path::Path) -> Result<(), String> {
             "backup copies SQLite databases; for PostgreSQL use pg_dump (see the README)".into(),
         );
     }
+    require_database(config)?;
     if file.exists() {
         return Err(format!(
             "{} exists already; choose a new file",
@@ -318,18 +363,22 @@ fn backup(config: &Config, file: &std::path::Path) -> Result<(), String> {
     use diesel::connection::SimpleConnection;
     conn.batch_execute(&format!("VACUUM INTO '{}'", target.replace('\'', "''")))
         .map_err(|e| format!("backup failed: {e}"))?;
-    println!("backup written to {}", file.display());
+    out(&format!("backup written to {}\n", file.display()));
     Ok(())
 }
 
 fn verify(config: &Config) -> ExitCode {
+    if let Err(message) = require_database(config) {
+        err(&format!("moralbank: {message}"));
+        return ExitCode::from(2);
+    }
     let mut conn = match config.database_url.connect() {
         Ok(conn) => conn,
         Err(e) => {
-            eprintln!(
+            err(&format!(
                 "moralbank: cannot connect to {}: {e}",
                 config.database_url.redacted()
-            );
+            ));
             return ExitCode::from(2);
         }
     };
@@ -349,19 +398,19 @@ fn verify(config: &Config) -> ExitCode {
                     .account_id
                     .map(|a| format!(" account {a}"))
                     .unwrap_or_default();
-                println!(
-                    "PROBLEM {}{}{}{}: {}",
+                out(&format!(
+                    "PROBLEM {}{}{}{}: {}\n",
                     problem.kind, seq, journal, account, problem.detail
-                );
+                ));
             }
-            println!(
-                "{}: checked {} transactions and {} postings in {:.1}s; {} problem(s)",
+            out(&format!(
+                "{}: checked {} transactions and {} postings in {:.1}s; {} problem(s)\n",
                 if report.ok { "OK" } else { "FAILED" },
                 report.checked_transactions,
                 report.checked_postings,
                 started.elapsed().as_secs_f64(),
                 report.problems.len() as u64 + report.problems_omitted
-            );
+            ));
             if report.ok {
                 ExitCode::SUCCESS
             } else {
@@ -369,7 +418,9 @@ fn verify(config: &Config) -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("moralbank: verification could not read the ledger: {e}");
+            err(&format!(
+                "moralbank: verification could not read the ledger: {e}"
+            ));
             ExitCode::from(2)
         }
     }

@@ -245,14 +245,27 @@ impl r2d2::ManageConnection for ConnectionManager {
 pub type DbPool = r2d2::Pool<ConnectionManager>;
 pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
 
+/// The service's pool: it keeps one idle connection ready, opened in the background.
 pub fn build_pool(url: &DatabaseUrl) -> Result<DbPool, String> {
+    pool_keeping(url, 1)
+}
+
+/// A pool for a command that runs once and exits (`user add`, `demo`): it opens connections only
+/// when asked and never in the background. A background thread still inside libpq's TLS
+/// handshake while the process exits crashes it in OpenSSL's exit handlers (SIGSEGV after the
+/// work is done), so nothing may be connecting when the command returns.
+pub fn build_command_pool(url: &DatabaseUrl) -> Result<DbPool, String> {
+    pool_keeping(url, 0)
+}
+
+fn pool_keeping(url: &DatabaseUrl, idle: u32) -> Result<DbPool, String> {
     let size = match url.kind() {
         BackendKind::Sqlite => 8,
         BackendKind::Postgres => POOL_CONNECTIONS_MAX,
     };
     r2d2::Pool::builder()
         .max_size(size)
-        .min_idle(Some(1))
+        .min_idle(Some(idle))
         .connection_timeout(Duration::from_secs(POOL_CHECKOUT_TIMEOUT_SECONDS))
         // A PostgreSQL connection dies with its server; checking it on checkout lets the pool
         // replace it, so the service recovers from an outage without a restart (the check is

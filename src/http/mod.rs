@@ -6,14 +6,16 @@
 pub mod extract;
 pub mod idempotency;
 pub mod problem;
+pub mod request_head;
 pub mod state;
 
 use actix_web::web;
-use chrono::{NaiveDateTime, SecondsFormat};
+use chrono::{NaiveDate, NaiveDateTime, SecondsFormat};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::db::DbConn;
+use crate::kernel::dates::{self, DateError};
 use problem::ApiError;
 use state::AppState;
 
@@ -149,6 +151,50 @@ pub fn required_text(field: &str, text: &str, max: usize) -> Result<String, ApiE
         )));
     }
     Ok(trimmed.to_string())
+}
+
+/// A query parameter that is not a date, month or moment we accept: 400, naming the parameter.
+fn invalid_date_query(field: &'static str, error: DateError) -> ApiError {
+    ApiError::bad_request("invalid_query", format!("{field} {error}")).with("field", field)
+}
+
+/// An optional local date in a query (`from`, `to`, `day`): YYYY-MM-DD within
+/// 2000-01-01 … 9999-12-31. Every date of every query goes through here.
+pub fn query_date(field: &'static str, text: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
+    text.map(|t| dates::parse_date(t).map_err(|e| invalid_date_query(field, e)))
+        .transpose()
+}
+
+/// A local month in a query (`month`): YYYY-MM within the range, as its first day.
+pub fn query_month(field: &'static str, text: &str) -> Result<NaiveDate, ApiError> {
+    dates::parse_month(text).map_err(|e| invalid_date_query(field, e))
+}
+
+/// An optional moment in a query (`at`): RFC 3339 whose UTC time lies within the range.
+pub fn query_moment(
+    field: &'static str,
+    text: Option<&str>,
+) -> Result<Option<NaiveDateTime>, ApiError> {
+    text.map(|t| dates::parse_moment(t).map_err(|e| invalid_date_query(field, e)))
+        .transpose()
+}
+
+/// A period of local dates (`from`, `to`, both inclusive and optional) that does not end before
+/// it begins.
+pub fn query_period(
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(Option<NaiveDate>, Option<NaiveDate>), ApiError> {
+    let from = query_date("from", from)?;
+    let to = query_date("to", to)?;
+    if let (Some(from), Some(to)) = (from, to) {
+        if from > to {
+            return Err(
+                ApiError::bad_request("invalid_query", "from is after to").with("field", "from")
+            );
+        }
+    }
+    Ok((from, to))
 }
 
 pub fn parse_uuid(field: &str, text: &str) -> Result<uuid::Uuid, ApiError> {

@@ -3,6 +3,7 @@
 //! transactions and the bytes of their hash chain, and the stored words of the ledger. Values are
 //! built through `parse`/`TryFrom`, so a value that exists is valid.
 
+pub mod dates;
 pub mod ids;
 pub mod points;
 pub mod policy;
@@ -14,7 +15,7 @@ pub mod words;
 pub use ids::{
     AccountId, CommunityId, DeedId, GoodsId, JournalId, MemberId, RedemptionId, RuleId, UserId,
 };
-pub use points::{Points, PointsError};
+pub use points::{Points, PointsError, PointsTotal};
 pub use policy::{Act, Actor, Permission, SelfDealing, Subject};
 pub use roles::{Role, RoleSet};
 pub use time::{Clock, LocalCalendar};

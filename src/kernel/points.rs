@@ -1,14 +1,17 @@
 //! Points (道德币) as an exact count of hundredths. Amounts are parsed from decimal strings and
-//! never rounded: a value with more than two decimals is refused, not truncated.
+//! never rounded: a value that is not a whole number of hundredths is refused, not truncated.
 
 use std::fmt;
-use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
 /// The largest absolute amount one movement may carry: one hundred million points. Nothing a
 /// community does comes near it; anything above is a typo or an attack.
 pub const POINTS_ABS_MAX_HUNDREDTHS: i64 = 100_000_000 * 100;
+/// Digits before the point in the largest amount (100000000).
+const POINTS_ABS_MAX_WHOLE_DIGITS: usize = 9;
+/// Longest amount text accepted, in characters: room for any sensible way of writing an amount.
+pub const AMOUNT_CHARS_MAX: usize = 32;
 
 /// A signed amount of points in hundredths (`1250` is `12.50`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -39,33 +42,57 @@ impl Points {
         self.0
     }
 
-    /// Parses a signed decimal string. Zero is allowed here; callers that need a non-zero or
-    /// positive amount use [`Points::parse_nonzero`] or [`Points::parse_positive`].
+    /// Parses a signed decimal string: an optional sign, digits, and an optional point with
+    /// more digits. The value must be a whole number of hundredths; trailing zeros are exact
+    /// ("1.500" is 1.50), any other digit past the second decimal is refused. The digits are
+    /// read here, never by a decimal type that holds fewer digits than it is given: rust_decimal
+    /// rounds beyond 28 significant digits, so "1.99999999999999999999999999999" would become
+    /// 2.00. Zero is allowed here; callers that need a non-zero or positive amount use
+    /// [`Points::parse_nonzero`] or [`Points::parse_positive`].
     pub fn parse(text: &str) -> Result<Points, PointsError> {
         let trimmed = text.trim();
-        // Decimal accepts forms such as "1e3" only through a separate API, but guard the length
-        // so that a megabyte of digits is refused before any parsing work.
-        if trimmed.is_empty() || trimmed.len() > 32 {
+        // A megabyte of digits is refused before any work is done on it.
+        if trimmed.is_empty() || trimmed.len() > AMOUNT_CHARS_MAX {
             return Err(PointsError::NotADecimal);
         }
-        if !trimmed
-            .chars()
-            .enumerate()
-            .all(|(i, c)| c.is_ascii_digit() || c == '.' || (i == 0 && (c == '-' || c == '+')))
+        let (negative, unsigned) = match trimmed.as_bytes()[0] {
+            b'-' => (true, &trimmed[1..]),
+            b'+' => (false, &trimmed[1..]),
+            _ => (false, trimmed),
+        };
+        // Split at the first point; a second one lands in the fraction and fails as a non-digit.
+        let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+        let all_digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+        if (whole.is_empty() && fraction.is_empty()) || !all_digits(whole) || !all_digits(fraction)
         {
             return Err(PointsError::NotADecimal);
         }
-        let value = Decimal::from_str(trimmed).map_err(|_| PointsError::NotADecimal)?;
-        let normalized = value.normalize();
-        if normalized.scale() > 2 {
+        let fraction = fraction.trim_end_matches('0');
+        if fraction.len() > 2 {
             return Err(PointsError::TooManyDecimals);
         }
-        let hundredths = (normalized * Decimal::from(100)).trunc();
-        let hundredths: i64 = hundredths.try_into().map_err(|_| PointsError::TooLarge)?;
-        if hundredths.abs() > POINTS_ABS_MAX_HUNDREDTHS {
+        let whole = whole.trim_start_matches('0');
+        // Anything with more whole digits than the limit has is too large; checking the length
+        // first also keeps the parse below inside an i64.
+        if whole.len() > POINTS_ABS_MAX_WHOLE_DIGITS {
             return Err(PointsError::TooLarge);
         }
-        Ok(Points(hundredths))
+        let whole_value: i64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| PointsError::NotADecimal)?
+        };
+        let cents = fraction
+            .bytes()
+            .chain(std::iter::repeat(b'0'))
+            .take(2)
+            .fold(0_i64, |acc, digit| acc * 10 + i64::from(digit - b'0'));
+        let hundredths = whole_value
+            .checked_mul(100)
+            .and_then(|h| h.checked_add(cents))
+            .filter(|h| *h <= POINTS_ABS_MAX_HUNDREDTHS)
+            .ok_or(PointsError::TooLarge)?;
+        Ok(Points(if negative { -hundredths } else { hundredths }))
     }
 
     pub fn parse_nonzero(text: &str) -> Result<Points, PointsError> {
@@ -159,6 +186,77 @@ impl fmt::Display for Points {
     }
 }
 
+/// A total of many amounts in hundredths, exact however many are added. Reports add up rows
+/// whose amounts and balances may each be as large as an i64 holds; an i128 holds the sum of
+/// 2^64 of them, which no ledger reaches, so sums neither wrap nor saturate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct PointsTotal(i128);
+
+impl PointsTotal {
+    pub const ZERO: PointsTotal = PointsTotal(0);
+
+    pub fn hundredths(self) -> i128 {
+        self.0
+    }
+
+    /// Adds one stored amount (or balance) in hundredths.
+    pub fn add(&mut self, hundredths: i64) {
+        self.0 += i128::from(hundredths);
+    }
+
+    /// Adds the size of one stored amount, whatever its sign (even i64::MIN).
+    pub fn add_abs(&mut self, hundredths: i64) {
+        self.0 += i128::from(hundredths).abs();
+    }
+
+    /// Price × quantity, exact for any two stored values.
+    pub fn product(price_hundredths: i64, quantity: i64) -> PointsTotal {
+        PointsTotal(i128::from(price_hundredths) * i128::from(quantity))
+    }
+}
+
+impl From<i64> for PointsTotal {
+    fn from(hundredths: i64) -> PointsTotal {
+        PointsTotal(i128::from(hundredths))
+    }
+}
+
+impl From<Points> for PointsTotal {
+    fn from(points: Points) -> PointsTotal {
+        PointsTotal::from(points.0)
+    }
+}
+
+impl std::ops::Add for PointsTotal {
+    type Output = PointsTotal;
+
+    fn add(self, other: PointsTotal) -> PointsTotal {
+        PointsTotal(self.0 + other.0)
+    }
+}
+
+impl std::ops::Sub for PointsTotal {
+    type Output = PointsTotal;
+
+    fn sub(self, other: PointsTotal) -> PointsTotal {
+        PointsTotal(self.0 - other.0)
+    }
+}
+
+impl std::iter::Sum for PointsTotal {
+    fn sum<I: Iterator<Item = PointsTotal>>(items: I) -> PointsTotal {
+        items.fold(PointsTotal::ZERO, |a, b| a + b)
+    }
+}
+
+impl fmt::Display for PointsTotal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        write!(f, "{}{}.{:02}", sign, abs / 100, abs % 100)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,6 +301,76 @@ mod tests {
             );
         }
         assert!(serde_json::from_str::<Points>("\"1.5\"").is_err());
+    }
+
+    #[test]
+    fn refuses_digits_beyond_what_a_decimal_holds_rather_than_rounding() {
+        // rust_decimal keeps 28 significant digits and rounds the rest away; each of these would
+        // come out as a whole number of hundredths if it were allowed to.
+        for text in [
+            "1.99999999999999999999999999999",
+            "1.00000000000000000000000000001",
+            "-1.99999999999999999999999999999",
+            "0.000000000000000000000000000001",
+            "20.00000000000000000000000000001",
+            "99999999.999999999999999999999",
+        ] {
+            assert_eq!(
+                Points::parse(text),
+                Err(PointsError::TooManyDecimals),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn trailing_zeros_are_exact() {
+        assert_eq!(Points::parse("1.500").unwrap().hundredths(), 150);
+        assert_eq!(
+            Points::parse("1.0000000000000000000000000000").unwrap(),
+            Points::from_hundredths(100)
+        );
+        assert_eq!(Points::parse("-0.10").unwrap().hundredths(), -10);
+        assert_eq!(Points::parse("+7.").unwrap().hundredths(), 700);
+        assert_eq!(Points::parse(".5").unwrap().hundredths(), 50);
+        assert_eq!(
+            Points::parse("100000000.00").unwrap().hundredths(),
+            POINTS_ABS_MAX_HUNDREDTHS
+        );
+        assert_eq!(
+            Points::parse("000000000000000000000000000012")
+                .unwrap()
+                .hundredths(),
+            1200
+        );
+    }
+
+    #[test]
+    fn refuses_signs_and_points_without_digits() {
+        for junk in ["-", "+", ".", "-.", "+.", "1.-2", "1+", "+-1", "1..0"] {
+            assert_eq!(Points::parse(junk), Err(PointsError::NotADecimal), "{junk}");
+        }
+    }
+
+    #[test]
+    fn totals_are_exact_past_what_an_i64_holds() {
+        let mut total = PointsTotal::ZERO;
+        total.add(i64::MAX);
+        total.add(i64::MAX);
+        assert_eq!(total.to_string(), "184467440737095516.14");
+        assert_eq!(
+            PointsTotal::product(POINTS_ABS_MAX_HUNDREDTHS, 1_000_000_000).to_string(),
+            "100000000000000000.00"
+        );
+        let mut negative = PointsTotal::ZERO;
+        negative.add(i64::MIN);
+        negative.add(i64::MIN);
+        assert_eq!(negative.to_string(), "-184467440737095516.16");
+        assert_eq!(PointsTotal::from(-5).to_string(), "-0.05");
+        assert_eq!(
+            (PointsTotal::from(i64::MAX) - PointsTotal::from(i64::MIN)).to_string(),
+            "184467440737095516.15"
+        );
     }
 
     #[test]

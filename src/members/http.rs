@@ -106,7 +106,8 @@ pub async fn create_member(
 pub struct MemberListQuery {
     /// Exact passbook number, for the counter.
     pub member_no: Option<String>,
-    /// Part of a name or passbook number.
+    /// Part of a name or passbook number. The Latin letters A–Z match in either case; every other
+    /// character matches only as written (on both backends).
     pub q: Option<String>,
     /// Items per page (1–200, default 50).
     pub limit: Option<i64>,

@@ -179,6 +179,19 @@ pub struct MemberFilter<'a> {
     pub limit: i64,
 }
 
+const ASCII_UPPERCASE: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const ASCII_LOWERCASE: &str = "abcdefghijklmnopqrstuvwxyz";
+
+diesel::define_sql_function! {
+    /// PostgreSQL's `translate(text, from, to)`: each character of `from` in `text` becomes the
+    /// character at the same place in `to`. Used on PostgreSQL only.
+    fn translate(
+        text: diesel::sql_types::Text,
+        from: diesel::sql_types::Text,
+        to: diesel::sql_types::Text,
+    ) -> diesel::sql_types::Text;
+}
+
 /// Escapes LIKE wildcards so a search for "50%" finds "50%", not everything.
 fn like_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
@@ -209,15 +222,29 @@ pub fn list_members(
         query = query.filter(members::member_no.eq(no.trim().to_ascii_uppercase()));
     }
     if let Some(text) = filter.query {
-        let pattern = like_pattern(text.trim());
-        query = query.filter(
-            members::name
-                .like(pattern.clone())
-                .escape('\\')
-                .or(members::member_no
-                    .like(pattern.to_ascii_uppercase())
-                    .escape('\\')),
-        );
+        // The Latin letters A–Z match in either case, every other character only as written, and
+        // the same on both backends. SQLite's LIKE folds exactly A–Z. PostgreSQL's LIKE folds
+        // nothing, and its ILIKE and lower() fold by the database's locale (É = é), so there the
+        // stored text has its A–Z folded by translate() and the pattern is folded the same way.
+        let pattern = like_pattern(&text.trim().to_ascii_lowercase());
+        query = match conn {
+            DbConn::Pg(_) => query.filter(
+                translate(members::name, ASCII_UPPERCASE, ASCII_LOWERCASE)
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(
+                        translate(members::member_no, ASCII_UPPERCASE, ASCII_LOWERCASE)
+                            .like(pattern)
+                            .escape('\\'),
+                    ),
+            ),
+            DbConn::Sqlite(_) => query.filter(
+                members::name
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(members::member_no.like(pattern).escape('\\')),
+            ),
+        };
     }
     if let Some(only) = filter.only {
         query = query.filter(members::id.eq(DbUuid::from(only)));

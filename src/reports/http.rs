@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use actix_web::{get, web, HttpResponse};
-use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -15,10 +15,11 @@ use crate::db::{DbConn, DbUuid};
 use crate::http::extract::AuthUser;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
-use crate::http::{rfc3339, with_conn};
+use crate::http::{query_month, query_period, rfc3339, with_conn};
+use crate::kernel::dates::{day_start_utc, month_last_day, period_end_utc};
 use crate::kernel::Permission;
 use crate::kernel::{AccountKind, JournalKind};
-use crate::kernel::{CommunityId, Points};
+use crate::kernel::{CommunityId, Points, PointsTotal};
 use crate::passbook::store as statements;
 
 /// Members on the honor roll by default and at most (ties at the cut are all shown).
@@ -31,10 +32,6 @@ fn offset_of(conn: &mut DbConn, community: CommunityId) -> Result<i32, ApiError>
     Ok(crate::communities::store::community_by_id(conn, community)?
         .ok_or_else(|| ApiError::internal("the user's community is missing"))?
         .utc_offset_minutes)
-}
-
-fn midnight(date: NaiveDate, offset: i32) -> NaiveDateTime {
-    date.and_hms_opt(0, 0, 0).unwrap_or_default() - chrono::Duration::minutes(offset as i64)
 }
 
 /// Member postings of journal kinds within [start, end), with their transaction.
@@ -66,7 +63,7 @@ fn member_movements(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct HonorRollQuery {
-    /// A local month, YYYY-MM.
+    /// A local month, YYYY-MM, 2000-01 … 9999-12.
     pub month: String,
     /// Places shown (1–100, default 10); members tied with the last place are all shown.
     pub limit: Option<usize>,
@@ -105,8 +102,7 @@ pub async fn get_honor_roll(
 ) -> Result<HttpResponse, ApiError> {
     user.require(Permission::ReadReports)?;
     let q = query.into_inner();
-    let first = NaiveDate::parse_from_str(&format!("{}-01", q.month), "%Y-%m-%d")
-        .map_err(|_| ApiError::bad_request("invalid_query", "month must look like 2026-11"))?;
+    let first = query_month("month", &q.month)?;
     let limit = q.limit.unwrap_or(HONOR_ROLL_DEFAULT);
     if !(1..=HONOR_ROLL_MAX).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -114,12 +110,7 @@ pub async fn get_honor_roll(
             format!("limit must be between 1 and {HONOR_ROLL_MAX}"),
         ));
     }
-    let next = if first.month() == 12 {
-        NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
-    } else {
-        NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
-    }
-    .ok_or_else(|| ApiError::bad_request("invalid_query", "month out of range"))?;
+    let last = month_last_day(first);
     let community = user.community_id;
     let entries = with_conn(&state, move |conn| {
         let offset = offset_of(conn, community)?;
@@ -127,18 +118,25 @@ pub async fn get_honor_roll(
             conn,
             community,
             &["deed_credit", "deed_reversal"],
-            Some(midnight(first, offset)),
-            Some(midnight(next, offset)),
+            Some(day_start_utc(first, offset)),
+            period_end_utc(last, offset),
         )?;
-        let mut earned: HashMap<DbUuid, i64> = HashMap::new();
+        // Sums of stored amounts are exact however large (see PointsTotal).
+        let mut earned: HashMap<DbUuid, PointsTotal> = HashMap::new();
         for (posting, entry) in rows {
             // A reversal takes back an earning credit (negative); reversing a deduction gives
             // coins back but is not "earned".
             if entry.kind == JournalKind::DeedCredit || posting.amount < 0 {
-                *earned.entry(posting.account_id).or_default() += posting.amount;
+                earned
+                    .entry(posting.account_id)
+                    .or_default()
+                    .add(posting.amount);
             }
         }
-        let mut ranked: Vec<(DbUuid, i64)> = earned.into_iter().filter(|(_, e)| *e > 0).collect();
+        let mut ranked: Vec<(DbUuid, PointsTotal)> = earned
+            .into_iter()
+            .filter(|(_, e)| *e > PointsTotal::ZERO)
+            .collect();
         let ids: Vec<DbUuid> = ranked.iter().map(|(a, _)| *a).collect();
         let names: Vec<(DbUuid, DbUuid, String, String)> = accounts::table
             .inner_join(members::table)
@@ -176,7 +174,7 @@ pub async fn get_honor_roll(
                     member_id,
                     member_no,
                     member_name,
-                    earned: Points::from_hundredths(amount).to_string(),
+                    earned: amount.to_string(),
                 }
             })
             .collect::<Vec<_>>())
@@ -192,9 +190,10 @@ pub async fn get_honor_roll(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct SummaryQuery {
-    /// First local date, YYYY-MM-DD (inclusive); the beginning when absent.
+    /// First local date, YYYY-MM-DD (inclusive), 2000-01-01 … 9999-12-31; the beginning when
+    /// absent.
     pub from: Option<String>,
-    /// Last local date, YYYY-MM-DD (inclusive); today when absent.
+    /// Last local date, YYYY-MM-DD (inclusive), 2000-01-01 … 9999-12-31; up to now when absent.
     pub to: Option<String>,
 }
 
@@ -244,21 +243,13 @@ pub async fn get_summary(
 ) -> Result<HttpResponse, ApiError> {
     user.require(Permission::ReadReports)?;
     let q = query.into_inner();
-    let parse = |t: &Option<String>| {
-        t.as_deref()
-            .map(|t| {
-                NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| {
-                    ApiError::bad_request("invalid_query", "from and to are dates like 2026-11-27")
-                })
-            })
-            .transpose()
-    };
-    let (from, to) = (parse(&q.from)?, parse(&q.to)?);
+    let (from, to) = query_period(q.from.as_deref(), q.to.as_deref())?;
     let community = user.community_id;
     let summary = with_conn(&state, move |conn| {
         let offset = offset_of(conn, community)?;
-        let start = from.map(|d| midnight(d, offset));
-        let end = to.map(|d| midnight(d + chrono::Duration::days(1), offset));
+        let start = from.map(|d| day_start_utc(d, offset));
+        // A period that ends after any time that can be stored is open-ended.
+        let end = to.and_then(|d| period_end_utc(d, offset));
         let rows = member_movements(
             conn,
             community,
@@ -274,7 +265,8 @@ pub async fn get_summary(
             start,
             end,
         )?;
-        let mut totals: HashMap<&'static str, i64> = HashMap::new();
+        // Every sum is a PointsTotal: exact for any number of amounts of any stored size.
+        let mut totals: HashMap<&'static str, PointsTotal> = HashMap::new();
         let mut credited_deeds: Vec<(DbUuid, i64)> = Vec::new();
         for (posting, entry) in &rows {
             let a = posting.amount;
@@ -294,11 +286,11 @@ pub async fn get_summary(
                 ("deed_deduction", _) => "deducted",
                 _ => continue,
             };
-            *totals.entry(key).or_default() += a.abs();
+            totals.entry(key).or_default().add_abs(a);
         }
         // Categories of the credited deeds' rule versions.
         let deed_ids: Vec<DbUuid> = credited_deeds.iter().map(|(d, _)| *d).collect();
-        let mut by_category: HashMap<String, i64> = HashMap::new();
+        let mut by_category: HashMap<String, PointsTotal> = HashMap::new();
         for chunk in deed_ids.chunks(500) {
             let cats: Vec<(DbUuid, String)> = deeds::table
                 .inner_join(rule_versions::table.on(rule_versions::id.eq(deeds::rule_version_id)))
@@ -309,7 +301,10 @@ pub async fn get_summary(
             for (deed, amount) in &credited_deeds {
                 if chunk.contains(deed) {
                     if let Some(category) = cats.get(deed) {
-                        *by_category.entry(category.clone()).or_default() += amount;
+                        by_category
+                            .entry(category.clone())
+                            .or_default()
+                            .add(*amount);
                     }
                 }
             }
@@ -320,21 +315,25 @@ pub async fn get_summary(
             .filter(accounts::kind.eq(AccountKind::Member))
             .select((accounts::id, accounts::balance))
             .load(conn)?;
-        let mut outstanding = 0_i64;
+        let mut outstanding = PointsTotal::ZERO;
         for (account, balance) in member_accounts {
-            outstanding += match end {
+            outstanding.add(match end {
                 None => balance,
                 Some(end) => statements::position_before(conn, account.into(), end)?.1,
-            };
+            });
         }
         let shelf: Vec<(i64, i64)> = goods::table
             .filter(goods::community_id.eq(DbUuid::from(community)))
             .filter(goods::status.eq("active"))
             .select((goods::price, goods::stock))
             .load(conn)?;
-        let stock_value: i64 = shelf.iter().map(|(p, s)| p.saturating_mul(*s)).sum();
-        let p = |key: &str| Points::from_hundredths(*totals.get(key).unwrap_or(&0)).to_string();
-        let mut categories: Vec<(String, i64)> = by_category.into_iter().collect();
+        // The largest price times the largest stock is past what an i64 holds.
+        let stock_value: PointsTotal = shelf
+            .iter()
+            .map(|(price, stock)| PointsTotal::product(*price, *stock))
+            .sum();
+        let p = |key: &str| totals.get(key).copied().unwrap_or_default().to_string();
+        let mut categories: Vec<(String, PointsTotal)> = by_category.into_iter().collect();
         categories.sort();
         Ok(Summary {
             from: from.map(|d| d.to_string()),
@@ -347,15 +346,15 @@ pub async fn get_summary(
             reversed: p("reversed"),
             reversed_deductions: p("reversed_deductions"),
             deducted: p("deducted"),
-            outstanding: Points::from_hundredths(outstanding).to_string(),
+            outstanding: outstanding.to_string(),
             by_category: categories
                 .into_iter()
                 .map(|(category, amount)| CategoryTotal {
                     category,
-                    issued: Points::from_hundredths(amount).to_string(),
+                    issued: amount.to_string(),
                 })
                 .collect(),
-            shop_stock_value: Points::from_hundredths(stock_value).to_string(),
+            shop_stock_value: stock_value.to_string(),
         })
     })
     .await?;

@@ -49,6 +49,36 @@ macro_rules! both_backends {
     };
 }
 
+/// Like `both_backends!`, with the server's configuration changed first by `$configure`, a
+/// function in scope where the macro is used.
+#[macro_export]
+macro_rules! both_backends_with {
+    ($configure:ident; $($test:ident),* $(,)?) => {
+        $(
+            mod $test {
+                #[test]
+                fn sqlite() {
+                    if let Some(app) = $crate::common::TestApp::spawn_with($crate::common::Backend::Sqlite, super::$configure) {
+                        super::$test(app);
+                    }
+                }
+                #[test]
+                fn postgres() {
+                    if let Some(app) = $crate::common::TestApp::spawn_with($crate::common::Backend::Postgres, super::$configure) {
+                        super::$test(app);
+                    }
+                }
+            }
+        )*
+    };
+}
+
+/// A community west of Greenwich: the end of its last local day, 9999-12-31, falls in the year
+/// 10000 in UTC, which is where text-compared timestamps used to go wrong.
+pub fn west_of_greenwich(config: &mut Config) {
+    config.community_utc_offset_minutes = -5 * 60;
+}
+
 /// The base URL of the PostgreSQL server for tests. In CI its absence is a failure, never a skip.
 pub fn postgres_base_url() -> Option<String> {
     match std::env::var(POSTGRES_URL_VAR) {
@@ -238,8 +268,24 @@ impl TestApp {
     }
 
     pub fn spawn_on(backend: Backend, db: ScratchDb) -> TestApp {
+        TestApp::spawn_on_with(backend, db, |_| {})
+    }
+
+    /// A server on a fresh database whose configuration `configure` changes first.
+    pub fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        let db = ScratchDb::new(backend)?;
+        Some(TestApp::spawn_on_with(backend, db, configure))
+    }
+
+    pub fn spawn_on_with(
+        backend: Backend,
+        db: ScratchDb,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let clock = moralbank::kernel::Clock::default();
-        let (addr, handle, thread) = start_server(config_with_clock(&db.url, &clock));
+        let mut config = config_with_clock(&db.url, &clock);
+        configure(&mut config);
+        let (addr, handle, thread) = start_server(config);
         let agent = ureq::AgentBuilder::new()
             .timeout(std::time::Duration::from_secs(60))
             .max_idle_connections_per_host(64)

@@ -232,9 +232,8 @@ pub async fn create_deed(
             .with("field", "evidence"));
         }
     }
-    let occurred = chrono::NaiveDate::parse_from_str(&r.occurred_on, "%Y-%m-%d").map_err(|_| {
-        ApiError::validation("occurred_on must be a date like 2026-11-20")
-            .with("field", "occurred_on")
+    let occurred = crate::kernel::dates::parse_date(&r.occurred_on).map_err(|e| {
+        ApiError::validation(format!("occurred_on {e}")).with("field", "occurred_on")
     })?;
     let declaration = Declaration {
         community: user.community_id,
@@ -265,9 +264,9 @@ pub struct DeedListQuery {
     pub status: Option<String>,
     pub member_id: Option<uuid::Uuid>,
     pub rule_id: Option<uuid::Uuid>,
-    /// Deeds that occurred on or after this local date.
+    /// Deeds that occurred on or after this local date, YYYY-MM-DD (2000-01-01 … 9999-12-31).
     pub from: Option<String>,
-    /// Deeds that occurred on or before this local date.
+    /// Deeds that occurred on or before this local date, YYYY-MM-DD (2000-01-01 … 9999-12-31).
     pub to: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
@@ -311,11 +310,9 @@ pub async fn list_deeds(
             return Err(ApiError::bad_request("invalid_query", "unknown status"));
         }
     }
-    for date in [&q.from, &q.to].into_iter().flatten() {
-        chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| {
-            ApiError::bad_request("invalid_query", "from and to are dates like 2026-11-20")
-        })?;
-    }
+    // Stored as YYYY-MM-DD text; the one date parser makes sure a bound is written the same way.
+    let (from, to) = crate::http::query_period(q.from.as_deref(), q.to.as_deref())?;
+    let (from, to) = (from.map(|d| d.to_string()), to.map(|d| d.to_string()));
     let sees_all = user.may(Permission::ReadDeeds);
     let member = if sees_all {
         q.member_id.map(MemberId)
@@ -340,8 +337,8 @@ pub async fn list_deeds(
                 status: q.status.as_deref(),
                 member,
                 rule: q.rule_id.map(RuleId),
-                from: q.from.as_deref(),
-                to: q.to.as_deref(),
+                from: from.as_deref(),
+                to: to.as_deref(),
                 after,
                 limit,
             },

@@ -3,7 +3,7 @@
 
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -12,9 +12,10 @@ use crate::db::DbConn;
 use crate::http::extract::AuthUser;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
-use crate::http::{rfc3339, with_conn};
+use crate::http::{query_moment, query_period, rfc3339, with_conn};
+use crate::kernel::dates::{day_start_utc, period_end_utc};
 use crate::kernel::Permission;
-use crate::kernel::{AccountId, Points};
+use crate::kernel::{AccountId, Points, PointsTotal};
 use crate::members::store::MemberRow;
 use crate::passbook::store::{self, StatementRow};
 
@@ -79,9 +80,9 @@ pub struct Statement {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct StatementQuery {
-    /// First local date, YYYY-MM-DD (inclusive).
+    /// First local date, YYYY-MM-DD (inclusive), 2000-01-01 … 9999-12-31.
     pub from: Option<String>,
-    /// Last local date, YYYY-MM-DD (inclusive).
+    /// Last local date, YYYY-MM-DD (inclusive), 2000-01-01 … 9999-12-31.
     pub to: Option<String>,
     /// Lines per page (1–500, default 100).
     pub limit: Option<i64>,
@@ -104,23 +105,6 @@ struct Period {
     last_seq: i64,
     closing: i64,
     close_credits: i64,
-}
-
-fn parse_date(field: &str, text: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
-    text.map(|t| {
-        NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| {
-            ApiError::bad_request(
-                "invalid_query",
-                format!("{field} must be a date like 2026-11-27"),
-            )
-        })
-    })
-    .transpose()
-}
-
-/// The UTC moment a local date begins in a community.
-fn local_midnight(date: NaiveDate, offset_minutes: i32) -> NaiveDateTime {
-    date.and_hms_opt(0, 0, 0).unwrap_or_default() - chrono::Duration::minutes(offset_minutes as i64)
 }
 
 /// Loads the account (checking who may read it) and the balances at the period's edges.
@@ -150,24 +134,16 @@ fn period(
         }
         return Err(ApiError::not_found("account"));
     }
-    if let (Some(from), Some(to)) = (from, to) {
-        if from > to {
-            return Err(ApiError::bad_request("invalid_query", "from is after to"));
-        }
-    }
     let community = crate::communities::store::community_by_id(conn, user.community_id)?
         .ok_or_else(|| ApiError::internal("the user's community is missing"))?;
     let offset = community.utc_offset_minutes;
     let (open_seq, opening, open_credits) = match from {
-        Some(from) => store::position_before(conn, account_id, local_midnight(from, offset))?,
+        Some(from) => store::position_before(conn, account_id, day_start_utc(from, offset))?,
         None => (0, 0, 0),
     };
-    let (last_seq, closing, close_credits) = match to {
-        Some(to) => store::position_before(
-            conn,
-            account_id,
-            local_midnight(to + chrono::Duration::days(1), offset),
-        )?,
+    // A period that ends after any time that can be stored ends where the passbook does.
+    let (last_seq, closing, close_credits) = match to.and_then(|to| period_end_utc(to, offset)) {
+        Some(end) => store::position_before(conn, account_id, end)?,
         None => (account.last_seq, account.balance, account.credits_total),
     };
     Ok(Period {
@@ -204,8 +180,12 @@ fn line_view(row: &StatementRow) -> StatementLine {
 }
 
 fn statement(p: &Period, lines: Vec<StatementLine>, next_cursor: Option<String>) -> Statement {
-    let total_in = p.close_credits - p.open_credits;
-    let total_out = (p.close_credits - p.closing) - (p.open_credits - p.opening);
+    // Credits and balances are each an i64, but their differences need not be (a system account
+    // may hold a large negative balance after large credits): totals are computed exactly.
+    let total = PointsTotal::from;
+    let total_in = total(p.close_credits) - total(p.open_credits);
+    let total_out =
+        (total(p.close_credits) - total(p.closing)) - (total(p.open_credits) - total(p.opening));
     Statement {
         account: StatementHeader {
             id: p.account.id.0,
@@ -219,8 +199,8 @@ fn statement(p: &Period, lines: Vec<StatementLine>, next_cursor: Option<String>)
         to: p.to.map(|d| d.to_string()),
         opening_balance: Points::from_hundredths(p.opening).to_string(),
         closing_balance: Points::from_hundredths(p.closing).to_string(),
-        total_in: Points::from_hundredths(total_in).to_string(),
-        total_out: Points::from_hundredths(total_out).to_string(),
+        total_in: total_in.to_string(),
+        total_out: total_out.to_string(),
         lines,
         next_cursor,
     }
@@ -319,8 +299,7 @@ pub async fn get_statement(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let account_id = AccountId(path.into_inner());
-    let from = parse_date("from", q.from.as_deref())?;
-    let to = parse_date("to", q.to.as_deref())?;
+    let (from, to) = query_period(q.from.as_deref(), q.to.as_deref())?;
     let csv = wants_csv(&req, q.format.as_deref())?;
     let limit = match q.limit {
         None => STATEMENT_PAGE_LINES_DEFAULT,
@@ -485,9 +464,9 @@ fn passbook_html(s: &Statement, offset_minutes: i32) -> String {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
-    /// First local date, YYYY-MM-DD (inclusive).
+    /// First local date, YYYY-MM-DD (inclusive), 2000-01-01 … 9999-12-31.
     pub from: Option<String>,
-    /// Last local date, YYYY-MM-DD (inclusive).
+    /// Last local date, YYYY-MM-DD (inclusive), 2000-01-01 … 9999-12-31.
     pub to: Option<String>,
 }
 
@@ -509,8 +488,7 @@ pub async fn get_passbook(
     query: web::Query<PeriodQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let account_id = AccountId(path.into_inner());
-    let from = parse_date("from", query.from.as_deref())?;
-    let to = parse_date("to", query.to.as_deref())?;
+    let (from, to) = query_period(query.from.as_deref(), query.to.as_deref())?;
     let (s, offset) = with_conn(&state, move |conn| {
         let p = period(conn, &user, account_id, from, to)?;
         let lines = all_lines(conn, &p)?;
@@ -530,7 +508,8 @@ pub async fn get_passbook(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct BalanceQuery {
-    /// An RFC 3339 moment; now when absent.
+    /// An RFC 3339 moment between 2000-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z; now
+    /// when absent.
     pub at: Option<String>,
 }
 
@@ -560,12 +539,7 @@ pub async fn get_balance(
     query: web::Query<BalanceQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let account_id = AccountId(path.into_inner());
-    let at = match query.at.as_deref() {
-        None => crate::db::now_utc(),
-        Some(text) => chrono::DateTime::parse_from_rfc3339(text)
-            .map(|t| t.naive_utc())
-            .map_err(|_| ApiError::bad_request("invalid_query", "at must be an RFC 3339 time"))?,
-    };
+    let at = query_moment("at", query.at.as_deref())?.unwrap_or_else(crate::db::now_utc);
     let (seq, balance) = with_conn(&state, move |conn| {
         period(conn, &user, account_id, None, None)?;
         Ok(store::position_at(conn, account_id, at)?)

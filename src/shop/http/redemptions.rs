@@ -15,7 +15,7 @@ use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::{page_limit, parse_cursor, required_text, rfc3339, with_conn};
 use crate::kernel::Permission;
-use crate::kernel::{CommunityId, GoodsId, MemberId, Points, RedemptionId};
+use crate::kernel::{CommunityId, GoodsId, MemberId, Points, PointsTotal, RedemptionId};
 use crate::ledger::command::MEMO_CHARS_MAX;
 use crate::ledger::LedgerError;
 use crate::shop::model::RedemptionStatus;
@@ -292,10 +292,9 @@ pub async fn get_redemption(
     Ok(HttpResponse::Ok().json(redemption_view(&row, &lines, false)))
 }
 
-fn parse_day(text: &str) -> Result<String, ApiError> {
-    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map(|d| d.format("%Y-%m-%d").to_string())
-        .map_err(|_| ApiError::bad_request("invalid_query", "day must be a date like 2026-11-27"))
+/// A `day` query as the register stores it (YYYY-MM-DD text).
+fn parse_day(text: Option<&str>) -> Result<Option<String>, ApiError> {
+    Ok(crate::http::query_date("day", text)?.map(|d| d.to_string()))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -303,7 +302,7 @@ fn parse_day(text: &str) -> Result<String, ApiError> {
 #[into_params(parameter_in = Query)]
 pub struct RedemptionListQuery {
     pub member_id: Option<uuid::Uuid>,
-    /// A local date, YYYY-MM-DD.
+    /// A local date, YYYY-MM-DD (2000-01-01 … 9999-12-31).
     pub day: Option<String>,
     /// Items per page (1–200, default 50).
     pub limit: Option<i64>,
@@ -333,7 +332,7 @@ pub async fn list_redemptions(
     let query = query.into_inner();
     let limit = page_limit(query.limit)?;
     let after = parse_cursor(query.cursor.as_deref())?.map(RedemptionId);
-    let day = query.day.as_deref().map(parse_day).transpose()?;
+    let day = parse_day(query.day.as_deref())?;
     let member = if sees_all_redemptions(&user) {
         query.member_id.map(MemberId)
     } else {
@@ -377,7 +376,8 @@ pub async fn list_redemptions(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DayQuery {
-    /// A local date, YYYY-MM-DD; today in the community's time when absent.
+    /// A local date, YYYY-MM-DD (2000-01-01 … 9999-12-31); today in the community's time when
+    /// absent.
     pub day: Option<String>,
 }
 
@@ -417,7 +417,7 @@ pub async fn get_redemption_totals(
     query: web::Query<DayQuery>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(Permission::ReadRegister)?;
-    let day = query.day.as_deref().map(parse_day).transpose()?;
+    let day = parse_day(query.day.as_deref())?;
     let community = user.community_id;
     let (day, rows) = with_conn(&state, move |conn| {
         let day = match day {
@@ -436,7 +436,8 @@ pub async fn get_redemption_totals(
     .await?;
     let mut standing = 0;
     let mut voided = 0;
-    let mut coins = 0_i64;
+    // Exact however many receipts the day holds (see PointsTotal).
+    let mut coins = PointsTotal::ZERO;
     let mut items: BTreeMap<(String, uuid::Uuid), (String, i64)> = BTreeMap::new();
     for (row, lines) in &rows {
         if row.status != RedemptionStatus::Completed {
@@ -444,7 +445,7 @@ pub async fn get_redemption_totals(
             continue;
         }
         standing += 1;
-        coins += row.total;
+        coins.add(row.total);
         for line in lines {
             let entry = items
                 .entry((line.sku.clone(), line.goods_id.0))
@@ -456,7 +457,7 @@ pub async fn get_redemption_totals(
         day,
         redemptions: standing,
         voided,
-        coins_taken: Points::from_hundredths(coins).to_string(),
+        coins_taken: coins.to_string(),
         items: items
             .into_iter()
             .map(|((sku, goods_id), (name, quantity))| GoodsOut {
