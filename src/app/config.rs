@@ -119,50 +119,14 @@ impl Config {
             }
             other => other,
         };
-        let token_ttl_seconds = match raw.token_ttl_seconds {
-            None => DEFAULT_TOKEN_TTL_SECONDS,
-            Some(text) => {
-                let value: u64 = text
-                    .trim()
-                    .parse()
-                    .map_err(|e| invalid("MORALBANK_TOKEN_TTL_SECONDS", &text, e))?;
-                if !(TOKEN_TTL_SECONDS_MIN..=TOKEN_TTL_SECONDS_MAX).contains(&value) {
-                    return Err(invalid(
-                        "MORALBANK_TOKEN_TTL_SECONDS",
-                        &text,
-                        format!(
-                            "must be between {TOKEN_TTL_SECONDS_MIN} and {TOKEN_TTL_SECONDS_MAX}"
-                        ),
-                    ));
-                }
-                value
-            }
-        };
-        let community_code = raw
-            .community_code
-            .unwrap_or_else(|| DEFAULT_COMMUNITY_CODE.to_string());
-        if community_code.is_empty()
-            || community_code.len() > 32
-            || !community_code
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(invalid(
-                "MORALBANK_COMMUNITY_CODE",
-                &community_code,
-                "use 1-32 letters, digits, '-' or '_'",
-            ));
-        }
-        let community_name = raw
-            .community_name
-            .unwrap_or_else(|| DEFAULT_COMMUNITY_NAME.to_string());
-        if community_name.trim().is_empty() || community_name.chars().count() > 64 {
-            return Err(invalid(
-                "MORALBANK_COMMUNITY_NAME",
-                &community_name,
-                "must be 1-64 characters",
-            ));
-        }
+        let token_ttl_seconds = number_in(
+            "MORALBANK_TOKEN_TTL_SECONDS",
+            raw.token_ttl_seconds,
+            DEFAULT_TOKEN_TTL_SECONDS,
+            TOKEN_TTL_SECONDS_MIN..=TOKEN_TTL_SECONDS_MAX,
+        )?;
+        let community_code = community_code(raw.community_code)?;
+        let community_name = community_name(raw.community_name)?;
         let offset_text = raw
             .community_utc_offset
             .unwrap_or_else(|| DEFAULT_UTC_OFFSET.to_string());
@@ -176,66 +140,29 @@ impl Config {
             }
             other => other,
         };
-        let batch_max = match raw.batch_max {
-            None => BATCH_COMMANDS_MAX,
-            Some(text) => {
-                let value: usize = text
-                    .trim()
-                    .parse()
-                    .map_err(|e| invalid("MORALBANK_BATCH_MAX", &text, e))?;
-                if !(1..=BATCH_COMMANDS_MAX).contains(&value) {
-                    return Err(invalid(
-                        "MORALBANK_BATCH_MAX",
-                        &text,
-                        format!("must be between 1 and {BATCH_COMMANDS_MAX}"),
-                    ));
-                }
-                value
-            }
-        };
-        let workers = match raw.workers {
-            None => std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2),
-            Some(text) => {
-                let value: usize = text
-                    .trim()
-                    .parse()
-                    .map_err(|e| invalid("MORALBANK_WORKERS", &text, e))?;
-                if !(1..=64).contains(&value) {
-                    return Err(invalid(
-                        "MORALBANK_WORKERS",
-                        &text,
-                        "must be between 1 and 64",
-                    ));
-                }
-                value
-            }
-        };
-        let auth_cache_ms = match raw.auth_cache_ms {
-            None => DEFAULT_AUTH_CACHE_MS,
-            Some(text) => {
-                let value: u64 = text
-                    .trim()
-                    .parse()
-                    .map_err(|e| invalid("MORALBANK_AUTH_CACHE_MS", &text, e))?;
-                if value > AUTH_CACHE_MS_MAX {
-                    return Err(invalid(
-                        "MORALBANK_AUTH_CACHE_MS",
-                        &text,
-                        format!("must be between 0 and {AUTH_CACHE_MS_MAX}"),
-                    ));
-                }
-                value
-            }
-        };
+        let batch_max = number_in(
+            "MORALBANK_BATCH_MAX",
+            raw.batch_max,
+            BATCH_COMMANDS_MAX,
+            1..=BATCH_COMMANDS_MAX,
+        )?;
+        let workers_default = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        let workers = number_in("MORALBANK_WORKERS", raw.workers, workers_default, 1..=64)?;
+        let auth_cache_ms = number_in(
+            "MORALBANK_AUTH_CACHE_MS",
+            raw.auth_cache_ms,
+            DEFAULT_AUTH_CACHE_MS,
+            0..=AUTH_CACHE_MS_MAX,
+        )?;
         Ok(Config {
             database_url,
             bind,
             jwt_secret,
             token_ttl_seconds,
             community_code,
-            community_name: community_name.trim().to_string(),
+            community_name,
             community_utc_offset_minutes,
             admin_password,
             batch_max,
@@ -245,6 +172,62 @@ impl Config {
             sweep_interval_ms: DEFAULT_SWEEP_INTERVAL_MS,
         })
     }
+}
+
+/// A whole number setting: `default` when unset, otherwise within `range`.
+fn number_in<T>(
+    name: &str,
+    text: Option<String>,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+    T::Err: std::fmt::Display,
+{
+    let Some(text) = text else {
+        return Ok(default);
+    };
+    let value: T = text.trim().parse().map_err(|e| invalid(name, &text, e))?;
+    if !range.contains(&value) {
+        return Err(invalid(
+            name,
+            &text,
+            format!("must be between {} and {}", range.start(), range.end()),
+        ));
+    }
+    Ok(value)
+}
+
+/// The first community's code: 1-32 letters, digits, '-' or '_'.
+fn community_code(text: Option<String>) -> Result<String, String> {
+    let code = text.unwrap_or_else(|| DEFAULT_COMMUNITY_CODE.to_string());
+    if code.is_empty()
+        || code.len() > 32
+        || !code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(invalid(
+            "MORALBANK_COMMUNITY_CODE",
+            &code,
+            "use 1-32 letters, digits, '-' or '_'",
+        ));
+    }
+    Ok(code)
+}
+
+/// The first community's name, trimmed: 1-64 characters.
+fn community_name(text: Option<String>) -> Result<String, String> {
+    let name = text.unwrap_or_else(|| DEFAULT_COMMUNITY_NAME.to_string());
+    if name.trim().is_empty() || name.chars().count() > 64 {
+        return Err(invalid(
+            "MORALBANK_COMMUNITY_NAME",
+            &name,
+            "must be 1-64 characters",
+        ));
+    }
+    Ok(name.trim().to_string())
 }
 
 /// Parses "+08:00", "-05:30" or "Z".

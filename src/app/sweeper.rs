@@ -3,7 +3,7 @@
 use actix_web::web;
 
 use crate::commands::Command;
-use crate::deeds::http::deeds::BULK_APPROVAL_IDS_MAX;
+use crate::deeds::http::decide::BULK_APPROVAL_IDS_MAX;
 use crate::deeds::plan::{DeedCommand, Step};
 use crate::deeds::store;
 use crate::http::problem::ApiError;

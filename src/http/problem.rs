@@ -8,7 +8,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use crate::kernel::Act;
+use crate::kernel::{Act, GoodsId, Points};
+use crate::ledger::command::StockShortage;
 use crate::ledger::LedgerError;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
@@ -205,46 +206,18 @@ impl From<LedgerError> for ApiError {
             ),
             LedgerError::InsufficientBalance {
                 balance, required, ..
-            } => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "insufficient_balance",
-                format!("the balance is {balance} points; {required} are required"),
-            )
-            .with("balance", balance.to_string())
-            .with("required", required.to_string()),
-            LedgerError::OutOfStock(shortages) => {
-                let names: Vec<String> = shortages
-                    .iter()
-                    .map(|s| format!("{} (wanted {}, {} left)", s.sku, s.requested, s.available))
-                    .collect();
-                let items: Vec<serde_json::Value> = shortages
-                    .iter()
-                    .map(|s| {
-                        serde_json::json!({
-                            "goods_id": s.goods_id.0,
-                            "sku": s.sku,
-                            "requested": s.requested,
-                            "available": s.available,
-                        })
-                    })
-                    .collect();
-                ApiError::conflict(
-                    "out_of_stock",
-                    format!("not enough stock: {}", names.join(", ")),
-                )
-                .with("items", items)
-            }
+            } => insufficient_balance(balance, required),
+            LedgerError::OutOfStock(shortages) => out_of_stock(&shortages),
             LedgerError::GoodsNotFound(id) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "goods_not_found",
                 format!("goods {id} do not exist in this community"),
             )
             .with("goods_id", id.0.to_string()),
-            LedgerError::GoodsInactive { goods_id, sku } => ApiError::conflict(
-                "goods_inactive",
-                format!("{sku} is not on sale"),
-            )
-            .with("goods_id", goods_id.0.to_string()),
+            LedgerError::GoodsInactive { goods_id, sku } => {
+                ApiError::conflict("goods_inactive", format!("{sku} is not on sale"))
+                    .with("goods_id", goods_id.0.to_string())
+            }
             LedgerError::MemberInactive(_) => ApiError::conflict(
                 "member_inactive",
                 "the member is inactive; nothing can be redeemed",
@@ -255,17 +228,7 @@ impl From<LedgerError> for ApiError {
                 limit,
                 already,
                 requested,
-            } => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "monthly_limit",
-                format!(
-                    "{sku}: at most {limit} a month per member; {already} already this month, {requested} asked"
-                ),
-            )
-            .with("goods_id", goods_id.0.to_string())
-            .with("limit", limit)
-            .with("already", already)
-            .with("remaining", (limit - already).max(0)),
+            } => monthly_limit(goods_id, &sku, limit, already, requested),
             LedgerError::PriceChanged { total } => ApiError::conflict(
                 "price_changed",
                 format!("prices changed: the basket now costs {total}"),
@@ -292,45 +255,15 @@ impl From<LedgerError> for ApiError {
             LedgerError::NotTheSubmitter => {
                 ApiError::forbidden("only the submitter withdraws a deed")
             }
-            LedgerError::SelfDealing(refusal) => {
-                let (code, detail) = match refusal.act {
-                    Act::Redeem => (
-                        "forbidden_self_redemption",
-                        "nobody redeems for their own passbook; ask another clerk",
-                    ),
-                    Act::Void => (
-                        "forbidden_self_void",
-                        "nobody voids a redemption on their own passbook; ask another clerk or an admin",
-                    ),
-                    Act::Adjust => (
-                        "forbidden_self_adjustment",
-                        "nobody adjusts their own passbook; ask another admin",
-                    ),
-                    Act::FirstCheck | Act::Decide | Act::Reverse => (
-                        "forbidden_self_approval",
-                        "nobody checks, decides or reverses a deed they submitted, checked first, or that concerns their own passbook",
-                    ),
-                };
-                ApiError::new(StatusCode::FORBIDDEN, code, detail)
-            }
+            LedgerError::SelfDealing(refusal) => self_dealing(refusal.act),
             LedgerError::MonthlyCapExceeded {
                 cap,
                 used,
                 remaining,
-            } => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "monthly_cap_exceeded",
-                format!(
-                    "this rule pays at most {cap} a month per member; {used} already this month, {remaining} remain"
-                ),
-            )
-            .with("cap", cap.to_string())
-            .with("used", used.to_string())
-            .with("remaining", remaining.to_string()),
-            LedgerError::NoticeNotOver => ApiError::conflict(
-                "notice_not_over",
-                "the deed is still on public notice",
-            ),
+            } => monthly_cap_exceeded(cap, used, remaining),
+            LedgerError::NoticeNotOver => {
+                ApiError::conflict("notice_not_over", "the deed is still on public notice")
+            }
             LedgerError::IdempotencyKeyTaken => ApiError::conflict(
                 "idempotency_key_in_use",
                 "another request with this Idempotency-Key is being processed; retry",
@@ -342,15 +275,112 @@ impl From<LedgerError> for ApiError {
                 "the ledger is busy; retry shortly",
             )
             .retry_after(1),
-            LedgerError::Unavailable(detail) => {
-                tracing::error!(detail = %detail, "ledger unavailable");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "ledger_unavailable",
-                    "the ledger could not confirm the write; retry with the same Idempotency-Key",
-                )
-                .retry_after(1)
-            }
+            LedgerError::Unavailable(detail) => unavailable(&detail),
         }
     }
+}
+
+/// 409 out_of_stock, naming every goods line that is short.
+fn out_of_stock(shortages: &[StockShortage]) -> ApiError {
+    let names: Vec<String> = shortages
+        .iter()
+        .map(|s| format!("{} (wanted {}, {} left)", s.sku, s.requested, s.available))
+        .collect();
+    let items: Vec<serde_json::Value> = shortages
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "goods_id": s.goods_id.0,
+                "sku": s.sku,
+                "requested": s.requested,
+                "available": s.available,
+            })
+        })
+        .collect();
+    ApiError::conflict(
+        "out_of_stock",
+        format!("not enough stock: {}", names.join(", ")),
+    )
+    .with("items", items)
+}
+
+/// 422 monthly_limit: a member's monthly allowance of one goods.
+fn monthly_limit(
+    goods_id: GoodsId,
+    sku: &str,
+    limit: i64,
+    already: i64,
+    requested: i64,
+) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "monthly_limit",
+        format!(
+            "{sku}: at most {limit} a month per member; {already} already this month, {requested} asked"
+        ),
+    )
+    .with("goods_id", goods_id.0.to_string())
+    .with("limit", limit)
+    .with("already", already)
+    .with("remaining", (limit - already).max(0))
+}
+
+/// 422 monthly_cap_exceeded: what a rule pays a member in a month at most.
+fn monthly_cap_exceeded(cap: Points, used: Points, remaining: Points) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "monthly_cap_exceeded",
+        format!(
+            "this rule pays at most {cap} a month per member; {used} already this month, {remaining} remain"
+        ),
+    )
+    .with("cap", cap.to_string())
+    .with("used", used.to_string())
+    .with("remaining", remaining.to_string())
+}
+
+/// 403 with a code for each act a person may not do on their own passbook or deed.
+fn self_dealing(act: Act) -> ApiError {
+    let (code, detail) = match act {
+        Act::Redeem => (
+            "forbidden_self_redemption",
+            "nobody redeems for their own passbook; ask another clerk",
+        ),
+        Act::Void => (
+            "forbidden_self_void",
+            "nobody voids a redemption on their own passbook; ask another clerk or an admin",
+        ),
+        Act::Adjust => (
+            "forbidden_self_adjustment",
+            "nobody adjusts their own passbook; ask another admin",
+        ),
+        Act::FirstCheck | Act::Decide | Act::Reverse => (
+            "forbidden_self_approval",
+            "nobody checks, decides or reverses a deed they submitted, checked first, or that concerns their own passbook",
+        ),
+    };
+    ApiError::new(StatusCode::FORBIDDEN, code, detail)
+}
+
+/// 422 insufficient_balance, quoting the balance the command was judged against.
+fn insufficient_balance(balance: Points, required: Points) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "insufficient_balance",
+        format!("the balance is {balance} points; {required} are required"),
+    )
+    .with("balance", balance.to_string())
+    .with("required", required.to_string())
+}
+
+/// 503 ledger_unavailable: the writer could not confirm the write, so the client retries with
+/// the same key (the idempotency record makes that safe).
+fn unavailable(detail: &str) -> ApiError {
+    tracing::error!(detail = %detail, "ledger unavailable");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "ledger_unavailable",
+        "the ledger could not confirm the write; retry with the same Idempotency-Key",
+    )
+    .retry_after(1)
 }

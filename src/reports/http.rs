@@ -1,16 +1,13 @@
 //! Reports for the committee and the auditor: the honor roll (光荣榜), a period summary, and the
 //! journal change feed.
 
-use std::collections::HashMap;
-
 use actix_web::{get, web, HttpResponse};
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::models::{JournalRow, PostingRow};
-use crate::db::schema::{accounts, deeds, goods, journal, members, postings, rule_versions};
+use crate::db::schema::{journal, postings};
 use crate::db::{DbConn, DbUuid};
 use crate::http::extract::AuthUser;
 use crate::http::problem::{ApiError, Problem};
@@ -18,9 +15,8 @@ use crate::http::state::AppState;
 use crate::http::{query_month, query_period, rfc3339, with_conn};
 use crate::kernel::dates::{day_start_utc, month_last_day, period_end_utc};
 use crate::kernel::Permission;
-use crate::kernel::{AccountKind, JournalKind};
-use crate::kernel::{CommunityId, Points, PointsTotal};
-use crate::passbook::store as statements;
+use crate::kernel::{CommunityId, Points};
+use crate::reports::store;
 
 /// Members on the honor roll by default and at most (ties at the cut are all shown).
 pub const HONOR_ROLL_DEFAULT: usize = 10;
@@ -32,31 +28,6 @@ fn offset_of(conn: &mut DbConn, community: CommunityId) -> Result<i32, ApiError>
     Ok(crate::communities::store::community_by_id(conn, community)?
         .ok_or_else(|| ApiError::internal("the user's community is missing"))?
         .utc_offset_minutes)
-}
-
-/// Member postings of journal kinds within [start, end), with their transaction.
-fn member_movements(
-    conn: &mut DbConn,
-    community: CommunityId,
-    kinds: &[&str],
-    start: Option<NaiveDateTime>,
-    end: Option<NaiveDateTime>,
-) -> QueryResult<Vec<(PostingRow, JournalRow)>> {
-    let mut query = postings::table
-        .inner_join(journal::table)
-        .inner_join(accounts::table.on(accounts::id.eq(postings::account_id)))
-        .filter(journal::community_id.eq(DbUuid::from(community)))
-        .filter(journal::kind.eq_any(kinds))
-        .filter(accounts::kind.eq(AccountKind::Member))
-        .select((PostingRow::as_select(), JournalRow::as_select()))
-        .into_boxed();
-    if let Some(start) = start {
-        query = query.filter(journal::created_at.ge(start));
-    }
-    if let Some(end) = end {
-        query = query.filter(journal::created_at.lt(end));
-    }
-    query.load(conn)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -114,68 +85,21 @@ pub async fn get_honor_roll(
     let community = user.community_id;
     let entries = with_conn(&state, move |conn| {
         let offset = offset_of(conn, community)?;
-        let rows = member_movements(
+        let ranked = store::honor_roll(
             conn,
             community,
-            &["deed_credit", "deed_reversal"],
             Some(day_start_utc(first, offset)),
             period_end_utc(last, offset),
+            limit,
         )?;
-        // Sums of stored amounts are exact however large (see PointsTotal).
-        let mut earned: HashMap<DbUuid, PointsTotal> = HashMap::new();
-        for (posting, entry) in rows {
-            // A reversal takes back an earning credit (negative); reversing a deduction gives
-            // coins back but is not "earned".
-            if entry.kind == JournalKind::DeedCredit || posting.amount < 0 {
-                earned
-                    .entry(posting.account_id)
-                    .or_default()
-                    .add(posting.amount);
-            }
-        }
-        let mut ranked: Vec<(DbUuid, PointsTotal)> = earned
+        Ok(ranked
             .into_iter()
-            .filter(|(_, e)| *e > PointsTotal::ZERO)
-            .collect();
-        let ids: Vec<DbUuid> = ranked.iter().map(|(a, _)| *a).collect();
-        let names: Vec<(DbUuid, DbUuid, String, String)> = accounts::table
-            .inner_join(members::table)
-            .filter(accounts::id.eq_any(&ids))
-            .select((accounts::id, members::id, members::member_no, members::name))
-            .load(conn)?;
-        let label = |account: &DbUuid| {
-            names
-                .iter()
-                .find(|(a, ..)| a == account)
-                .map(|(_, m, no, name)| (m.0, no.clone(), name.clone()))
-                .unwrap_or_default()
-        };
-        ranked.sort_by(|a, b| {
-            b.1.cmp(&a.1)
-                .then_with(|| label(&a.0).1.cmp(&label(&b.0).1))
-        });
-        let mut out = Vec::new();
-        for (index, (account, amount)) in ranked.iter().enumerate() {
-            let rank = match out.last() {
-                Some((_, previous, prev_rank)) if previous == amount => *prev_rank,
-                _ => index + 1,
-            };
-            if rank > limit {
-                break;
-            }
-            out.push((*account, *amount, rank));
-        }
-        Ok(out
-            .into_iter()
-            .map(|(account, amount, rank)| {
-                let (member_id, member_no, member_name) = label(&account);
-                HonorRollEntry {
-                    rank,
-                    member_id,
-                    member_no,
-                    member_name,
-                    earned: amount.to_string(),
-                }
+            .map(|r| HonorRollEntry {
+                rank: r.rank,
+                member_id: r.member_id.0,
+                member_no: r.member_no,
+                member_name: r.member_name,
+                earned: r.earned.to_string(),
             })
             .collect::<Vec<_>>())
     })
@@ -245,119 +169,37 @@ pub async fn get_summary(
     let q = query.into_inner();
     let (from, to) = query_period(q.from.as_deref(), q.to.as_deref())?;
     let community = user.community_id;
-    let summary = with_conn(&state, move |conn| {
+    let figures = with_conn(&state, move |conn| {
         let offset = offset_of(conn, community)?;
         let start = from.map(|d| day_start_utc(d, offset));
         // A period that ends after any time that can be stored is open-ended.
         let end = to.and_then(|d| period_end_utc(d, offset));
-        let rows = member_movements(
-            conn,
-            community,
-            &[
-                "deed_credit",
-                "deed_deduction",
-                "deed_reversal",
-                "redemption",
-                "redemption_void",
-                "opening_balance",
-                "correction",
-            ],
-            start,
-            end,
-        )?;
-        // Every sum is a PointsTotal: exact for any number of amounts of any stored size.
-        let mut totals: HashMap<&'static str, PointsTotal> = HashMap::new();
-        let mut credited_deeds: Vec<(DbUuid, i64)> = Vec::new();
-        for (posting, entry) in &rows {
-            let a = posting.amount;
-            let key = match (entry.kind.as_str(), a >= 0) {
-                ("deed_credit", _) => {
-                    if let Some(deed) = entry.reference_id {
-                        credited_deeds.push((deed, a));
-                    }
-                    "issued"
-                }
-                ("opening_balance", _) | ("correction", true) => "adjusted_in",
-                ("correction", false) => "adjusted_out",
-                ("redemption", _) => "redeemed",
-                ("redemption_void", _) => "voided",
-                ("deed_reversal", false) => "reversed",
-                ("deed_reversal", true) => "reversed_deductions",
-                ("deed_deduction", _) => "deducted",
-                _ => continue,
-            };
-            totals.entry(key).or_default().add_abs(a);
-        }
-        // Categories of the credited deeds' rule versions.
-        let deed_ids: Vec<DbUuid> = credited_deeds.iter().map(|(d, _)| *d).collect();
-        let mut by_category: HashMap<String, PointsTotal> = HashMap::new();
-        for chunk in deed_ids.chunks(500) {
-            let cats: Vec<(DbUuid, String)> = deeds::table
-                .inner_join(rule_versions::table.on(rule_versions::id.eq(deeds::rule_version_id)))
-                .filter(deeds::id.eq_any(chunk))
-                .select((deeds::id, rule_versions::category))
-                .load(conn)?;
-            let cats: HashMap<DbUuid, String> = cats.into_iter().collect();
-            for (deed, amount) in &credited_deeds {
-                if chunk.contains(deed) {
-                    if let Some(category) = cats.get(deed) {
-                        by_category
-                            .entry(category.clone())
-                            .or_default()
-                            .add(*amount);
-                    }
-                }
-            }
-        }
-        // What residents hold at the end: each member account's balance at that moment.
-        let member_accounts: Vec<(DbUuid, i64)> = accounts::table
-            .filter(accounts::community_id.eq(DbUuid::from(community)))
-            .filter(accounts::kind.eq(AccountKind::Member))
-            .select((accounts::id, accounts::balance))
-            .load(conn)?;
-        let mut outstanding = PointsTotal::ZERO;
-        for (account, balance) in member_accounts {
-            outstanding.add(match end {
-                None => balance,
-                Some(end) => statements::position_before(conn, account.into(), end)?.1,
-            });
-        }
-        let shelf: Vec<(i64, i64)> = goods::table
-            .filter(goods::community_id.eq(DbUuid::from(community)))
-            .filter(goods::status.eq("active"))
-            .select((goods::price, goods::stock))
-            .load(conn)?;
-        // The largest price times the largest stock is past what an i64 holds.
-        let stock_value: PointsTotal = shelf
-            .iter()
-            .map(|(price, stock)| PointsTotal::product(*price, *stock))
-            .sum();
-        let p = |key: &str| totals.get(key).copied().unwrap_or_default().to_string();
-        let mut categories: Vec<(String, PointsTotal)> = by_category.into_iter().collect();
-        categories.sort();
-        Ok(Summary {
-            from: from.map(|d| d.to_string()),
-            to: to.map(|d| d.to_string()),
-            issued: p("issued"),
-            adjusted_in: p("adjusted_in"),
-            adjusted_out: p("adjusted_out"),
-            redeemed: p("redeemed"),
-            voided: p("voided"),
-            reversed: p("reversed"),
-            reversed_deductions: p("reversed_deductions"),
-            deducted: p("deducted"),
-            outstanding: outstanding.to_string(),
-            by_category: categories
-                .into_iter()
-                .map(|(category, amount)| CategoryTotal {
-                    category,
-                    issued: amount.to_string(),
-                })
-                .collect(),
-            shop_stock_value: stock_value.to_string(),
-        })
+        Ok(store::summary(conn, community, start, end)?)
     })
     .await?;
+    let m = &figures.movements;
+    let summary = Summary {
+        from: from.map(|d| d.to_string()),
+        to: to.map(|d| d.to_string()),
+        issued: m.issued.to_string(),
+        adjusted_in: m.adjusted_in.to_string(),
+        adjusted_out: m.adjusted_out.to_string(),
+        redeemed: m.redeemed.to_string(),
+        voided: m.voided.to_string(),
+        reversed: m.reversed.to_string(),
+        reversed_deductions: m.reversed_deductions.to_string(),
+        deducted: m.deducted.to_string(),
+        outstanding: figures.outstanding.to_string(),
+        by_category: figures
+            .issued_by_category
+            .iter()
+            .map(|(category, amount)| CategoryTotal {
+                category: category.clone(),
+                issued: amount.to_string(),
+            })
+            .collect(),
+        shop_stock_value: figures.shop_stock_value.to_string(),
+    };
     Ok(HttpResponse::Ok().json(summary))
 }
 

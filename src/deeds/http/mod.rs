@@ -1,4 +1,6 @@
 //! The deeds' JSON faces.
 
+pub mod board;
+pub mod decide;
 pub mod deeds;
 pub mod rules;
