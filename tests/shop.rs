@@ -653,8 +653,23 @@ fn a_clerk_voids_only_on_the_day_an_admin_any_day(app: TestApp) {
     );
 }
 
+/// "Today" at the counter is the community's day by the service's clock, the one the receipts
+/// are stamped with: three days on, the day's totals hold the redemption just made.
+fn the_days_totals_are_for_the_day_the_receipts_are_stamped_with(app: TestApp) {
+    app.clock.advance(chrono::Duration::days(3));
+    let c = counter(&app, "50");
+    let r = redeem(&app, &c.clerk, "three-days-on", &basket(&c, &[(1, 2)]));
+    assert_eq!(r.status, 201, "{}", r.text);
+    let totals = app.get("/api/v1/redemptions/totals", &c.clerk);
+    assert_eq!(totals.status, 200, "{}", totals.text);
+    assert_eq!(totals.body["day"], r.body["local_day"], "{}", totals.text);
+    assert_eq!(totals.body["redemptions"], 1, "{}", totals.text);
+    assert_eq!(totals.body["coins_taken"], "5.00", "{}", totals.text);
+}
+
 both_backends!(
     a_clerk_voids_only_on_the_day_an_admin_any_day,
+    the_days_totals_are_for_the_day_the_receipts_are_stamped_with,
     a_redemption_debits_the_member_credits_the_shop_and_takes_stock,
     each_refusal_changes_nothing,
     a_price_change_applies_to_new_baskets_only,

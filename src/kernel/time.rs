@@ -84,7 +84,7 @@ impl LocalCalendar {
 
     /// The UTC moment a local day begins.
     pub fn start_of(self, day: NaiveDate) -> NaiveDateTime {
-        day.and_hms_opt(0, 0, 0).unwrap_or_default() - self.offset()
+        crate::kernel::dates::day_start_utc(day, self.offset_minutes)
     }
 
     /// The UTC moment the local day after `day` begins (the exclusive end of `day`).

@@ -14,8 +14,8 @@ use crate::http::idempotency::{earlier_answer, idempotency_key, request_hash};
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::{page_limit, parse_cursor, required_text, rfc3339, with_conn};
-use crate::kernel::Permission;
 use crate::kernel::{CommunityId, GoodsId, MemberId, Points, PointsTotal, RedemptionId};
+use crate::kernel::{LocalCalendar, Permission};
 use crate::ledger::command::MEMO_CHARS_MAX;
 use crate::ledger::LedgerError;
 use crate::shop::model::RedemptionStatus;
@@ -419,15 +419,15 @@ pub async fn get_redemption_totals(
     user.require(Permission::ReadRegister)?;
     let day = parse_day(query.day.as_deref())?;
     let community = user.community_id;
+    // "Today" is the community's local day by the service's one clock.
+    let now = state.clock.now();
     let (day, rows) = with_conn(&state, move |conn| {
         let day = match day {
             Some(day) => day,
             None => {
                 let row = crate::communities::store::community_by_id(conn, community)?
                     .ok_or_else(|| ApiError::internal("the user's community is missing"))?;
-                let local =
-                    crate::db::now_utc() + chrono::Duration::minutes(row.utc_offset_minutes as i64);
-                local.format("%Y-%m-%d").to_string()
+                LocalCalendar::new(row.utc_offset_minutes).day_key(now)
             }
         };
         let rows = shop::redemptions_of_day(conn, community, &day)?;
