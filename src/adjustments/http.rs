@@ -8,14 +8,14 @@ use utoipa::ToSchema;
 use crate::adjustments::plan::{Adjust, AdjustmentKind};
 use crate::commands::{Command, Outcome};
 use crate::http::extract::AuthUser;
-use crate::http::idempotency::{earlier_answer, idempotency_key, request_hash};
+use crate::http::idempotency::{created_or_earlier, idempotency_key, request_hash};
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::{rfc3339, with_conn};
 use crate::kernel::Permission;
 use crate::kernel::{AccountId, JournalId, MemberId, Points};
 use crate::ledger::command::MEMO_CHARS_MAX;
-use crate::ledger::{IdempotencyClaim, LedgerError};
+use crate::ledger::IdempotencyClaim;
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -143,12 +143,12 @@ pub async fn create_adjustment(
             },
         }))
         .await;
-    match outcome {
-        Ok(Outcome::Posted(posted)) => {
+    let view = |done| match done {
+        Outcome::Posted(posted) => {
             let line = posted
                 .line_for(account_id)
                 .ok_or_else(|| ApiError::internal("posted adjustment lacks the member line"))?;
-            Ok(HttpResponse::Created().json(AdjustmentReceipt {
+            Ok(AdjustmentReceipt {
                 journal_id: posted.journal_id.0,
                 seq: posted.seq,
                 member_id: member.id.0,
@@ -158,19 +158,19 @@ pub async fn create_adjustment(
                 reason,
                 balance: line.balance_after.to_string(),
                 created_at: rfc3339(posted.created_at),
-            }))
+            })
         }
-        Ok(other) => Err(ApiError::internal(format!(
+        other => Err(ApiError::internal(format!(
             "the engine answered an adjustment with {other:?}"
         ))),
-        Err(LedgerError::IdempotencyKeyTaken) => {
-            // A retry, or a concurrent request with this key that won: answer what it answered,
-            // or refuse a different request under the same key.
-            match earlier_answer(&state, &user, &key, &hash, receipt_from_journal).await? {
-                Some(receipt) => Ok(HttpResponse::Created().json(receipt)),
-                None => Err(LedgerError::IdempotencyKeyTaken.into()),
-            }
-        }
-        Err(e) => Err(e.into()),
-    }
+    };
+    created_or_earlier(
+        &state,
+        &user,
+        (&key, &hash),
+        outcome,
+        view,
+        receipt_from_journal,
+    )
+    .await
 }

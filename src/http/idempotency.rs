@@ -102,3 +102,30 @@ where
     )
     .await
 }
+
+/// The answer of an idempotent money request: 201 with `view` of what the writer did; or, when
+/// the writer found the key taken (a retry, or a concurrent request with this key that won),
+/// the answer that request got, rebuilt by `rebuild`; or the refusal.
+pub async fn created_or_earlier<O, T, F>(
+    state: &AppState,
+    user: &AuthUser,
+    (key, hash): (&str, &str),
+    outcome: Result<O, LedgerError>,
+    view: impl FnOnce(O) -> Result<T, ApiError>,
+    rebuild: F,
+) -> Result<actix_web::HttpResponse, ApiError>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&mut DbConn, CommunityId, JournalId) -> Result<T, ApiError> + Send + 'static,
+{
+    match outcome {
+        Ok(done) => Ok(actix_web::HttpResponse::Created().json(view(done)?)),
+        Err(LedgerError::IdempotencyKeyTaken) => {
+            match earlier_answer(state, user, key, hash, rebuild).await? {
+                Some(answer) => Ok(actix_web::HttpResponse::Created().json(answer)),
+                None => Err(LedgerError::IdempotencyKeyTaken.into()),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}

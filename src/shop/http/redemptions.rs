@@ -10,14 +10,13 @@ use utoipa::{IntoParams, ToSchema};
 use crate::commands::{Command, Outcome};
 use crate::db::DbConn;
 use crate::http::extract::AuthUser;
-use crate::http::idempotency::{earlier_answer, idempotency_key, request_hash};
+use crate::http::idempotency::{created_or_earlier, idempotency_key, request_hash};
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::{page_limit, parse_cursor, required_text, rfc3339, with_conn};
 use crate::kernel::{CommunityId, GoodsId, MemberId, Points, PointsTotal, RedemptionId};
 use crate::kernel::{LocalCalendar, Permission};
 use crate::ledger::command::MEMO_CHARS_MAX;
-use crate::ledger::LedgerError;
 use crate::shop::model::RedemptionStatus;
 use crate::shop::plan::{BasketLine, Redeem, ShopOutcome, Void};
 use crate::shop::store as shop;
@@ -189,32 +188,7 @@ pub async fn create_redemption(
     // A retry is recognised by the writer, which reads the stored keys of its batch: the
     // common case (a new key) costs no read here.
 
-    if request.lines.is_empty() || request.lines.len() > BASKET_LINES_MAX {
-        return Err(
-            ApiError::validation(format!("a basket has 1-{BASKET_LINES_MAX} lines"))
-                .with("field", "lines"),
-        );
-    }
-    let mut lines: Vec<BasketLine> = Vec::with_capacity(request.lines.len());
-    for line in &request.lines {
-        if !(1..=LINE_QUANTITY_MAX).contains(&line.quantity) {
-            return Err(ApiError::validation(format!(
-                "quantity must be between 1 and {LINE_QUANTITY_MAX}"
-            ))
-            .with("field", "lines"));
-        }
-        let goods_id = GoodsId(line.goods_id);
-        if lines.iter().any(|l| l.goods_id == goods_id) {
-            return Err(ApiError::validation(
-                "each goods may appear once in a basket; add up the quantity",
-            )
-            .with("field", "lines"));
-        }
-        lines.push(BasketLine {
-            goods_id,
-            quantity: line.quantity,
-        });
-    }
+    let lines = basket(&request.lines)?;
     let expected_total = request
         .expected_total
         .as_deref()
@@ -242,23 +216,54 @@ pub async fn create_redemption(
             },
         })))
         .await;
-    match outcome {
-        Ok(Outcome::Shop(ShopOutcome::Redeemed {
-            redemption, lines, ..
-        })) => Ok(HttpResponse::Created().json(redemption_view(&redemption, &lines, true))),
-        Ok(other) => Err(ApiError::internal(format!(
-            "the engine answered a redemption with {other:?}"
-        ))),
-        Err(LedgerError::IdempotencyKeyTaken) => {
-            // A retry, or a concurrent request with this key that won: answer what it answered,
-            // or refuse a different request under the same key.
-            match earlier_answer(&state, &user, &key, &hash, earlier_redemption).await? {
-                Some(receipt) => Ok(HttpResponse::Created().json(receipt)),
-                None => Err(LedgerError::IdempotencyKeyTaken.into()),
-            }
-        }
-        Err(e) => Err(e.into()),
+    created_or_earlier(
+        &state,
+        &user,
+        (&key, &hash),
+        outcome,
+        |done| match done {
+            Outcome::Shop(ShopOutcome::Redeemed {
+                redemption, lines, ..
+            }) => Ok(redemption_view(&redemption, &lines, true)),
+            other => Err(ApiError::internal(format!(
+                "the engine answered a redemption with {other:?}"
+            ))),
+        },
+        earlier_redemption,
+    )
+    .await
+}
+
+/// The basket as the writer takes it: 1 to BASKET_LINES_MAX lines, each goods once, each
+/// quantity within bounds.
+fn basket(requested: &[BasketLineRequest]) -> Result<Vec<BasketLine>, ApiError> {
+    if requested.is_empty() || requested.len() > BASKET_LINES_MAX {
+        return Err(
+            ApiError::validation(format!("a basket has 1-{BASKET_LINES_MAX} lines"))
+                .with("field", "lines"),
+        );
     }
+    let mut lines: Vec<BasketLine> = Vec::with_capacity(requested.len());
+    for line in requested {
+        if !(1..=LINE_QUANTITY_MAX).contains(&line.quantity) {
+            return Err(ApiError::validation(format!(
+                "quantity must be between 1 and {LINE_QUANTITY_MAX}"
+            ))
+            .with("field", "lines"));
+        }
+        let goods_id = GoodsId(line.goods_id);
+        if lines.iter().any(|l| l.goods_id == goods_id) {
+            return Err(ApiError::validation(
+                "each goods may appear once in a basket; add up the quantity",
+            )
+            .with("field", "lines"));
+        }
+        lines.push(BasketLine {
+            goods_id,
+            quantity: line.quantity,
+        });
+    }
+    Ok(lines)
 }
 
 /// Who sees every redemption; a resident sees their own.
