@@ -11,12 +11,36 @@ use std::time::{Duration, Instant};
 /// How long a child server may take to answer `/readyz` after it was started.
 pub const CHILD_READY_SECONDS: u64 = 30;
 
-/// A port nobody listens on right now.
+/// A port nobody listens on right now, for a child to bind a moment later (or to bind again after
+/// a restart). It lies below the kernel's ephemeral range: a port from `bind(…:0)` is taken by
+/// the next bind to port 0 or outgoing connection, in this process or another, as soon as it is
+/// let go, and the test suite starts servers on port 0 and opens connections in many threads at
+/// once. Successive calls in one process go round the range, so two children are never given
+/// the same port.
 pub fn free_port() -> Result<u16, String> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("no free port: {e}"))
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: std::sync::OnceLock<AtomicU32> = std::sync::OnceLock::new();
+    let (low, high) = ports_below_the_ephemeral_range();
+    let span = u32::from(high - low);
+    let next = NEXT.get_or_init(|| AtomicU32::new(rand::random::<u32>() % span));
+    for _ in 0..256 {
+        let port = low + (next.fetch_add(1, Ordering::Relaxed) % span) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err(format!("no free port in {low}..{high}"))
+}
+
+/// Up to 16384 ports just below the ephemeral range (Linux's `ip_local_port_range`, which
+/// starts at 32768 by default).
+fn ports_below_the_ephemeral_range() -> (u16, u16) {
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u16>().ok())
+        .filter(|low| *low >= 2048)
+        .unwrap_or(32768);
+    (ephemeral_low.saturating_sub(16384).max(1024), ephemeral_low)
 }
 
 /// The `moralbank` binary beside the running executable (tests and the bench tool live in the

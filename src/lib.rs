@@ -6,7 +6,7 @@
 //! of both backends, verification), the concepts' lower parts (`model`, `store`, `view`, `plan`),
 //! `commands` (every command of the writer, put together), `http` (plumbing below the handlers),
 //! the concepts' faces (`http`), `app` (composition: state, routes, bootstrap, background jobs)
-//! and `cli`. `tests/layering.rs` holds the code to this order.
+//! and `cli`. `tests/suite/layering.rs` holds the code to this order.
 
 pub mod kernel;
 

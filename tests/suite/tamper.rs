@@ -1,24 +1,9 @@
 //! Edits made behind the service's back are refused by the database where it can, and found and
 //! named by verification where it cannot.
 
-mod common;
-
-use std::process::Command;
-
-use common::{Backend, TestApp};
+use crate::common::child::verify_cli;
+use crate::common::{Backend, TestApp};
 use diesel::connection::SimpleConnection;
-
-fn run_verify(app: &TestApp) -> (i32, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_moralbank"))
-        .arg("verify")
-        .env("MORALBANK_DATABASE_URL", &app.db.url)
-        .output()
-        .unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).to_string(),
-    )
-}
 
 fn an_edited_posting_is_found_and_named(app: TestApp) {
     let member = app.create_member("篡改测试");
@@ -31,7 +16,7 @@ fn an_edited_posting_is_found_and_named(app: TestApp) {
     let target = app.adjust("b", id, "5", "correction", "r");
     assert_eq!(target.status, 201);
     assert_eq!(app.adjust("c", id, "-3", "correction", "r").status, 201);
-    let (code, out) = run_verify(&app);
+    let (code, out) = verify_cli(&app.db.url);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.starts_with("OK: checked 3 transactions and 6 postings"),
@@ -53,7 +38,7 @@ fn an_edited_posting_is_found_and_named(app: TestApp) {
     conn.batch_execute(&edit).unwrap();
     drop(conn);
 
-    let (code, out) = run_verify(&app);
+    let (code, out) = verify_cli(&app.db.url);
     assert_eq!(code, 1, "{out}");
     let journal_id = target.body["journal_id"].as_str().unwrap();
     let named = out
@@ -102,7 +87,7 @@ fn a_deleted_last_transaction_is_found(app: TestApp) {
     };
     conn.batch_execute(&script).unwrap();
     drop(conn);
-    let (code, out) = run_verify(&app);
+    let (code, out) = verify_cli(&app.db.url);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("PROBLEM chain_head_mismatch"), "{out}");
     assert!(out.contains("PROBLEM balance_mismatch"), "{out}");

@@ -1,11 +1,9 @@
 //! A community always keeps an active admin: the last one can neither be disabled nor lose the
 //! role, not even by two admins removing each other at the same moment.
 
-mod common;
-
 use std::sync::Barrier;
 
-use common::{Resp, TestApp};
+use crate::common::{Resp, TestApp, ADMIN_PASSWORD};
 use serde_json::{json, Value};
 
 /// Rounds of the mutual-removal race; each round is a fresh chance for both to slip through.
@@ -132,7 +130,7 @@ fn two_admins_removing_each_other_at_once_leave_one_active(app: TestApp) {
 
 fn password_of(username: &str) -> &'static str {
     if username == "admin" {
-        common::ADMIN_PASSWORD
+        ADMIN_PASSWORD
     } else {
         "password-123"
     }

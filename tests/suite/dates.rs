@@ -2,9 +2,7 @@
 //! on both backends. Anything outside it, or not written the one way we document, is a 400
 //! problem naming the parameter: never a panic, never a 500, never a database's own range error.
 
-mod common;
-
-use common::{west_of_greenwich, TestApp};
+use crate::common::{west_of_greenwich, TestApp};
 use serde_json::{json, Value};
 
 /// Dates that are not in the accepted range or not written YYYY-MM-DD. The first two panicked in

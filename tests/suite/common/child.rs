@@ -1,5 +1,5 @@
 //! The real binary as a child process (the library's `harness`), with the requests the crash and
-//! outage tests send it.
+//! outage tests send it, and the binary's one-shot commands.
 
 use std::time::Duration;
 
@@ -9,6 +9,31 @@ use serde_json::{json, Value};
 use super::{ADMIN_PASSWORD, JWT_SECRET};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_moralbank");
+
+/// The binary as a command that inherits no `MORALBANK_` setting and no `RUST_LOG` from the
+/// environment the tests run in.
+pub fn moralbank() -> std::process::Command {
+    let mut command = std::process::Command::new(BIN);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("MORALBANK_") || key == "RUST_LOG" {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+/// `moralbank verify` on the database: (exit code, what it printed).
+pub fn verify_cli(db_url: &str) -> (i32, String) {
+    let out = std::process::Command::new(BIN)
+        .arg("verify")
+        .env("MORALBANK_DATABASE_URL", db_url)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+    )
+}
 
 pub struct ChildApp {
     pub server: ChildServer,
@@ -87,18 +112,5 @@ impl ChildApp {
             .unwrap_or_else(|e| panic!("login: {e}"));
         assert_eq!(status, 200, "{body}");
         body["access_token"].as_str().unwrap().to_string()
-    }
-
-    /// `moralbank verify` on the database: (exit code, what it printed).
-    pub fn verify_cli(db_url: &str) -> (i32, String) {
-        let out = std::process::Command::new(BIN)
-            .arg("verify")
-            .env("MORALBANK_DATABASE_URL", db_url)
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).to_string(),
-        )
     }
 }

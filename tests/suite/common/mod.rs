@@ -1,7 +1,6 @@
 //! Black-box test harness: a real server on port 0 with its own fresh database (a temporary
 //! SQLite file, or a new PostgreSQL database created and dropped per test), and one helper per
 //! endpoint.
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::sync::mpsc;

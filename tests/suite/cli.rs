@@ -1,23 +1,12 @@
 //! The command line as a newcomer meets it: output piped into `head`, a mistyped database path,
 //! logs redirected to a file.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Backend, TestApp};
-
-fn moralbank() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_moralbank"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("MORALBANK_") || key == "RUST_LOG" {
-            command.env_remove(key);
-        }
-    }
-    command
-}
+use crate::common::child::moralbank;
+use crate::common::{Backend, TestApp, ADMIN_PASSWORD};
 
 /// Runs the command with its standard output closed early by the reader, as `| head -c 10`
 /// does, and returns (exit code, standard error). With `read_first` the reader takes a few bytes
@@ -75,7 +64,7 @@ fn every_printing_command_exits_quietly_into_a_closed_pipe(app: TestApp) {
     for (what, mut command) in commands {
         command
             .env("MORALBANK_DATABASE_URL", &app.db.url)
-            .env("MORALBANK_ADMIN_PASSWORD", common::ADMIN_PASSWORD);
+            .env("MORALBANK_ADMIN_PASSWORD", ADMIN_PASSWORD);
         if what == "user add" {
             // The password comes from a file on standard input.
             let password = dir.path().join("password");
@@ -174,7 +163,7 @@ fn logs_carry_no_colour_when_standard_error_is_not_a_terminal() {
             format!("sqlite://{}", dir.path().join("m.db").display()),
         )
         .env("MORALBANK_BIND", "127.0.0.1:0")
-        .env("MORALBANK_ADMIN_PASSWORD", common::ADMIN_PASSWORD)
+        .env("MORALBANK_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -211,7 +200,7 @@ fn one_shot_commands_exit_cleanly_every_time(app: TestApp) {
             .args(["user", "add", "--username", &format!("once{run}")])
             .args(["--roles", "clerk", "--password-stdin"])
             .env("MORALBANK_DATABASE_URL", &app.db.url)
-            .env("MORALBANK_ADMIN_PASSWORD", common::ADMIN_PASSWORD)
+            .env("MORALBANK_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .stdin(std::fs::File::open(&password).unwrap())
             .output()
             .unwrap();

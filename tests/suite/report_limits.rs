@@ -2,9 +2,7 @@
 //! at the largest price and stock, and totals of postings whose amounts are at the limit of what a
 //! row can hold. Nothing wraps, saturates or panics.
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 use diesel::prelude::*;
 use moralbank::db::models::{JournalRow, PostingRow};
 use moralbank::db::schema::{accounts, communities, journal, postings, redemptions, users};

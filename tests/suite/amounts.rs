@@ -2,9 +2,7 @@
 //! every endpoint that takes one, however many digits it carries. rust_decimal rounds when it
 //! parses more digits than it can hold, so "1.99999999999999999999999999999" once became 2.00.
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 use serde_json::json;
 
 /// Not whole hundredths. Each has more digits than a 96-bit decimal holds, so a parser that

@@ -8,10 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::child::{ChildApp, BIN};
+use crate::common::child::{verify_cli, ChildApp};
 use serde_json::{json, Value};
-
-mod common;
 
 fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
@@ -24,14 +22,6 @@ fn unavailable(what: &str) {
     }
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "NOTICE: skipping: {what}");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn run(cmd: &mut Command) -> bool {
@@ -74,7 +64,7 @@ impl PrivateCluster {
         let cluster = PrivateCluster {
             bin,
             dir,
-            port: free_port(),
+            port: moralbank::harness::free_port().unwrap(),
         };
         cluster.start().then_some(cluster)
     }
@@ -132,16 +122,8 @@ fn credit(server: &Server, token: &str, member: &Value, key: &str) -> (u16, Valu
 }
 
 fn verify_clean(db_url: &str) {
-    let out = Command::new(BIN)
-        .arg("verify")
-        .env("MORALBANK_DATABASE_URL", db_url)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let (code, out) = verify_cli(db_url);
+    assert_eq!(code, 0, "{out}");
 }
 
 /// Runs credits from four clients until told to stop; returns (acknowledged keys, statuses).

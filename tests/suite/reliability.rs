@@ -2,26 +2,18 @@
 //! database, copy it while it writes. Nothing acknowledged is ever lost; nothing unacknowledged
 //! half-happens.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::child::ChildApp;
-use common::{Backend, ScratchDb};
+use crate::common::child::{verify_cli, ChildApp, BIN};
+use crate::common::{Backend, ScratchDb};
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_moralbank");
-
 type Server = ChildApp;
-
-fn verify_cli(db_url: &str) -> (i32, String) {
-    ChildApp::verify_cli(db_url)
-}
 
 fn shop_fixture(server: &Server, token: &str, members: usize) -> (Vec<Value>, Value) {
     let goods = server
@@ -228,7 +220,7 @@ fn acknowledged_writes_survive_kill_9_postgres() {
     acknowledged_writes_survive_kill_9(Backend::Postgres, 3, 11);
 }
 
-/// The long variant: `cargo test --test reliability -- --ignored`.
+/// The long variant: `cargo test --test suite reliability:: -- --ignored`.
 #[test]
 #[ignore]
 fn acknowledged_writes_survive_fifty_kills() {

@@ -1,9 +1,7 @@
 //! Whatever a client sends, the server answers 4xx problem+json or success, never 5xx, and junk
 //! never moves the ledger.
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 

@@ -2,11 +2,9 @@
 //! slot before its password is checked, so a burst of concurrent guesses is checked no more often
 //! than the same guesses one after another.
 
-mod common;
-
 use std::sync::Barrier;
 
-use common::{Resp, TestApp};
+use crate::common::{Resp, TestApp, ADMIN_PASSWORD};
 use moralbank::auth::throttle::{LOGIN_FAILURES_PER_ADDRESS_MAX, LOGIN_FAILURES_PER_USER_MAX};
 use serde_json::json;
 
@@ -71,7 +69,7 @@ fn concurrent_wrong_logins_for_one_user_check_at_most_the_per_user_limit(app: Te
     );
     assert!(checked >= 1, "no guess was checked at all");
     // The window is used up: even the right password now waits.
-    app.login("admin", common::ADMIN_PASSWORD)
+    app.login("admin", ADMIN_PASSWORD)
         .assert_problem(429, "too_many_attempts");
 }
 

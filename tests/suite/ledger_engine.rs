@@ -1,11 +1,9 @@
 //! The ledger writer itself: group commit, rollback and replay, two writers on one database, and
 //! random command sequences that must keep every invariant.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{config_for, Backend, ScratchDb};
+use crate::common::{config_for, Backend, ScratchDb};
 use diesel::connection::SimpleConnection;
 use moralbank::adjustments::plan::{Adjust, AdjustmentKind};
 use moralbank::commands::{Book, Command, Engine, Outcome};

@@ -5,14 +5,13 @@
 //! `…` stands for anything: a value (`"…"`), or more fields or elements (`,…`).
 
 use std::io::Read;
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const README: &str = include_str!("../README.md");
+const README: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
 /// What the README writes for the server's address and the password it printed.
 const README_BASE: &str = "http://127.0.0.1:8080";
 const README_PASSWORD: &str = "PRINTED-PASSWORD";
@@ -199,21 +198,10 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    let probe = TcpListener::bind("127.0.0.1:0").unwrap();
-    probe.local_addr().unwrap().port()
-}
-
 fn start_server(dir: &Path) -> (Server, String) {
-    let port = free_port();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_moralbank"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("MORALBANK_") {
-            command.env_remove(key);
-        }
-    }
+    let port = moralbank::harness::free_port().unwrap();
     let log = std::fs::File::create(dir.join("server.log")).unwrap();
-    let child = command
+    let child = crate::common::child::moralbank()
         .env(
             "MORALBANK_DATABASE_URL",
             format!("sqlite://{}", dir.join("moralbank.db").display()),

@@ -1,11 +1,10 @@
 //! First start, restart, the CLI, and configuration errors.
 
-mod common;
-
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use common::{config_for, Backend, ScratchDb, TestApp};
+use crate::common::child::moralbank;
+use crate::common::{config_for, Backend, ScratchDb, TestApp, ADMIN_PASSWORD};
 use diesel::prelude::*;
 use moralbank::db::schema::{accounts, communities, users};
 
@@ -35,7 +34,7 @@ fn first_start_creates_the_community_and_a_restart_creates_nothing(app: TestApp)
     app.restart();
     assert_eq!(counts(&app.db), first);
     // The same admin password still works, and the JWT secret survived.
-    app.login_ok("admin", common::ADMIN_PASSWORD);
+    app.login_ok("admin", ADMIN_PASSWORD);
     assert_eq!(app.get("/api/v1/me", &app.admin_token).status, 200);
 }
 
@@ -81,16 +80,6 @@ fn a_generated_admin_password_is_given_once_sqlite() {
 #[test]
 fn a_generated_admin_password_is_given_once_postgres() {
     a_generated_admin_password_is_given_once(Backend::Postgres);
-}
-
-fn moralbank() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_moralbank"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("MORALBANK_") {
-            command.env_remove(key);
-        }
-    }
-    command
 }
 
 #[test]
@@ -144,7 +133,7 @@ fn the_cli_migrates_and_adds_a_user_who_can_log_in(app: TestApp) {
         ])
         .args(["--member-no", member["member_no"].as_str().unwrap()])
         .env("MORALBANK_DATABASE_URL", &app.db.url)
-        .env("MORALBANK_ADMIN_PASSWORD", common::ADMIN_PASSWORD)
+        .env("MORALBANK_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -3,9 +3,7 @@
 //! periods up to the edges of the accepted range — and compares the answers, ignoring only what is
 //! meant to differ (ids, times, hashes).
 
-mod common;
-
-use common::{west_of_greenwich, Backend, ScratchDb, TestApp};
+use crate::common::{west_of_greenwich, Backend, ScratchDb, TestApp};
 use serde_json::{json, Value};
 
 /// Names whose searches differ when one backend folds case and the other does not, or folds more

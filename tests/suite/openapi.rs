@@ -1,20 +1,18 @@
 //! The checked-in contract is what the code generates, and what the server serves.
 
-mod common;
+use crate::common::TestApp;
 
-use common::TestApp;
-
-const CHECKED_IN: &str = include_str!("../openapi/openapi.json");
+const CHECKED_IN: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"));
 
 #[test]
 fn the_checked_in_spec_matches_the_code() {
     let generated = moralbank::app::openapi::spec_json();
     if std::env::var("MORALBANK_UPDATE_OPENAPI").is_ok() {
-        std::fs::write(
-            concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"),
-            &generated,
-        )
-        .unwrap();
+        // Written aside and renamed into place: `startup` reads the file while this runs.
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
+        let fresh = format!("{path}.new");
+        std::fs::write(&fresh, &generated).unwrap();
+        std::fs::rename(&fresh, path).unwrap();
         return;
     }
     assert!(

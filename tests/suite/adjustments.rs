@@ -1,8 +1,6 @@
 //! Adjustments: opening balances from paper and corrections, exactly once, never overdrawn.
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 use serde_json::json;
 
 fn an_opening_balance_credits_and_a_correction_debits(app: TestApp) {

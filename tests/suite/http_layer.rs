@@ -2,13 +2,11 @@
 //! as typed — raw UTF-8 in a query — is understood. These tests speak HTTP/1.1 over a raw TCP
 //! socket, since an HTTP client library would never send such bytes.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::TestApp;
+use crate::common::TestApp;
 use serde_json::Value;
 
 /// One answer read off the wire.

@@ -1,8 +1,6 @@
 //! The points schedule and the deed workflow that mints 道德币.
 
-mod common;
-
-use common::{Resp, TestApp};
+use crate::common::{Resp, TestApp, ADMIN_PASSWORD};
 use serde_json::{json, Value};
 
 fn today() -> String {
@@ -395,7 +393,7 @@ fn the_sweeper_credits_when_the_notice_ends_also_after_restart(app: TestApp) {
     app.stop();
     app.clock.advance(chrono::Duration::days(5));
     app.restart();
-    app.admin_token = app.login_ok("admin", common::ADMIN_PASSWORD);
+    app.admin_token = app.login_ok("admin", ADMIN_PASSWORD);
     wait_for_status(&app, &second, "credited");
     assert_eq!(
         app.balance_of(member["account_id"].as_str().unwrap()),

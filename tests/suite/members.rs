@@ -1,12 +1,10 @@
 //! Passbook numbers the service generates never collide: not with each other under concurrency,
 //! and not with numbers typed in by hand.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::sync::Barrier;
 
-use common::{Resp, TestApp};
+use crate::common::{Resp, TestApp};
 use serde_json::{json, Value};
 
 /// Members created at once without a number.

@@ -2,10 +2,8 @@
 //! backends' batch writers read, and back through the typed rows: a column swapped, dropped or
 //! bound with the wrong type in a description fails here on the backend where it matters.
 
-mod common;
-
+use crate::common::{Backend, ScratchDb};
 use chrono::NaiveDateTime;
-use common::{Backend, ScratchDb};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use moralbank::db::models::{IdempotencyRow, JournalRow, PostingRow};

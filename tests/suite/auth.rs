@@ -1,8 +1,6 @@
 //! Login, tokens, revocation, throttling, and who may do what.
 
-mod common;
-
-use common::{TestApp, JWT_SECRET};
+use crate::common::{TestApp, ADMIN_PASSWORD, JWT_SECRET};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::json;
 
@@ -27,7 +25,7 @@ fn forge(claims: &serde_json::Value, secret: &str) -> String {
 }
 
 fn login_issues_a_bearer_token_and_me_names_the_user(app: TestApp) {
-    let resp = app.login("admin", common::ADMIN_PASSWORD);
+    let resp = app.login("admin", ADMIN_PASSWORD);
     assert_eq!(resp.status, 200);
     assert_eq!(resp.body["token_type"], "Bearer");
     assert_eq!(resp.body["expires_in"], 8 * 3600);
@@ -61,7 +59,7 @@ fn repeated_failures_are_throttled(app: TestApp) {
     let retry: u64 = throttled.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=300).contains(&retry), "{retry}");
     // Even the right password waits until the window passes.
-    app.login("admin", common::ADMIN_PASSWORD)
+    app.login("admin", ADMIN_PASSWORD)
         .assert_problem(429, "too_many_attempts");
 }
 
@@ -141,8 +139,8 @@ mod base64_like {
 }
 
 fn logout_revokes_every_token_of_the_user(app: TestApp) {
-    let first = app.login_ok("admin", common::ADMIN_PASSWORD);
-    let second = app.login_ok("admin", common::ADMIN_PASSWORD);
+    let first = app.login_ok("admin", ADMIN_PASSWORD);
+    let second = app.login_ok("admin", ADMIN_PASSWORD);
     // Both are in use (and so remembered by the server) when the user logs out.
     assert_eq!(app.get("/api/v1/me", &first).status, 200);
     assert_eq!(app.get("/api/v1/me", &second).status, 200);
@@ -152,7 +150,7 @@ fn logout_revokes_every_token_of_the_user(app: TestApp) {
         .assert_problem(401, "invalid_token");
     app.get("/api/v1/me", &second)
         .assert_problem(401, "invalid_token");
-    let fresh = app.login_ok("admin", common::ADMIN_PASSWORD);
+    let fresh = app.login_ok("admin", ADMIN_PASSWORD);
     assert_eq!(app.get("/api/v1/me", &fresh).status, 200);
 }
 
@@ -160,7 +158,7 @@ fn logout_revokes_every_token_of_the_user(app: TestApp) {
 /// short memory of the user ages out (`MORALBANK_AUTH_CACHE_MS`, one second by default).
 fn a_logout_through_another_instance_takes_effect_within_the_cache_time(app: TestApp) {
     let other = TestApp::spawn_on(app.backend, app.db.shared());
-    let token = app.login_ok("admin", common::ADMIN_PASSWORD);
+    let token = app.login_ok("admin", ADMIN_PASSWORD);
     assert_eq!(other.get("/api/v1/me", &token).status, 200);
     let resp = app.request("POST", "/api/v1/auth/logout", Some(&token), &[], None);
     assert_eq!(resp.status, 204, "{}", resp.text);
@@ -646,7 +644,7 @@ fn a_role_change_or_disabling_revokes_old_tokens(app: TestApp) {
         .assert_problem(401, "invalid_token");
     app.login("shifty", "password-123")
         .assert_problem(401, "invalid_credentials");
-    // The only admin cannot lock the community out (tests/admins.rs has the rest).
+    // The only admin cannot lock the community out (the `admins` module has the rest).
     let me = app.get("/api/v1/me", &app.admin_token).body["user"]["id"]
         .as_str()
         .unwrap()
@@ -710,7 +708,7 @@ fn another_communitys_users_cannot_reach_this_one(app: TestApp) {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_moralbank"))
         .arg("demo")
         .env("MORALBANK_DATABASE_URL", &app.db.url)
-        .env("MORALBANK_ADMIN_PASSWORD", common::ADMIN_PASSWORD)
+        .env("MORALBANK_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .output()
         .unwrap();
     assert!(

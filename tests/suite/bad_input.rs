@@ -1,8 +1,6 @@
 //! Bad input gets a clear 4xx problem+json and changes nothing.
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 use serde_json::json;
 
 fn member_count(app: &TestApp) -> usize {

@@ -1,8 +1,6 @@
 //! The points shop and the counter: goods, stock, redemptions exactly once, voids exactly once.
 
-mod common;
-
-use common::{Resp, TestApp};
+use crate::common::{Resp, TestApp, ADMIN_PASSWORD};
 use serde_json::{json, Value};
 
 struct Counter {
@@ -634,7 +632,7 @@ fn a_clerk_voids_only_on_the_day_an_admin_any_day(app: TestApp) {
     }
     app.restart();
     let clerk = app.login_ok("clerk", "password-123");
-    let admin = app.login_ok("admin", common::ADMIN_PASSWORD);
+    let admin = app.login_ok("admin", ADMIN_PASSWORD);
     app.post(
         &format!("/api/v1/redemptions/{id}/void"),
         &clerk,

@@ -1,11 +1,9 @@
 //! The passbook: statements, exports, balance as of a time, reports, the change feed, the demo.
 
-mod common;
-
 use std::process::Command;
 
+use crate::common::{Backend, TestApp, ADMIN_PASSWORD};
 use chrono::{Duration, NaiveDate, Timelike};
-use common::TestApp;
 use serde_json::{json, Value};
 
 fn credit(app: &TestApp, key: &str, member: &Value, amount: &str) {
@@ -480,7 +478,7 @@ fn moralbank(app: &TestApp, args: &[&str]) -> (i32, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_moralbank"))
         .args(args)
         .env("MORALBANK_DATABASE_URL", &app.db.url)
-        .env("MORALBANK_ADMIN_PASSWORD", common::ADMIN_PASSWORD)
+        .env("MORALBANK_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .output()
         .unwrap();
     (
@@ -515,8 +513,8 @@ fn the_demo_verifies_and_edits_are_named(app: TestApp) {
     use diesel::connection::SimpleConnection;
     let mut conn = app.db.connect();
     let disable = match app.backend {
-        common::Backend::Sqlite => "DROP TRIGGER journal_no_update",
-        common::Backend::Postgres => "ALTER TABLE journal DISABLE TRIGGER journal_append_only",
+        Backend::Sqlite => "DROP TRIGGER journal_no_update",
+        Backend::Postgres => "ALTER TABLE journal DISABLE TRIGGER journal_append_only",
     };
     conn.batch_execute(disable).unwrap();
     conn.batch_execute("UPDATE journal SET memo = 'forged' WHERE seq = 7")

@@ -3,13 +3,12 @@
 //! duties on every transition, a hash that covers every shown column, refusals remembered for
 //! their idempotency key.
 
-mod common;
-
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use common::{Backend, Resp, TestApp};
+use crate::common::child::verify_cli;
+use crate::common::{Backend, Resp, TestApp, ADMIN_PASSWORD};
 use diesel::connection::SimpleConnection;
 use serde_json::{json, Value};
 
@@ -439,18 +438,6 @@ fn nobody_deals_with_their_own_passbook_or_decides_twice(app: TestApp) {
 
 // ---- 9. The hash covers every column a passbook shows ------------------------------------------
 
-fn run_verify(app: &TestApp) -> (i32, String) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_moralbank"))
-        .arg("verify")
-        .env("MORALBANK_DATABASE_URL", &app.db.url)
-        .output()
-        .unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).to_string(),
-    )
-}
-
 fn a_moved_posting_date_is_found(app: TestApp) {
     let member = app.create_member("改日期");
     let account = member["account_id"].as_str().unwrap().to_string();
@@ -462,7 +449,7 @@ fn a_moved_posting_date_is_found(app: TestApp) {
         "r",
     );
     assert_eq!(target.status, 201);
-    assert_eq!(run_verify(&app).0, 0);
+    assert_eq!(verify_cli(&app.db.url).0, 0);
     let mut conn = app.db.connect();
     let disable = match app.backend {
         Backend::Sqlite => "DROP TRIGGER postings_no_update",
@@ -479,7 +466,7 @@ fn a_moved_posting_date_is_found(app: TestApp) {
     };
     conn.batch_execute(&shift).unwrap();
     drop(conn);
-    let (code, out) = run_verify(&app);
+    let (code, out) = verify_cli(&app.db.url);
     assert_eq!(code, 1, "a moved date passed verify: {out}");
     let journal = target.body["journal_id"].as_str().unwrap();
     assert!(
@@ -594,13 +581,13 @@ fn a_chain_written_in_the_first_format_still_verifies(app: TestApp) {
         .execute(&mut conn)
         .unwrap();
     drop(conn);
-    let (code, out) = run_verify(&app);
+    let (code, out) = verify_cli(&app.db.url);
     assert_eq!(code, 0, "a first-format chain must verify: {out}");
 
     // A restarted service continues the chain in the current format.
     let mut app = app;
     app.restart();
-    app.admin_token = app.login_ok("admin", common::ADMIN_PASSWORD);
+    app.admin_token = app.login_ok("admin", ADMIN_PASSWORD);
     let next = app.adjust(
         "after",
         member["id"].as_str().unwrap(),
@@ -610,7 +597,7 @@ fn a_chain_written_in_the_first_format_still_verifies(app: TestApp) {
     );
     assert_eq!(next.status, 201, "{}", next.text);
     assert_eq!(next.body["balance"], "15.00");
-    let (code, out) = run_verify(&app);
+    let (code, out) = verify_cli(&app.db.url);
     assert_eq!(code, 0, "{out}");
 
     // Relabelling the new row to the first format is found.
@@ -623,7 +610,7 @@ fn a_chain_written_in_the_first_format_still_verifies(app: TestApp) {
     conn.batch_execute("UPDATE journal SET hash_version = 1 WHERE seq = 2")
         .unwrap();
     drop(conn);
-    let (code, out) = run_verify(&app);
+    let (code, out) = verify_cli(&app.db.url);
     assert_eq!(code, 1, "a relabelled row passed: {out}");
     assert!(out.contains("seq 2"), "{out}");
 }
