@@ -9,6 +9,7 @@ use crate::adjustments::plan::{Adjust, AdjustmentKind};
 use crate::commands::{Command, Outcome};
 use crate::http::extract::AuthUser;
 use crate::http::idempotency::{created_or_earlier, idempotency_key, request_hash};
+use crate::http::problem::responses as problems;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::{rfc3339, with_conn};
@@ -84,12 +85,12 @@ fn receipt_from_journal(
     request_body = AdjustmentRequest,
     responses((status = 201, body = AdjustmentReceipt),
         (status = 400, description = "idempotency_key_missing, malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        problems::Unauthorized,
         (status = 403, description = "not an admin, or an adjustment of one's own account", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such member", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "account_frozen, idempotency_key_in_use", body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
+        problems::PayloadTooLarge,
+        problems::UnsupportedMediaType,
         (status = 422, description = "validation_failed, insufficient_balance, idempotency_key_reused", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "the ledger is busy or unavailable; retry with the same key", body = Problem, content_type = "application/problem+json")))]
 #[post("/adjustments")]

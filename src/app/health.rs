@@ -8,7 +8,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::commands::{Command, Outcome};
-use crate::http::problem::{ApiError, Problem};
+use crate::http::problem::responses as problems;
+use crate::http::problem::ApiError;
 use crate::http::state::AppState;
 
 /// How long readiness waits for the database and the writer.
@@ -33,7 +34,7 @@ pub async fn healthz() -> HttpResponse {
 /// The database answers and the ledger writer commits.
 #[utoipa::path(tag = "health", operation_id = "get_readiness",
     responses((status = 200, body = HealthStatus),
-        (status = 503, body = Problem, content_type = "application/problem+json")))]
+        problems::Unavailable))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let pool = state.pool.clone();

@@ -3,7 +3,8 @@
 use actix_web::{get, web, HttpResponse};
 
 use crate::http::extract::AuthUser;
-use crate::http::problem::{ApiError, Problem};
+use crate::http::problem::responses as problems;
+use crate::http::problem::ApiError;
 use crate::http::state::AppState;
 use crate::http::with_conn;
 use crate::kernel::Permission;
@@ -14,8 +15,8 @@ use crate::ledger::verify::{self, VerifyReport};
 #[utoipa::path(tag = "ledger", operation_id = "verify_ledger",
     security(("bearer" = [])),
     responses((status = 200, body = VerifyReport),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json")))]
+        problems::Unauthorized,
+        problems::Forbidden))]
 #[get("/ledger/verify")]
 pub async fn verify_ledger(
     state: web::Data<AppState>,

@@ -384,3 +384,35 @@ fn unavailable(detail: &str) -> ApiError {
     )
     .retry_after(1)
 }
+
+/// The problem answers most routes share, one type per status, for `#[utoipa::path]`'s
+/// `responses(…)`: a route lists `BadRequest, Unauthorized, …` instead of repeating the whole
+/// tuple. A route that says more about a status (which codes it answers) keeps its own tuple.
+pub mod responses {
+    use utoipa::IntoResponses;
+
+    use super::Problem;
+
+    macro_rules! problem_responses {
+        ($($name:ident = $status:literal),* $(,)?) => {
+            $(
+                #[derive(IntoResponses)]
+                #[response(status = $status, content_type = "application/problem+json")]
+                #[allow(dead_code)]
+                pub struct $name(Problem);
+            )*
+        };
+    }
+
+    problem_responses!(
+        BadRequest = 400,
+        Unauthorized = 401,
+        Forbidden = 403,
+        NotFound = 404,
+        Conflict = 409,
+        PayloadTooLarge = 413,
+        UnsupportedMediaType = 415,
+        Unprocessable = 422,
+        Unavailable = 503,
+    );
+}

@@ -6,6 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::db::models::AccountRow;
 use crate::http::extract::AuthUser;
+use crate::http::problem::responses as problems;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::{page_limit, parse_cursor, rfc3339, with_conn, SEARCH_CHARS_MAX};
@@ -58,13 +59,13 @@ pub struct CreateMemberRequest {
     security(("bearer" = [])),
     request_body = CreateMemberRequest,
     responses((status = 201, body = MemberView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        problems::BadRequest,
+        problems::Unauthorized,
+        problems::Forbidden,
         (status = 409, description = "member_no_taken (a member_no given that another member has), or member_no_required (hand-typed numbers fill the next 10000 generated ones)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        problems::PayloadTooLarge,
+        problems::UnsupportedMediaType,
+        problems::Unprocessable))]
 #[post("/members")]
 pub async fn create_member(
     state: web::Data<AppState>,
@@ -126,8 +127,8 @@ pub struct MemberPage {
     security(("bearer" = [])),
     params(MemberListQuery),
     responses((status = 200, body = MemberPage),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json")))]
+        problems::BadRequest,
+        problems::Unauthorized))]
 #[get("/members")]
 pub async fn list_members(
     state: web::Data<AppState>,
@@ -181,8 +182,8 @@ pub async fn list_members(
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "member id")),
     responses((status = 200, body = MemberView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        problems::Unauthorized,
+        problems::NotFound))]
 #[get("/members/{id}")]
 pub async fn get_member(
     state: web::Data<AppState>,
@@ -219,13 +220,13 @@ pub struct UpdateMemberRequest {
     params(("id" = uuid::Uuid, Path, description = "member id")),
     request_body = UpdateMemberRequest,
     responses((status = 200, body = MemberView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        problems::BadRequest,
+        problems::Unauthorized,
+        problems::Forbidden,
+        problems::NotFound,
+        problems::PayloadTooLarge,
+        problems::UnsupportedMediaType,
+        problems::Unprocessable))]
 #[patch("/members/{id}")]
 pub async fn update_member(
     state: web::Data<AppState>,

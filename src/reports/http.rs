@@ -10,7 +10,8 @@ use crate::db::models::{JournalRow, PostingRow};
 use crate::db::schema::{journal, postings};
 use crate::db::{DbConn, DbUuid};
 use crate::http::extract::AuthUser;
-use crate::http::problem::{ApiError, Problem};
+use crate::http::problem::responses as problems;
+use crate::http::problem::ApiError;
 use crate::http::state::AppState;
 use crate::http::{query_month, query_period, rfc3339, with_conn};
 use crate::kernel::dates::{day_start_utc, month_last_day, period_end_utc};
@@ -62,9 +63,9 @@ pub struct HonorRoll {
     security(("bearer" = [])),
     params(HonorRollQuery),
     responses((status = 200, body = HonorRoll),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json")))]
+        problems::BadRequest,
+        problems::Unauthorized,
+        problems::Forbidden))]
 #[get("/reports/honor-roll")]
 pub async fn get_honor_roll(
     state: web::Data<AppState>,
@@ -156,9 +157,9 @@ pub struct Summary {
     security(("bearer" = [])),
     params(SummaryQuery),
     responses((status = 200, body = Summary),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json")))]
+        problems::BadRequest,
+        problems::Unauthorized,
+        problems::Forbidden))]
 #[get("/reports/summary")]
 pub async fn get_summary(
     state: web::Data<AppState>,
@@ -247,9 +248,9 @@ pub struct JournalPage {
     security(("bearer" = [])),
     params(JournalQuery),
     responses((status = 200, body = JournalPage),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json")))]
+        problems::BadRequest,
+        problems::Unauthorized,
+        problems::Forbidden))]
 #[get("/journal")]
 pub async fn list_journal(
     state: web::Data<AppState>,

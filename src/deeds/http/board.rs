@@ -6,7 +6,8 @@ use utoipa::ToSchema;
 
 use crate::deeds::store;
 use crate::http::extract::AuthUser;
-use crate::http::problem::{ApiError, Problem};
+use crate::http::problem::responses as problems;
+use crate::http::problem::ApiError;
 use crate::http::state::AppState;
 use crate::http::{rfc3339, with_conn};
 use crate::kernel::Permission;
@@ -48,7 +49,7 @@ pub struct NoticeBoard {
 #[utoipa::path(tag = "deeds", operation_id = "list_notices",
     security(("bearer" = [])),
     responses((status = 200, body = NoticeBoard),
-        (status = 401, body = Problem, content_type = "application/problem+json")))]
+        problems::Unauthorized))]
 #[get("/notices")]
 pub async fn list_notices(
     state: web::Data<AppState>,

@@ -11,6 +11,7 @@ use crate::deeds::plan::{DeedCommand, Step};
 use crate::deeds::store;
 use crate::deeds::store::DeedRow;
 use crate::http::extract::AuthUser;
+use crate::http::problem::responses as problems;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::{required_text, with_conn};
@@ -81,14 +82,14 @@ pub struct ReviewRequest {
     params(("id" = uuid::Uuid, Path, description = "deed id")),
     request_body = ReviewRequest,
     responses((status = 200, body = DeedView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        problems::BadRequest,
+        problems::Unauthorized,
         (status = 403, description = "forbidden, forbidden_self_approval", body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        problems::NotFound,
         (status = 409, description = "invalid_transition", body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        problems::PayloadTooLarge,
+        problems::UnsupportedMediaType,
+        problems::Unprocessable))]
 #[post("/deeds/{id}/review")]
 pub async fn review_deed(
     state: web::Data<AppState>,
@@ -144,14 +145,14 @@ pub struct OptionalReasonRequest {
     params(("id" = uuid::Uuid, Path, description = "deed id")),
     request_body = ReasonRequest,
     responses((status = 200, body = DeedView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        problems::BadRequest,
+        problems::Unauthorized,
         (status = 403, description = "forbidden, forbidden_self_approval", body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        problems::NotFound,
         (status = 409, description = "invalid_transition", body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        problems::PayloadTooLarge,
+        problems::UnsupportedMediaType,
+        problems::Unprocessable))]
 #[post("/deeds/{id}/reject")]
 pub async fn reject_deed(
     state: web::Data<AppState>,
@@ -174,14 +175,14 @@ pub async fn reject_deed(
     params(("id" = uuid::Uuid, Path, description = "deed id")),
     request_body = OptionalReasonRequest,
     responses((status = 200, body = DeedView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        problems::BadRequest,
+        problems::Unauthorized,
+        problems::Forbidden,
+        problems::NotFound,
         (status = 409, description = "invalid_transition", body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        problems::PayloadTooLarge,
+        problems::UnsupportedMediaType,
+        problems::Unprocessable))]
 #[post("/deeds/{id}/withdraw")]
 pub async fn withdraw_deed(
     state: web::Data<AppState>,
@@ -207,13 +208,13 @@ pub async fn withdraw_deed(
     params(("id" = uuid::Uuid, Path, description = "deed id")),
     request_body = ReasonRequest,
     responses((status = 200, body = DeedView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        problems::BadRequest,
+        problems::Unauthorized,
+        problems::NotFound,
         (status = 409, description = "invalid_transition: not on notice", body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        problems::PayloadTooLarge,
+        problems::UnsupportedMediaType,
+        problems::Unprocessable))]
 #[post("/deeds/{id}/objections")]
 pub async fn object_to_deed(
     state: web::Data<AppState>,
@@ -287,12 +288,12 @@ fn approve_command(
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "deed id")),
     responses((status = 200, body = DeedView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        problems::Unauthorized,
         (status = 403, description = "forbidden, forbidden_self_approval", body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        problems::NotFound,
         (status = 409, description = "invalid_transition", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "monthly_cap_exceeded (with remaining)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json")))]
+        problems::Unavailable))]
 #[post("/deeds/{id}/approve")]
 pub async fn approve_deed(
     state: web::Data<AppState>,
@@ -350,13 +351,13 @@ pub struct BulkApprovalResponse {
     security(("bearer" = [])),
     request_body = BulkApprovalRequest,
     responses((status = 200, body = BulkApprovalResponse),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json")))]
+        problems::BadRequest,
+        problems::Unauthorized,
+        problems::Forbidden,
+        problems::PayloadTooLarge,
+        problems::UnsupportedMediaType,
+        problems::Unprocessable,
+        problems::Unavailable))]
 #[post("/deeds/approve")]
 pub async fn approve_deeds(
     state: web::Data<AppState>,
@@ -419,15 +420,15 @@ pub async fn approve_deeds(
     params(("id" = uuid::Uuid, Path, description = "deed id")),
     request_body = ReasonRequest,
     responses((status = 200, body = DeedView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        problems::BadRequest,
+        problems::Unauthorized,
         (status = 403, description = "forbidden, forbidden_self_approval", body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        problems::NotFound,
         (status = 409, description = "invalid_transition", body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
+        problems::PayloadTooLarge,
+        problems::UnsupportedMediaType,
         (status = 422, description = "insufficient_balance: the coins were spent", body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json")))]
+        problems::Unavailable))]
 #[post("/deeds/{id}/reverse")]
 pub async fn reverse_deed(
     state: web::Data<AppState>,

@@ -10,6 +10,7 @@ use crate::deeds::store::submit::{submit, Declaration, SubmitError};
 use crate::deeds::store::{self as store, DeedFilter};
 use crate::deeds::store::{DeedEventRow, DeedRow};
 use crate::http::extract::AuthUser;
+use crate::http::problem::responses as problems;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::{page_limit, parse_cursor, required_text, rfc3339, with_conn};
@@ -180,14 +181,14 @@ pub struct SubmitDeedRequest {
     security(("bearer" = [])),
     request_body = SubmitDeedRequest,
     responses((status = 201, body = DeedView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        problems::BadRequest,
+        problems::Unauthorized,
+        problems::Forbidden,
         (status = 404, description = "no such member or rule", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "rule_inactive", body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        problems::PayloadTooLarge,
+        problems::UnsupportedMediaType,
+        problems::Unprocessable))]
 #[post("/deeds")]
 pub async fn create_deed(
     state: web::Data<AppState>,
@@ -286,8 +287,8 @@ const DEED_STATUSES: [&str; 8] = [
     security(("bearer" = [])),
     params(DeedListQuery),
     responses((status = 200, body = DeedPage),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json")))]
+        problems::BadRequest,
+        problems::Unauthorized))]
 #[get("/deeds")]
 pub async fn list_deeds(
     state: web::Data<AppState>,
@@ -352,8 +353,8 @@ pub async fn list_deeds(
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "deed id")),
     responses((status = 200, body = DeedView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        problems::Unauthorized,
+        problems::NotFound))]
 #[get("/deeds/{id}")]
 pub async fn get_deed(
     state: web::Data<AppState>,

@@ -8,6 +8,7 @@ use crate::deeds::model::{Direction, Unit};
 use crate::deeds::store::{self as store, CreateRuleError, RuleTerms};
 use crate::deeds::store::{RuleRow, RuleVersionRow, SettingsRow};
 use crate::http::extract::AuthUser;
+use crate::http::problem::responses as problems;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::{page_limit, parse_cursor, required_text, rfc3339, with_conn};
@@ -122,13 +123,13 @@ pub struct CreateRuleRequest {
     security(("bearer" = [])),
     request_body = CreateRuleRequest,
     responses((status = 201, body = RuleView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        problems::BadRequest,
+        problems::Unauthorized,
+        problems::Forbidden,
         (status = 409, description = "rule_code_taken", body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        problems::PayloadTooLarge,
+        problems::UnsupportedMediaType,
+        problems::Unprocessable))]
 #[post("/rules")]
 pub async fn create_rule(
     state: web::Data<AppState>,
@@ -196,8 +197,8 @@ pub struct RulePage {
     security(("bearer" = [])),
     params(RuleListQuery),
     responses((status = 200, body = RulePage),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json")))]
+        problems::BadRequest,
+        problems::Unauthorized))]
 #[get("/rules")]
 pub async fn list_rules(
     state: web::Data<AppState>,
@@ -257,8 +258,8 @@ pub struct RuleVersionView {
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "rule id")),
     responses((status = 200, body = RuleWithVersions),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        problems::Unauthorized,
+        problems::NotFound))]
 #[get("/rules/{id}")]
 pub async fn get_rule(
     state: web::Data<AppState>,
@@ -332,14 +333,14 @@ pub struct UpdateRuleRequest {
     params(("id" = uuid::Uuid, Path, description = "rule id")),
     request_body = UpdateRuleRequest,
     responses((status = 200, body = RuleView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        problems::BadRequest,
+        problems::Unauthorized,
+        problems::Forbidden,
+        problems::NotFound,
+        problems::Conflict,
+        problems::PayloadTooLarge,
+        problems::UnsupportedMediaType,
+        problems::Unprocessable))]
 #[patch("/rules/{id}")]
 pub async fn update_rule(
     state: web::Data<AppState>,
@@ -450,7 +451,7 @@ fn settings_view(row: &SettingsRow) -> Settings {
 #[utoipa::path(tag = "rules", operation_id = "get_settings",
     security(("bearer" = [])),
     responses((status = 200, body = Settings),
-        (status = 401, body = Problem, content_type = "application/problem+json")))]
+        problems::Unauthorized))]
 #[get("/settings")]
 pub async fn get_settings(
     state: web::Data<AppState>,
@@ -466,12 +467,12 @@ pub async fn get_settings(
     security(("bearer" = [])),
     request_body = Settings,
     responses((status = 200, body = Settings),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        problems::BadRequest,
+        problems::Unauthorized,
+        problems::Forbidden,
+        problems::PayloadTooLarge,
+        problems::UnsupportedMediaType,
+        problems::Unprocessable))]
 #[put("/settings")]
 pub async fn update_settings(
     state: web::Data<AppState>,

@@ -5,7 +5,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::http::extract::AuthUser;
-use crate::http::problem::{ApiError, Problem};
+use crate::http::problem::responses as problems;
+use crate::http::problem::ApiError;
 use crate::http::state::AppState;
 use crate::http::with_conn_quick;
 use crate::kernel::Permission;
@@ -32,8 +33,8 @@ pub struct AccountView {
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "account id")),
     responses((status = 200, body = AccountView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        problems::Unauthorized,
+        problems::NotFound))]
 #[get("/accounts/{id}")]
 pub async fn get_account(
     state: web::Data<AppState>,

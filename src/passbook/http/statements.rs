@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::db::models::{AccountRow, CommunityRow};
 use crate::db::DbConn;
 use crate::http::extract::AuthUser;
+use crate::http::problem::responses as problems;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::{query_moment, query_period, rfc3339, with_conn};
@@ -284,10 +285,10 @@ fn statement_csv(s: &Statement) -> String {
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "account id"), StatementQuery),
     responses((status = 200, body = Statement, description = "JSON, or text/csv with format=csv"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        problems::BadRequest,
+        problems::Unauthorized,
+        problems::Forbidden,
+        problems::NotFound,
         (status = 422, description = "the period is too long to export", body = Problem, content_type = "application/problem+json")))]
 #[get("/accounts/{id}/statement")]
 pub async fn get_statement(
@@ -475,11 +476,11 @@ pub struct PeriodQuery {
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "account id"), PeriodQuery),
     responses((status = 200, description = "an HTML page", content_type = "text/html"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        problems::BadRequest,
+        problems::Unauthorized,
+        problems::Forbidden,
+        problems::NotFound,
+        problems::Unprocessable))]
 #[get("/accounts/{id}/passbook")]
 pub async fn get_passbook(
     state: web::Data<AppState>,
@@ -527,10 +528,10 @@ pub struct BalanceAt {
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "account id"), BalanceQuery),
     responses((status = 200, body = BalanceAt),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        problems::BadRequest,
+        problems::Unauthorized,
+        problems::Forbidden,
+        problems::NotFound))]
 #[get("/accounts/{id}/balance")]
 pub async fn get_balance(
     state: web::Data<AppState>,

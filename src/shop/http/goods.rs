@@ -6,6 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::commands::{Command, Outcome};
 use crate::http::extract::AuthUser;
+use crate::http::problem::responses as problems;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::{page_limit, parse_cursor, required_text, rfc3339, with_conn, PageQuery};
@@ -106,13 +107,13 @@ pub struct CreateGoodsRequest {
     security(("bearer" = [])),
     request_body = CreateGoodsRequest,
     responses((status = 201, body = GoodsView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        problems::BadRequest,
+        problems::Unauthorized,
+        problems::Forbidden,
         (status = 409, description = "sku_taken", body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        problems::PayloadTooLarge,
+        problems::UnsupportedMediaType,
+        problems::Unprocessable))]
 #[post("/goods")]
 pub async fn create_goods(
     state: web::Data<AppState>,
@@ -181,8 +182,8 @@ pub struct GoodsPage {
     security(("bearer" = [])),
     params(GoodsListQuery),
     responses((status = 200, body = GoodsPage),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json")))]
+        problems::BadRequest,
+        problems::Unauthorized))]
 #[get("/goods")]
 pub async fn list_goods(
     state: web::Data<AppState>,
@@ -225,8 +226,8 @@ pub async fn list_goods(
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "goods id")),
     responses((status = 200, body = GoodsView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        problems::Unauthorized,
+        problems::NotFound))]
 #[get("/goods/{id}")]
 pub async fn get_goods(
     state: web::Data<AppState>,
@@ -272,13 +273,13 @@ pub struct UpdateGoodsRequest {
     params(("id" = uuid::Uuid, Path, description = "goods id")),
     request_body = UpdateGoodsRequest,
     responses((status = 200, body = GoodsView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        problems::BadRequest,
+        problems::Unauthorized,
+        problems::Forbidden,
+        problems::NotFound,
+        problems::PayloadTooLarge,
+        problems::UnsupportedMediaType,
+        problems::Unprocessable))]
 #[patch("/goods/{id}")]
 pub async fn update_goods(
     state: web::Data<AppState>,
@@ -335,14 +336,14 @@ pub struct RestockRequest {
     params(("id" = uuid::Uuid, Path, description = "goods id")),
     request_body = RestockRequest,
     responses((status = 200, body = GoodsView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json")))]
+        problems::BadRequest,
+        problems::Unauthorized,
+        problems::Forbidden,
+        problems::NotFound,
+        problems::PayloadTooLarge,
+        problems::UnsupportedMediaType,
+        problems::Unprocessable,
+        problems::Unavailable))]
 #[post("/goods/{id}/restock")]
 pub async fn restock_goods(
     state: web::Data<AppState>,
@@ -423,10 +424,10 @@ pub struct StockMovementPage {
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "goods id"), PageQuery),
     responses((status = 200, body = StockMovementPage),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        problems::BadRequest,
+        problems::Unauthorized,
+        problems::Forbidden,
+        problems::NotFound))]
 #[get("/goods/{id}/movements")]
 pub async fn list_stock_movements(
     state: web::Data<AppState>,

@@ -11,6 +11,7 @@ use crate::commands::{Command, Outcome};
 use crate::db::DbConn;
 use crate::http::extract::AuthUser;
 use crate::http::idempotency::{created_or_earlier, idempotency_key, request_hash};
+use crate::http::problem::responses as problems;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::{page_limit, parse_cursor, required_text, rfc3339, with_conn};
@@ -166,12 +167,12 @@ fn earlier_redemption(
     request_body = RedeemRequest,
     responses((status = 201, body = RedemptionView),
         (status = 400, description = "idempotency_key_missing, malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        problems::Unauthorized,
         (status = 403, description = "not a clerk or admin, or redeeming for oneself", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such member", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "out_of_stock, goods_inactive, member_inactive, price_changed, idempotency_key_in_use", body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
+        problems::PayloadTooLarge,
+        problems::UnsupportedMediaType,
         (status = 422, description = "validation_failed, insufficient_balance, monthly_limit, goods_not_found, idempotency_key_reused", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "the ledger is busy or unavailable; retry with the same key", body = Problem, content_type = "application/problem+json")))]
 #[post("/redemptions")]
@@ -276,8 +277,8 @@ fn sees_all_redemptions(user: &AuthUser) -> bool {
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "redemption id")),
     responses((status = 200, body = RedemptionView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        problems::Unauthorized,
+        problems::NotFound))]
 #[get("/redemptions/{id}")]
 pub async fn get_redemption(
     state: web::Data<AppState>,
@@ -326,8 +327,8 @@ pub struct RedemptionPage {
     security(("bearer" = [])),
     params(RedemptionListQuery),
     responses((status = 200, body = RedemptionPage),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json")))]
+        problems::BadRequest,
+        problems::Unauthorized))]
 #[get("/redemptions")]
 pub async fn list_redemptions(
     state: web::Data<AppState>,
@@ -412,9 +413,9 @@ pub struct DayTotals {
     security(("bearer" = [])),
     params(DayQuery),
     responses((status = 200, body = DayTotals),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json")))]
+        problems::BadRequest,
+        problems::Unauthorized,
+        problems::Forbidden))]
 #[get("/redemptions/totals")]
 pub async fn get_redemption_totals(
     state: web::Data<AppState>,
@@ -489,15 +490,15 @@ pub struct VoidRequest {
     params(("id" = uuid::Uuid, Path, description = "redemption id")),
     request_body = VoidRequest,
     responses((status = 200, body = RedemptionView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        problems::BadRequest,
+        problems::Unauthorized,
         (status = 403, description = "not a clerk or admin, void_window_closed, forbidden_self_void", body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        problems::NotFound,
         (status = 409, description = "already_voided, account_frozen", body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json")))]
+        problems::PayloadTooLarge,
+        problems::UnsupportedMediaType,
+        problems::Unprocessable,
+        problems::Unavailable))]
 #[post("/redemptions/{id}/void")]
 pub async fn void_redemption(
     state: web::Data<AppState>,

@@ -9,6 +9,7 @@ use crate::auth::password::{
     check_password_rules, hash_password, verify_against_dummy, verify_password,
 };
 use crate::http::extract::AuthUser;
+use crate::http::problem::responses as problems;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::with_conn;
@@ -65,11 +66,11 @@ fn invalid_credentials() -> ApiError {
 #[utoipa::path(tag = "auth", operation_id = "create_token",
     request_body = LoginRequest,
     responses((status = 200, body = TokenResponse),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
+        problems::BadRequest,
         (status = 401, description = "wrong username or password", body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        problems::PayloadTooLarge,
+        problems::UnsupportedMediaType,
+        problems::Unprocessable,
         (status = 429, description = "too many wrong passwords for this user or from this address; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/login")]
 pub async fn login(
@@ -139,7 +140,7 @@ pub async fn login(
 #[utoipa::path(tag = "auth", operation_id = "delete_tokens",
     security(("bearer" = [])),
     responses((status = 204, description = "all of the user's tokens are revoked"),
-        (status = 401, body = Problem, content_type = "application/problem+json")))]
+        problems::Unauthorized))]
 #[post("/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
     let user_id = user.user_id;
@@ -173,7 +174,7 @@ pub struct MeResponse {
 #[utoipa::path(tag = "auth", operation_id = "get_me",
     security(("bearer" = [])),
     responses((status = 200, body = MeResponse),
-        (status = 401, body = Problem, content_type = "application/problem+json")))]
+        problems::Unauthorized))]
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
     let member = match user.member_id {
@@ -213,12 +214,12 @@ pub struct ChangePasswordRequest {
     security(("bearer" = [])),
     request_body = ChangePasswordRequest,
     responses((status = 204, description = "changed; every token is revoked"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        problems::BadRequest,
+        problems::Unauthorized,
         (status = 403, description = "the current password is wrong", body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        problems::PayloadTooLarge,
+        problems::UnsupportedMediaType,
+        problems::Unprocessable,
         (status = 429, description = "too many wrong passwords for this user or from this address; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 #[post("/me/password")]
 pub async fn change_password(

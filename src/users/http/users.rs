@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::login::USERNAME_CHARS_MAX;
 use crate::auth::password::{check_password_rules, hash_password};
 use crate::http::extract::AuthUser;
+use crate::http::problem::responses as problems;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::{page_limit, parse_cursor, rfc3339, with_conn, PageQuery};
@@ -80,13 +81,13 @@ pub fn check_username(username: &str) -> Result<(), ApiError> {
     security(("bearer" = [])),
     request_body = CreateUserRequest,
     responses((status = 201, body = UserView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        problems::BadRequest,
+        problems::Unauthorized,
+        problems::Forbidden,
         (status = 409, description = "username_taken or member_has_user", body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        problems::PayloadTooLarge,
+        problems::UnsupportedMediaType,
+        problems::Unprocessable))]
 #[post("/users")]
 pub async fn create_user(
     state: web::Data<AppState>,
@@ -162,9 +163,9 @@ pub struct UserPage {
     security(("bearer" = [])),
     params(PageQuery),
     responses((status = 200, body = UserPage),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json")))]
+        problems::BadRequest,
+        problems::Unauthorized,
+        problems::Forbidden))]
 #[get("/users")]
 pub async fn list_users(
     state: web::Data<AppState>,
@@ -204,14 +205,14 @@ pub struct UpdateUserRequest {
     params(("id" = uuid::Uuid, Path, description = "user id")),
     request_body = UpdateUserRequest,
     responses((status = 200, body = UserView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        problems::BadRequest,
+        problems::Unauthorized,
+        problems::Forbidden,
+        problems::NotFound,
         (status = 409, description = "last_admin: the change would leave the community without an active admin", body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        problems::PayloadTooLarge,
+        problems::UnsupportedMediaType,
+        problems::Unprocessable))]
 #[patch("/users/{id}")]
 pub async fn update_user(
     state: web::Data<AppState>,
