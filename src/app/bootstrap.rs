@@ -1,65 +1,77 @@
-//! The first start: migrations, the community, its system accounts, the first admin and the
-//! signing secret. A second run creates nothing new.
+//! The first start: migrations, the first community, its system accounts, its first admin and
+//! the signing secret. Once the database holds a community, a start creates nothing: the
+//! `MORALBANK_COMMUNITY_*` settings shape the first start only, and further communities are
+//! created by an operator (`moralbank community add`, `POST /api/v1/communities`).
 
 use crate::app::config::Config;
+use crate::communities::http::found_community;
+use crate::communities::store::NewCommunity;
 use crate::db::{self, DbPool};
-use crate::kernel::{Role, RoleSet};
+use crate::kernel::CommunityId;
 
 pub const FIRST_ADMIN_USERNAME: &str = "admin";
 
 /// What the first start did, so the caller can show the generated password once.
 #[derive(Debug)]
 pub struct Bootstrap {
-    pub community_id: crate::kernel::CommunityId,
+    /// The community created now, or else the oldest one.
+    pub community_id: CommunityId,
     pub created_community: bool,
     /// Set only when an admin was created now with a generated password.
     pub generated_admin_password: Option<String>,
     pub jwt_secret: String,
 }
 
-/// Opens the database, runs migrations and, on an empty database, creates the community, its
-/// system accounts and the first admin. A second run creates nothing new.
+/// Opens the database, runs migrations and, on a database without a community, creates the
+/// first one with its system accounts and its first admin. A second run creates nothing new,
+/// whatever the settings say.
 pub fn bootstrap(config: &Config, pool: &DbPool) -> Result<Bootstrap, String> {
     let mut conn = pool
         .get()
         .map_err(|e| format!("cannot connect to {}: {e}", config.database_url.redacted()))?;
     db::run_migrations(&mut conn)?;
+    // The admin's password is hashed (slow) before the transaction, and only for a database that
+    // holds no community yet; the transaction checks again.
+    let first_admin =
+        if crate::communities::store::count_communities(&mut conn).map_err(|e| e.to_string())? == 0
+        {
+            // A password given in the settings was checked when the settings were read.
+            let (password, generated) = match &config.admin_password {
+                Some(given) => (given.clone(), false),
+                None => (crate::auth::password::generate_password(), true),
+            };
+            let hash = crate::auth::password::hash_password(&password)?;
+            Some((hash, generated.then_some(password)))
+        } else {
+            None
+        };
     let outcome = db::write_transaction(&mut conn, |conn| {
-        let (community, created_community) = crate::communities::store::ensure_community(
-            conn,
-            &crate::communities::store::NewCommunity {
-                code: &config.community_code,
-                name: &config.community_name,
-                utc_offset_minutes: config.community_utc_offset_minutes,
-            },
-        )?;
-        let community_id = community.id.into();
-        let mut generated_admin_password = None;
-        if crate::users::store::count_users(conn, community_id)? == 0 {
-            let password = match &config.admin_password {
-                Some(p) => p.clone(),
-                None => {
-                    let p = crate::auth::password::generate_password();
-                    generated_admin_password = Some(p.clone());
-                    p
+        let oldest = crate::communities::store::communities_all(conn)?
+            .into_iter()
+            .next();
+        let (community_id, created_community, generated_admin_password) =
+            match (oldest, &first_admin) {
+                (Some(community), _) => (community.id.into(), false, None),
+                (None, Some((hash, generated))) => {
+                    let founded = found_community(
+                        conn,
+                        &NewCommunity {
+                            code: &config.community_code,
+                            name: &config.community_name,
+                            utc_offset_minutes: config.community_utc_offset_minutes,
+                        },
+                        FIRST_ADMIN_USERNAME,
+                        hash,
+                    )
+                    .map_err(|e| BootstrapError::Other(e.to_string()))?;
+                    (founded.community.id.into(), true, generated.clone())
+                }
+                (None, None) => {
+                    return Err(BootstrapError::Other(
+                        "the communities vanished while starting; start again".into(),
+                    ))
                 }
             };
-            let hash =
-                crate::auth::password::hash_password(&password).map_err(BootstrapError::Other)?;
-            let mut roles = RoleSet::default();
-            roles.insert(Role::Admin);
-            crate::users::store::insert_user(
-                conn,
-                &crate::users::store::NewUser {
-                    community: community_id,
-                    username: FIRST_ADMIN_USERNAME,
-                    password_hash: &hash,
-                    roles,
-                    member: None,
-                },
-            )
-            .map_err(|e| BootstrapError::Other(e.to_string()))?;
-        }
         let jwt_secret = match &config.jwt_secret {
             Some(secret) => secret.clone(),
             None => match crate::communities::store::secret(

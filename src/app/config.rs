@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+use crate::communities::model::{parse_community_name, parse_utc_offset, CommunityCode};
 use crate::db::DatabaseUrl;
 use crate::ledger::engine::BATCH_COMMANDS_MAX;
 
@@ -199,57 +200,18 @@ where
     Ok(value)
 }
 
-/// The first community's code: 1-32 letters, digits, '-' or '_'.
+/// The first community's code (see `CommunityCode`).
 fn community_code(text: Option<String>) -> Result<String, String> {
     let code = text.unwrap_or_else(|| DEFAULT_COMMUNITY_CODE.to_string());
-    if code.is_empty()
-        || code.len() > 32
-        || !code
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(invalid(
-            "MORALBANK_COMMUNITY_CODE",
-            &code,
-            "use 1-32 letters, digits, '-' or '_'",
-        ));
-    }
-    Ok(code)
+    CommunityCode::parse(&code)
+        .map(|c| c.as_str().to_string())
+        .map_err(|why| invalid("MORALBANK_COMMUNITY_CODE", &code, why))
 }
 
-/// The first community's name, trimmed: 1-64 characters.
+/// The first community's name, trimmed.
 fn community_name(text: Option<String>) -> Result<String, String> {
     let name = text.unwrap_or_else(|| DEFAULT_COMMUNITY_NAME.to_string());
-    if name.trim().is_empty() || name.chars().count() > 64 {
-        return Err(invalid(
-            "MORALBANK_COMMUNITY_NAME",
-            &name,
-            "must be 1-64 characters",
-        ));
-    }
-    Ok(name.trim().to_string())
-}
-
-/// Parses "+08:00", "-05:30" or "Z".
-pub fn parse_utc_offset(text: &str) -> Result<i32, String> {
-    let text = text.trim();
-    if text == "Z" || text == "+00:00" || text == "-00:00" {
-        return Ok(0);
-    }
-    let (sign, rest) = match text.as_bytes().first() {
-        Some(b'+') => (1, &text[1..]),
-        Some(b'-') => (-1, &text[1..]),
-        _ => return Err("expected an offset like +08:00".into()),
-    };
-    let (hours, minutes) = rest
-        .split_once(':')
-        .ok_or_else(|| "expected an offset like +08:00".to_string())?;
-    let hours: i32 = hours.parse().map_err(|_| "bad hours".to_string())?;
-    let minutes: i32 = minutes.parse().map_err(|_| "bad minutes".to_string())?;
-    if hours > 14 || minutes > 59 || rest.len() != 5 {
-        return Err("offset out of range".into());
-    }
-    Ok(sign * (hours * 60 + minutes))
+    parse_community_name(&name).map_err(|why| invalid("MORALBANK_COMMUNITY_NAME", &name, why))
 }
 
 #[cfg(test)]
@@ -297,14 +259,5 @@ mod tests {
             error.contains("MORALBANK_JWT_SECRET") && !error.contains("short"),
             "{error}"
         );
-    }
-
-    #[test]
-    fn utc_offsets_parse() {
-        assert_eq!(parse_utc_offset("+08:00"), Ok(480));
-        assert_eq!(parse_utc_offset("-05:30"), Ok(-330));
-        assert_eq!(parse_utc_offset("Z"), Ok(0));
-        assert!(parse_utc_offset("8").is_err());
-        assert!(parse_utc_offset("+15:00").is_err());
     }
 }

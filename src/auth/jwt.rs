@@ -17,6 +17,10 @@ pub struct Claims {
     pub roles: Vec<String>,
     /// The user's token version when issued; a bump revokes every older token.
     pub tv: i64,
+    /// Set on a platform operator's token: `sub` is an operator, `com` is nil, and the token opens
+    /// the platform's endpoints only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub op: bool,
     pub iat: i64,
     pub nbf: i64,
     pub exp: i64,
@@ -63,6 +67,27 @@ impl JwtKeys {
             com: community.0,
             roles: roles.iter().map(|r| r.as_str().to_string()).collect(),
             tv: token_version,
+            op: false,
+            iat: now,
+            nbf: now,
+            exp: now + self.ttl_seconds as i64,
+        };
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+    }
+
+    /// A platform operator's token: no community, no community role.
+    pub fn issue_operator(
+        &self,
+        operator: uuid::Uuid,
+        token_version: i64,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: operator,
+            com: uuid::Uuid::nil(),
+            roles: vec!["operator".into()],
+            tv: token_version,
+            op: true,
             iat: now,
             nbf: now,
             exp: now + self.ttl_seconds as i64,

@@ -9,7 +9,7 @@ use crate::adjustments::plan::{Adjust, AdjustmentKind};
 use crate::app::config::Config;
 use crate::auth::password::hash_password;
 use crate::commands::{Book, Command, Engine, Outcome};
-use crate::communities::store::{ensure_community, NewCommunity};
+use crate::communities::store::{create_community, CreateCommunityError, NewCommunity};
 use crate::db::{self, DbConn};
 use crate::deeds::model::Direction;
 use crate::deeds::model::{DeedAction, ReviewStages, Unit};
@@ -330,10 +330,14 @@ fn set_up(conn: &mut DbConn, now: chrono::NaiveDateTime) -> Result<Demo, String>
         name: "和谐社区（演示）",
         utc_offset_minutes: DEMO_UTC_OFFSET_MINUTES,
     };
-    let (community, created) = write(conn, |conn| ensure_community(conn, &new).map_err(fail))?;
-    if !created {
-        return Err("the demo community already exists in this database".into());
-    }
+    let community = write(conn, |conn| {
+        create_community(conn, &new).map_err(|e| match e {
+            CreateCommunityError::CodeTaken => {
+                "the demo community already exists in this database".to_string()
+            }
+            CreateCommunityError::Database(e) => fail(e),
+        })
+    })?;
     let id: CommunityId = community.id.into();
     let settings = SettingsRow {
         community_id: community.id,
@@ -539,7 +543,12 @@ async fn day_at_the_counter(engine: &Engine, demo: &Demo) -> Result<usize, Strin
 /// Builds the demo community. Returns the text to print: the logins.
 pub fn run(config: &Config) -> Result<String, String> {
     let pool = db::build_command_pool(&config.database_url)?;
-    crate::app::bootstrap::bootstrap(config, &pool)?;
+    // Only the schema: on an empty database the demo is the first community, and the first
+    // start of `serve` then finds a community and creates none.
+    {
+        let mut conn = pool.get().map_err(fail)?;
+        db::run_migrations(&mut conn)?;
+    }
     let clock = Clock::default();
     let now = clock.now();
     let mut conn = pool.get().map_err(fail)?;
@@ -570,8 +579,17 @@ pub fn run(config: &Config) -> Result<String, String> {
             "{credited} deeds credited, 1 deduction, 1 reversal, {redemptions} redemptions, 1 void"
         ))
     })?;
+    let communities = {
+        let mut conn = pool.get().map_err(fail)?;
+        crate::communities::store::count_communities(&mut conn).map_err(fail)?
+    };
+    let login_with = if communities > 1 {
+        format!("This server holds {communities} communities: log in with \"community\": \"{DEMO_COMMUNITY_CODE}\".\n")
+    } else {
+        String::new()
+    };
     Ok(format!(
-        "Demo community '{DEMO_COMMUNITY_CODE}' (和谐社区（演示）) created: {summary}.\n\
+        "Demo community '{DEMO_COMMUNITY_CODE}' (和谐社区（演示）) created: {summary}.\n{login_with}\
          Every demo login has the password {DEMO_PASSWORD}:\n\
          \x20 demo-admin    committee (admin)\n\
          \x20 demo-grid     grid worker (reviewer); demo-grid2 a second one\n\

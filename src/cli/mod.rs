@@ -1,4 +1,5 @@
-//! The `moralbank` command: serve (default), migrate, user add, verify, openapi, demo, backup.
+//! The `moralbank` command: serve (default), migrate, user add, community add|list, operator add,
+//! verify, openapi, demo, backup.
 //!
 //! Output goes through [`out`] and [`err`], never `println!`: those panic when the reader has
 //! gone (`moralbank openapi | head`), and a closed pipe is not an error of ours.
@@ -109,6 +110,16 @@ enum Commands {
         #[command(subcommand)]
         command: UserCommands,
     },
+    /// Create and list communities (the platform's side; needs no login)
+    Community {
+        #[command(subcommand)]
+        command: CommunityCommands,
+    },
+    /// Manage platform operators, who create communities through the API
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommands,
+    },
     /// Verify the whole ledger; exit 0 when clean, 1 when anything is wrong
     Verify,
     /// Print the OpenAPI document
@@ -123,9 +134,47 @@ enum Commands {
 }
 
 #[derive(Subcommand)]
+enum CommunityCommands {
+    /// Create a community with its system accounts and its first admin
+    Add {
+        /// 1-32 letters, digits, '-' or '_' (typed at login)
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// The community's day, e.g. +08:00 (default +08:00)
+        #[arg(long)]
+        utc_offset: Option<String>,
+        /// The first admin's username (default admin)
+        #[arg(long)]
+        admin_username: Option<String>,
+        /// Read the first admin's password from standard input (default: generated and printed)
+        #[arg(long)]
+        admin_password_stdin: bool,
+    },
+    /// List the communities with their sizes
+    List,
+}
+
+#[derive(Subcommand)]
+enum OperatorCommands {
+    /// Add a platform operator (log in with POST /api/v1/auth/operator-login)
+    Add {
+        #[arg(long)]
+        username: String,
+        /// Read the password from standard input instead of prompting
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum UserCommands {
     /// Add a user who can log in
     Add {
+        /// The community's code; may be left out while the database holds one community
+        #[arg(long)]
+        community: Option<String>,
         #[arg(long)]
         username: String,
         /// Comma-separated: resident, reviewer, admin, clerk, auditor
@@ -156,6 +205,7 @@ pub fn main() -> ExitCode {
         Commands::User {
             command:
                 UserCommands::Add {
+                    community,
                     username,
                     roles,
                     member_no,
@@ -163,11 +213,41 @@ pub fn main() -> ExitCode {
                 },
         } => add_user(
             &config,
+            community.as_deref(),
             &username,
             &roles,
             member_no.as_deref(),
             password_stdin,
         ),
+        Commands::Community {
+            command:
+                CommunityCommands::Add {
+                    code,
+                    name,
+                    utc_offset,
+                    admin_username,
+                    admin_password_stdin,
+                },
+        } => add_community(
+            &config,
+            &NewCommunityArgs {
+                code,
+                name,
+                utc_offset,
+                admin_username,
+                admin_password_stdin,
+            },
+        ),
+        Commands::Community {
+            command: CommunityCommands::List,
+        } => list_communities(&config),
+        Commands::Operator {
+            command:
+                OperatorCommands::Add {
+                    username,
+                    password_stdin,
+                },
+        } => add_operator(&config, &username, password_stdin),
         Commands::Verify => return verify(&config),
         Commands::Openapi => {
             out(&crate::app::openapi::spec_json());
@@ -280,6 +360,7 @@ fn read_password(from_stdin: bool) -> Result<String, String> {
 
 fn add_user(
     config: &Config,
+    community: Option<&str>,
     username: &str,
     roles: &[String],
     member_no: Option<&str>,
@@ -288,19 +369,20 @@ fn add_user(
     // A user is added to an installation that exists; the first start (serve) creates one.
     require_database(config)?;
     let roles = RoleSet::from_names(roles.iter().map(String::as_str))?;
-    crate::users::http::users::check_username(username).map_err(|e| e.detail)?;
+    crate::users::model::check_username(username)?;
     let password = read_password(password_stdin)?;
     check_password_rules(&password)?;
     let hash = hash_password(&password)?;
     let pool = db::build_command_pool(&config.database_url)?;
-    let bootstrap = crate::app::bootstrap::bootstrap(config, &pool)?;
+    crate::app::bootstrap::bootstrap(config, &pool)?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let community = community_named(&mut conn, community)?;
     let member = match member_no {
         None => None,
         Some(no) => {
             let found = crate::members::store::list_members(
                 &mut conn,
-                bootstrap.community_id,
+                community,
                 &crate::members::store::MemberFilter {
                     member_no: Some(no),
                     query: None,
@@ -323,7 +405,7 @@ fn add_user(
     let user = crate::users::store::insert_user(
         &mut conn,
         &crate::users::store::NewUser {
-            community: bootstrap.community_id,
+            community,
             username,
             password_hash: &hash,
             roles,
@@ -334,6 +416,142 @@ fn add_user(
     out(&format!(
         "created user {} ({}) with roles {}\n",
         user.username, user.id.0, user.roles
+    ));
+    Ok(())
+}
+
+/// The community a command means: the one with this code, or the only one there is.
+fn community_named(
+    conn: &mut db::DbConn,
+    code: Option<&str>,
+) -> Result<crate::kernel::CommunityId, String> {
+    use crate::communities::store::{resolve_community, Resolved};
+    match resolve_community(conn, code).map_err(|e| e.to_string())? {
+        Resolved::Found(row) => Ok(row.id.into()),
+        Resolved::Unknown => Err(format!(
+            "no community has the code {}; see moralbank community list",
+            code.unwrap_or_default()
+        )),
+        Resolved::Required { communities } => Err(format!(
+            "this database holds {communities} communities: give --community CODE \
+             (see moralbank community list)"
+        )),
+    }
+}
+
+/// A connection to a database whose schema is up to date, and nothing created in it: on an empty
+/// database, the community a township adds first is its first community (no default one).
+fn schema_only(config: &Config) -> Result<db::DbConn, String> {
+    let mut conn = config
+        .database_url
+        .connect()
+        .map_err(|e| format!("cannot connect to {}: {e}", config.database_url.redacted()))?;
+    db::run_migrations(&mut conn)?;
+    Ok(conn)
+}
+
+struct NewCommunityArgs {
+    code: String,
+    name: String,
+    utc_offset: Option<String>,
+    admin_username: Option<String>,
+    admin_password_stdin: bool,
+}
+
+fn add_community(config: &Config, args: &NewCommunityArgs) -> Result<(), String> {
+    use crate::communities::http::{
+        first_admin_password, found_community, FoundError, DEFAULT_ADMIN_USERNAME,
+        DEFAULT_UTC_OFFSET_MINUTES,
+    };
+    use crate::communities::model::{parse_community_name, parse_utc_offset, CommunityCode};
+    let code = CommunityCode::parse(&args.code).map_err(|why| format!("--code: {why}"))?;
+    let name = parse_community_name(&args.name).map_err(|why| format!("--name: {why}"))?;
+    let utc_offset_minutes = match &args.utc_offset {
+        Some(text) => parse_utc_offset(text).map_err(|why| format!("--utc-offset: {why}"))?,
+        None => DEFAULT_UTC_OFFSET_MINUTES,
+    };
+    let admin_username = args
+        .admin_username
+        .clone()
+        .unwrap_or_else(|| DEFAULT_ADMIN_USERNAME.to_string());
+    crate::users::model::check_username(&admin_username)
+        .map_err(|why| format!("--admin-username: {why}"))?;
+    let given = if args.admin_password_stdin {
+        Some(read_password(true)?)
+    } else {
+        None
+    };
+    let (password, generated) = first_admin_password(given.as_deref())?;
+    let hash = hash_password(&password)?;
+    let mut conn = schema_only(config)?;
+    let founded = db::write_transaction(&mut conn, |conn| {
+        found_community(
+            conn,
+            &crate::communities::store::NewCommunity {
+                code: code.as_str(),
+                name: &name,
+                utc_offset_minutes,
+            },
+            &admin_username,
+            &hash,
+        )
+    })
+    .map_err(|e| match e {
+        FoundError::CodeTaken => {
+            format!("a community with the code {} exists already", code.as_str())
+        }
+        FoundError::Database(e) => e.to_string(),
+    })?;
+    out(&format!(
+        "created community {} ({}) with admin '{}'\n",
+        founded.community.code, founded.community.name, founded.admin.username
+    ));
+    if generated {
+        out(&format!(
+            "The admin's password is {password}\n\
+             Write it down now; it is not shown again. Log in with \"community\": \"{}\".\n",
+            founded.community.code
+        ));
+    }
+    Ok(())
+}
+
+fn list_communities(config: &Config) -> Result<(), String> {
+    require_database(config)?;
+    let mut conn = schema_only(config)?;
+    let rows = crate::communities::store::communities_all(&mut conn).map_err(|e| e.to_string())?;
+    let mut text = format!(
+        "{:<20} {:<7} {:>8} {:>6} {:>12}  name\n",
+        "code", "offset", "members", "users", "transactions"
+    );
+    for row in &rows {
+        let figures = crate::communities::store::community_figures(&mut conn, row.id.into())
+            .map_err(|e| e.to_string())?;
+        text.push_str(&format!(
+            "{:<20} {:<7} {:>8} {:>6} {:>12}  {}\n",
+            row.code,
+            crate::communities::model::format_utc_offset(row.utc_offset_minutes),
+            figures.members,
+            figures.users,
+            row.chain_seq,
+            row.name
+        ));
+    }
+    out(&text);
+    Ok(())
+}
+
+fn add_operator(config: &Config, username: &str, password_stdin: bool) -> Result<(), String> {
+    crate::users::model::check_username(username)?;
+    let password = read_password(password_stdin)?;
+    check_password_rules(&password)?;
+    let hash = hash_password(&password)?;
+    let mut conn = schema_only(config)?;
+    let operator = crate::communities::store::insert_operator(&mut conn, username, &hash)
+        .map_err(|e| e.to_string())?;
+    out(&format!(
+        "created operator {} ({})\n",
+        operator.username, operator.id.0
     ));
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! Communities: creation with their system accounts and the server's secrets.
+//! Communities: creation with their system accounts; the platform's operators; the server's
+//! secrets.
 
 use diesel::prelude::*;
 
@@ -10,7 +11,7 @@ use crate::kernel::{AccountId, AccountKind, CommunityId};
 
 pub const JWT_SECRET_NAME: &str = "jwt_secret";
 
-// ---------------------------------------------------------------- bootstrap
+// ---------------------------------------------------------------- communities
 
 pub struct NewCommunity<'a> {
     pub code: &'a str,
@@ -18,20 +19,20 @@ pub struct NewCommunity<'a> {
     pub utc_offset_minutes: i32,
 }
 
-/// Creates the community and its system accounts unless a community with this code exists.
-/// Returns the community and whether it was created now.
-pub fn ensure_community(
+#[derive(Debug, thiserror::Error)]
+pub enum CreateCommunityError {
+    #[error("a community with this code exists already")]
+    CodeTaken,
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// Creates a community with its passbook-number counter and system accounts. Run inside a
+/// writing transaction so all of it lands together.
+pub fn create_community(
     conn: &mut DbConn,
     new: &NewCommunity<'_>,
-) -> QueryResult<(CommunityRow, bool)> {
-    if let Some(existing) = communities::table
-        .filter(communities::code.eq(new.code))
-        .select(CommunityRow::as_select())
-        .get_result(conn)
-        .optional()?
-    {
-        return Ok((existing, false));
-    }
+) -> Result<CommunityRow, CreateCommunityError> {
     let now = now_utc();
     let row = CommunityRow {
         id: CommunityId::new().into(),
@@ -43,9 +44,17 @@ pub fn ensure_community(
         chain_version: 0,
         created_at: now,
     };
-    diesel::insert_into(communities::table)
-        .values(&row)
-        .execute(conn)?;
+    // ON CONFLICT DO NOTHING keeps a PostgreSQL transaction usable and sees an insert in flight.
+    let inserted = crate::with_backend!(conn, |c| {
+        diesel::insert_into(communities::table)
+            .values(&row)
+            .on_conflict(communities::code)
+            .do_nothing()
+            .execute(c)
+    })?;
+    if inserted == 0 {
+        return Err(CreateCommunityError::CodeTaken);
+    }
     diesel::insert_into(member_no_counters::table)
         .values((
             member_no_counters::community_id.eq(row.id),
@@ -68,7 +77,86 @@ pub fn ensure_community(
             })
             .execute(conn)?;
     }
-    Ok((row, true))
+    Ok(row)
+}
+
+pub fn count_communities(conn: &mut DbConn) -> QueryResult<i64> {
+    communities::table.count().get_result(conn)
+}
+
+pub fn community_by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<CommunityRow>> {
+    communities::table
+        .filter(communities::code.eq(code))
+        .select(CommunityRow::as_select())
+        .get_result(conn)
+        .optional()
+}
+
+/// Which community a login, or a command run on the server, means.
+#[derive(Debug)]
+pub enum Resolved {
+    Found(CommunityRow),
+    /// A code was given and no community has it.
+    Unknown,
+    /// No code was given and the database holds several communities (or none).
+    Required {
+        communities: i64,
+    },
+}
+
+/// The community with this code; with no code, the only community there is.
+pub fn resolve_community(conn: &mut DbConn, code: Option<&str>) -> QueryResult<Resolved> {
+    if let Some(code) = code {
+        let code = code.trim().to_ascii_lowercase();
+        return Ok(match community_by_code(conn, &code)? {
+            Some(row) => Resolved::Found(row),
+            None => Resolved::Unknown,
+        });
+    }
+    let mut two: Vec<CommunityRow> = communities::table
+        .select(CommunityRow::as_select())
+        .limit(2)
+        .load(conn)?;
+    Ok(match two.len() {
+        1 => Resolved::Found(two.remove(0)),
+        _ => Resolved::Required {
+            communities: count_communities(conn)?,
+        },
+    })
+}
+
+/// What the platform may know of a community: sizes and activity, never a resident.
+#[derive(Debug, Clone)]
+pub struct CommunityFigures {
+    pub members: i64,
+    pub users: i64,
+    pub last_transaction_at: Option<chrono::NaiveDateTime>,
+}
+
+pub fn community_figures(
+    conn: &mut DbConn,
+    community: CommunityId,
+) -> QueryResult<CommunityFigures> {
+    let id = DbUuid::from(community);
+    let members = members::table
+        .filter(members::community_id.eq(id))
+        .count()
+        .get_result(conn)?;
+    let users = users::table
+        .filter(users::community_id.eq(id))
+        .count()
+        .get_result(conn)?;
+    let last_transaction_at = journal::table
+        .filter(journal::community_id.eq(id))
+        .order(journal::seq.desc())
+        .select(journal::created_at)
+        .first(conn)
+        .optional()?;
+    Ok(CommunityFigures {
+        members,
+        users,
+        last_transaction_at,
+    })
 }
 
 pub fn community_by_id(conn: &mut DbConn, id: CommunityId) -> QueryResult<Option<CommunityRow>> {
@@ -115,4 +203,81 @@ pub fn system_account(
         .select(AccountRow::as_select())
         .get_result(conn)
         .optional()
+}
+
+// ---------------------------------------------------------------- operators
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = operators)]
+pub struct OperatorRow {
+    pub id: DbUuid,
+    pub username: String,
+    pub password_hash: String,
+    pub token_version: i64,
+    pub status: String,
+    pub created_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateOperatorError {
+    #[error("an operator with this username exists already")]
+    UsernameTaken,
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+pub fn insert_operator(
+    conn: &mut DbConn,
+    username: &str,
+    password_hash: &str,
+) -> Result<OperatorRow, CreateOperatorError> {
+    let now = now_utc();
+    let row = OperatorRow {
+        id: DbUuid(uuid::Uuid::now_v7()),
+        username: username.to_string(),
+        password_hash: password_hash.to_string(),
+        token_version: 0,
+        status: "active".into(),
+        created_at: now,
+        updated_at: now,
+    };
+    let inserted = crate::with_backend!(conn, |c| {
+        diesel::insert_into(operators::table)
+            .values(&row)
+            .on_conflict(operators::username)
+            .do_nothing()
+            .execute(c)
+    })?;
+    if inserted == 0 {
+        return Err(CreateOperatorError::UsernameTaken);
+    }
+    Ok(row)
+}
+
+pub fn operator_by_username(conn: &mut DbConn, username: &str) -> QueryResult<Option<OperatorRow>> {
+    operators::table
+        .filter(operators::username.eq(username))
+        .select(OperatorRow::as_select())
+        .get_result(conn)
+        .optional()
+}
+
+pub fn operator_by_id(conn: &mut DbConn, id: uuid::Uuid) -> QueryResult<Option<OperatorRow>> {
+    operators::table
+        .find(DbUuid(id))
+        .select(OperatorRow::as_select())
+        .get_result(conn)
+        .optional()
+}
+
+/// Sets a new password and revokes every token the operator holds.
+pub fn set_operator_password(conn: &mut DbConn, id: uuid::Uuid, hash: &str) -> QueryResult<usize> {
+    diesel::update(operators::table.find(DbUuid(id)))
+        .set((
+            operators::password_hash.eq(hash),
+            operators::token_version.eq(operators::token_version + 1),
+            operators::updated_at.eq(now_utc()),
+        ))
+        .execute(conn)
 }

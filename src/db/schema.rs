@@ -28,6 +28,21 @@ diesel::table! {
     use diesel::sql_types::*;
     use crate::db::types::PortableUuid;
 
+    operators (id) {
+        id -> PortableUuid,
+        username -> Text,
+        password_hash -> Text,
+        token_version -> BigInt,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
     member_no_counters (community_id) {
         community_id -> PortableUuid,
         last_value -> BigInt,
@@ -324,6 +339,7 @@ diesel::joinable!(postings -> journal (journal_id));
 diesel::allow_tables_to_appear_in_same_query!(
     server_secrets,
     communities,
+    operators,
     member_no_counters,
     members,
     accounts,

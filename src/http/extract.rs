@@ -59,6 +59,37 @@ fn invalid_token() -> ApiError {
     )
 }
 
+/// An operator's token is valid but opens no community: the platform sees no resident data.
+fn operator_token() -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::FORBIDDEN,
+        "operator_token",
+        "a platform operator's token opens the platform's endpoints only; \
+         log in as a user of the community",
+    )
+}
+
+/// The bearer token as text, or the problem a missing or oversized header is.
+fn bearer_token(header: Option<&[u8]>) -> Result<&str, ApiError> {
+    let header = header.ok_or_else(|| {
+        ApiError::new(
+            actix_web::http::StatusCode::UNAUTHORIZED,
+            "missing_token",
+            "send 'Authorization: Bearer <token>' from POST /api/v1/auth/login",
+        )
+    })?;
+    if header.len() > AUTHORIZATION_HEADER_BYTES_MAX {
+        return Err(invalid_token());
+    }
+    let header = std::str::from_utf8(header).map_err(|_| invalid_token())?;
+    header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(invalid_token)
+}
+
 impl FromRequest for AuthUser {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<AuthUser, ApiError>>>>;
@@ -71,24 +102,11 @@ impl FromRequest for AuthUser {
             .map(|v| v.as_bytes().to_vec());
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            let header = header.ok_or_else(|| {
-                ApiError::new(
-                    actix_web::http::StatusCode::UNAUTHORIZED,
-                    "missing_token",
-                    "send 'Authorization: Bearer <token>' from POST /api/v1/auth/login",
-                )
-            })?;
-            if header.len() > AUTHORIZATION_HEADER_BYTES_MAX {
-                return Err(invalid_token());
-            }
-            let header = std::str::from_utf8(&header).map_err(|_| invalid_token())?;
-            let token = header
-                .strip_prefix("Bearer ")
-                .or_else(|| header.strip_prefix("bearer "))
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .ok_or_else(invalid_token)?;
+            let token = bearer_token(header.as_deref())?;
             let claims = state.jwt.verify(token).map_err(|_| invalid_token())?;
+            if claims.op {
+                return Err(operator_token());
+            }
             let user_id = UserId(claims.sub);
             let facts = match state.users.get(user_id) {
                 Some(facts) => facts,
@@ -123,6 +141,49 @@ impl FromRequest for AuthUser {
                 username: facts.username,
                 roles: facts.roles,
                 member_id: facts.member_id,
+            })
+        })
+    }
+}
+
+/// A platform operator: a valid, unrevoked operator token of an active operator.
+#[derive(Debug, Clone)]
+pub struct OperatorUser {
+    pub operator_id: uuid::Uuid,
+    pub username: String,
+}
+
+impl FromRequest for OperatorUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<OperatorUser, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let header = req
+            .headers()
+            .get(AUTHORIZATION)
+            .map(|v| v.as_bytes().to_vec());
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let token = bearer_token(header.as_deref())?;
+            let claims = state.jwt.verify(token).map_err(|_| invalid_token())?;
+            if !claims.op {
+                return Err(ApiError::forbidden(
+                    "this is for platform operators; log in with POST /api/v1/auth/operator-login",
+                ));
+            }
+            let id = claims.sub;
+            // Operators act rarely; their row is read on every request, so a revocation holds
+            // at once on every instance.
+            let row = crate::http::with_conn_quick(&state, move |conn| {
+                Ok(crate::communities::store::operator_by_id(conn, id)?)
+            })
+            .await?
+            .filter(|row| row.status == "active" && row.token_version == claims.tv)
+            .ok_or_else(invalid_token)?;
+            Ok(OperatorUser {
+                operator_id: id,
+                username: row.username,
             })
         })
     }

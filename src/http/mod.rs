@@ -3,6 +3,7 @@
 //! Handlers parse into kernel types, call their concept's functions, read through the pool and
 //! send every money movement to the ledger writer.
 
+pub mod credentials;
 pub mod extract;
 pub mod idempotency;
 pub mod problem;

@@ -25,8 +25,13 @@ pub struct UserRow {
 
 // ---------------------------------------------------------------- users
 
-pub fn user_by_username(conn: &mut DbConn, username: &str) -> QueryResult<Option<UserRow>> {
+pub fn user_by_username(
+    conn: &mut DbConn,
+    community: CommunityId,
+    username: &str,
+) -> QueryResult<Option<UserRow>> {
     users::table
+        .filter(users::community_id.eq(DbUuid::from(community)))
         .filter(users::username.eq(username))
         .select(UserRow::as_select())
         .get_result(conn)

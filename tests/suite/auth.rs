@@ -333,6 +333,36 @@ fn each_role_reaches_only_what_it_may(app: TestApp) {
             [401, 0, 0, 0, 0, 0],
         ),
         (
+            "/api/v1/auth/operator-login",
+            "POST",
+            "/api/v1/auth/operator-login".into(),
+            // No password: refused before it counts as an attempt (the login row above uses
+            // up this address's wrong attempts).
+            Some(json!({"username": "x"}).to_string()),
+            [422, 422, 422, 422, 422, 422],
+        ),
+        (
+            "/api/v1/communities",
+            "POST",
+            "/api/v1/communities".into(),
+            Some(json!({"code": "east", "name": "东区"}).to_string()),
+            [401, 403, 403, 403, 403, 403],
+        ),
+        (
+            "/api/v1/communities",
+            "GET",
+            "/api/v1/communities".into(),
+            None,
+            [401, 403, 403, 403, 403, 403],
+        ),
+        (
+            "/api/v1/platform/health",
+            "GET",
+            "/api/v1/platform/health".into(),
+            None,
+            [401, 403, 403, 403, 403, 403],
+        ),
+        (
             "/api/v1/members",
             "POST",
             "/api/v1/members".into(),
@@ -716,7 +746,7 @@ fn another_communitys_users_cannot_reach_this_one(app: TestApp) {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let outsider = app.login_ok("demo-admin", "moralbank-demo");
+    let outsider = app.login_in_ok("demo", "demo-admin", "moralbank-demo");
     let id = member["id"].as_str().unwrap();
     let account = member["account_id"].as_str().unwrap();
     app.get(&format!("/api/v1/members/{id}"), &outsider)

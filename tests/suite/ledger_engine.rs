@@ -29,7 +29,7 @@ fn ledger(backend: Backend, members: usize) -> Option<Ledger> {
     let pool = moralbank::db::build_pool(&config.database_url).unwrap();
     let boot = moralbank::app::bootstrap::bootstrap(&config, &pool).unwrap();
     let mut conn = pool.get().unwrap();
-    let admin = users::user_by_username(&mut conn, "admin")
+    let admin = users::user_by_username(&mut conn, boot.community_id, "admin")
         .unwrap()
         .unwrap()
         .id

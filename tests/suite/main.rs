@@ -21,6 +21,7 @@ mod bad_input;
 mod batch_columns;
 mod bench_smoke;
 mod cli;
+mod communities;
 mod dates;
 mod deeds;
 mod hardening;

@@ -22,6 +22,7 @@ const RUNNABLE_SECTIONS: &[&str] = &[
     "## Deeds: from a good deed to a passbook line",
     "## At the counter (积分超市)",
     "## Passbook statements, exports and reports",
+    "## Many communities on one server (a township)",
 ];
 
 /// One `# →` expectation and the command it describes.
@@ -246,9 +247,25 @@ fn every_shell_example_in_the_readme_runs_and_answers_as_shown() {
         shown.len()
     );
     std::fs::write(dir.path().join("readme.sh"), &script).unwrap();
+    // The blocks may run `moralbank` itself (e.g. `moralbank operator add`), on the server's
+    // database, as an operator would on the server.
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_moralbank"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let mut child = Command::new("bash")
         .arg("readme.sh")
         .current_dir(dir.path())
+        .env("PATH", path)
+        .env(
+            "MORALBANK_DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("moralbank.db").display()),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

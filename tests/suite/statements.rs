@@ -498,10 +498,12 @@ fn the_demo_verifies_and_edits_are_named(app: TestApp) {
         out.contains("demo-admin") && out.contains("moralbank-demo"),
         "{out}"
     );
+    // The demo joined the test's community: the printed logins say which community to name.
+    assert!(out.contains(r#""community": "demo""#), "{out}");
     let (code, out) = moralbank(&app, &["verify"]);
     assert_eq!(code, 0, "{out}");
     // The demo's logins work, and a resident's passbook is believable.
-    let token = app.login_ok("demo-r04", "moralbank-demo");
+    let token = app.login_in_ok("demo", "demo-r04", "moralbank-demo");
     let me = app.get("/api/v1/me", &token);
     let account = me.body["member"]["account_id"].as_str().unwrap();
     let s = statement(&app, &token, account, "");

@@ -54,7 +54,7 @@ pub fn bootstrap(config: &Config) -> Result<(Admin, PooledConn), String> {
     let pool = db::build_pool(&config.database_url)?;
     let boot = moralbank::app::bootstrap::bootstrap(config, &pool)?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
-    let user = moralbank::users::store::user_by_username(&mut conn, "admin")
+    let user = moralbank::users::store::user_by_username(&mut conn, boot.community_id, "admin")
         .map_err(|e| e.to_string())?
         .ok_or("no admin")?
         .id

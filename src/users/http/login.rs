@@ -5,23 +5,29 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::password::{
-    check_password_rules, hash_password, verify_against_dummy, verify_password,
+use crate::auth::password::{check_password_rules, hash_password, verify_password};
+use crate::communities::model::COMMUNITY_CODE_CHARS_MAX;
+use crate::communities::store::Resolved;
+use crate::http::credentials::{
+    client_address, invalid_credentials, password_matches, too_many_attempts,
+    LOGIN_PASSWORD_CHARS_MAX,
 };
 use crate::http::extract::AuthUser;
 use crate::http::problem::responses as problems;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::with_conn;
-use crate::kernel::RoleSet;
+use crate::kernel::{CommunityId, RoleSet};
 use crate::members::http::{member_view, MemberView};
-
-/// Longest username accepted anywhere.
-pub const USERNAME_CHARS_MAX: usize = 64;
+use crate::users::model::USERNAME_CHARS_MAX;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    /// The community's code. May be left out while the database holds one community; with
+    /// several it is required (422 `community_required`).
+    #[schema(example = "community")]
+    pub community: Option<String>,
     pub username: String,
     pub password: String,
 }
@@ -35,42 +41,43 @@ pub struct TokenResponse {
     pub expires_in: u64,
 }
 
-/// Longest password a login considers; anything longer is wrong without being hashed.
-const LOGIN_PASSWORD_CHARS_MAX: usize = 1024;
-
-/// The address the throttle counts attempts against: the TCP peer, which a client cannot choose.
-fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+impl TokenResponse {
+    pub fn bearer(access_token: String, expires_in: u64) -> TokenResponse {
+        TokenResponse {
+            access_token,
+            token_type: "Bearer".into(),
+            expires_in,
+        }
+    }
 }
 
-fn too_many_attempts(retry_after_seconds: u64) -> ApiError {
+/// The name the throttle counts a user's attempts under: `admin` of one community is not `admin`
+/// of another.
+pub fn throttle_name(community: Option<CommunityId>, username: &str) -> String {
+    match community {
+        Some(community) => format!("{}/{username}", community.0),
+        None => format!("?/{username}"),
+    }
+}
+
+fn community_required(communities: i64) -> ApiError {
     ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "too_many_attempts",
-        "too many wrong passwords; wait before trying again",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "community_required",
+        format!("this server holds {communities} communities; give the community's code"),
     )
-    .retry_after(retry_after_seconds)
+    .with("field", "community")
 }
 
-fn invalid_credentials() -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "invalid_credentials",
-        "the username or password is wrong",
-    )
-}
-
-/// Exchanges a username and password for an access token.
+/// Exchanges a community, username and password for an access token.
 #[utoipa::path(tag = "auth", operation_id = "create_token",
     request_body = LoginRequest,
     responses((status = 200, body = TokenResponse),
         problems::BadRequest,
-        (status = 401, description = "wrong username or password", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "wrong community, username or password (one answer for all three)", body = Problem, content_type = "application/problem+json"),
         problems::PayloadTooLarge,
         problems::UnsupportedMediaType,
-        problems::Unprocessable,
+        (status = 422, description = "community_required (the server holds several communities), malformed body", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "too many wrong passwords for this user or from this address; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/login")]
 pub async fn login(
@@ -78,44 +85,60 @@ pub async fn login(
     req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let LoginRequest { username, password } = body.into_inner();
+    let LoginRequest {
+        community,
+        username,
+        password,
+    } = body.into_inner();
     let address = client_address(&req);
     if username.chars().count() > USERNAME_CHARS_MAX
         || password.chars().count() > LOGIN_PASSWORD_CHARS_MAX
+        || community
+            .as_ref()
+            .is_some_and(|c| c.chars().count() > COMMUNITY_CODE_CHARS_MAX)
     {
         return Err(invalid_credentials());
     }
+    let resolved = with_conn(&state, move |conn| {
+        Ok(crate::communities::store::resolve_community(
+            conn,
+            community.as_deref(),
+        )?)
+    })
+    .await?;
+    let community_id = match resolved {
+        Resolved::Found(row) => Some(CommunityId::from(row.id)),
+        Resolved::Required { communities } => return Err(community_required(communities)),
+        // An unknown community is answered like a wrong password, after as long a check.
+        Resolved::Unknown => None,
+    };
     // The slot is taken before the slow hash, so concurrent guesses cannot all pass the check.
     let attempt = state
         .throttle
-        .begin_attempt(&username, &address)
+        .begin_attempt(&throttle_name(community_id, &username), &address)
         .map_err(too_many_attempts)?;
-    let user = {
-        let username = username.clone();
-        with_conn(&state, move |conn| {
-            Ok(crate::users::store::user_by_username(conn, &username)?)
-        })
-        .await?
-    };
-    // Verification runs on the blocking pool: argon2 is deliberately slow.
-    let _permit = state
-        .hashing_permits
-        .acquire()
-        .await
-        .map_err(|_| ApiError::unavailable("the server is shutting down"))?;
-    let verified = web::block(move || match user {
-        Some(user) if user.status == "active" => {
-            verify_password(&password, &user.password_hash).then_some(user)
+    let user = match community_id {
+        Some(community_id) => {
+            let username = username.clone();
+            with_conn(&state, move |conn| {
+                Ok(crate::users::store::user_by_username(
+                    conn,
+                    community_id,
+                    &username,
+                )?)
+            })
+            .await?
         }
-        Some(_) | None => {
-            verify_against_dummy(&password);
-            None
-        }
-    })
-    .await?;
-    let Some(user) = verified else {
+        None => None,
+    }
+    .filter(|user| user.status == "active");
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    if !password_matches(&state, password, stored).await? {
         attempt.failed();
         tracing::info!(address = %address, "failed login");
+        return Err(invalid_credentials());
+    }
+    let Some(user) = user else {
         return Err(invalid_credentials());
     };
     attempt.succeeded();
@@ -129,11 +152,7 @@ pub async fn login(
             user.token_version,
         )
         .map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok().json(TokenResponse {
-        access_token: token,
-        token_type: "Bearer".into(),
-        expires_in: state.jwt.ttl_seconds(),
-    }))
+    Ok(HttpResponse::Ok().json(TokenResponse::bearer(token, state.jwt.ttl_seconds())))
 }
 
 /// Revokes every token of the current user, on every device.
@@ -237,7 +256,10 @@ pub async fn change_password(
     // checked under the same limits as a login, per user and per address.
     let attempt = state
         .throttle
-        .begin_attempt(&user.username, &client_address(&req))
+        .begin_attempt(
+            &throttle_name(Some(user.community_id), &user.username),
+            &client_address(&req),
+        )
         .map_err(too_many_attempts)?;
     let user_id = user.user_id;
     let stored = with_conn(&state, move |conn| {

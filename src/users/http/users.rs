@@ -5,7 +5,6 @@ use actix_web::{get, patch, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::login::USERNAME_CHARS_MAX;
 use crate::auth::password::{check_password_rules, hash_password};
 use crate::http::extract::AuthUser;
 use crate::http::problem::responses as problems;
@@ -59,21 +58,8 @@ pub struct CreateUserRequest {
 }
 
 pub fn check_username(username: &str) -> Result<(), ApiError> {
-    let count = username.chars().count();
-    if !(2..=USERNAME_CHARS_MAX).contains(&count) {
-        return Err(ApiError::validation(format!(
-            "username must be 2-{USERNAME_CHARS_MAX} characters"
-        )));
-    }
-    if username
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || c == ',')
-    {
-        return Err(ApiError::validation(
-            "username must not contain spaces, commas or control characters",
-        ));
-    }
-    Ok(())
+    crate::users::model::check_username(username)
+        .map_err(|why| ApiError::validation(why).with("field", "username"))
 }
 
 /// Creates a user who can log in (admin only).

@@ -395,6 +395,33 @@ impl TestApp {
         )
     }
 
+    /// Logs in to the community with this code (needed once the database holds several).
+    pub fn login_in(&self, community: &str, username: &str, password: &str) -> Resp {
+        self.request(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            &[],
+            Some(
+                &json!({"community": community, "username": username, "password": password})
+                    .to_string(),
+            ),
+        )
+    }
+
+    pub fn login_in_ok(&self, community: &str, username: &str, password: &str) -> String {
+        let resp = self.login_in(community, username, password);
+        assert_eq!(
+            resp.status, 200,
+            "login {community}/{username}: {}",
+            resp.text
+        );
+        resp.body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string()
+    }
+
     pub fn login_ok(&self, username: &str, password: &str) -> String {
         let resp = self.login(username, password);
         assert_eq!(resp.status, 200, "login {username}: {}", resp.text);
