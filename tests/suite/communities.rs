@@ -647,7 +647,92 @@ mod the_demo_on_an_empty_database {
     }
 }
 
+/// Wrong passwords are counted per community and username: five for west's admin lock west's
+/// admin out for a while, not the admin of the first community.
+fn failed_logins_are_counted_per_community(app: TestApp) {
+    let operator = operator_token(&app);
+    assert_eq!(add_west(&app, &operator).status, 201);
+    for _ in 0..5 {
+        app.login_in("west", "admin", "wrong-password")
+            .assert_problem(401, "invalid_credentials");
+    }
+    app.login_in("west", "admin", WEST_PASSWORD)
+        .assert_problem(429, "too_many_attempts");
+    app.login_in_ok("community", "admin", ADMIN_PASSWORD);
+}
+
+/// The migration that gave usernames a per-community key rebuilt `users` on SQLite; taking it
+/// back and applying it again on a database in use keeps every user and every reference to one,
+/// and foreign keys are enforced afterwards.
+fn the_users_rebuild_keeps_every_reference(app: TestApp) {
+    use diesel::migration::MigrationSource;
+    use diesel_migrations::MigrationHarness;
+    use moralbank::db::DbConn;
+    let member = app.create_member("赵六");
+    let id = member["id"].as_str().unwrap();
+    assert_eq!(
+        app.adjust("k1", id, "5", "opening_balance", "结转").status,
+        201
+    );
+    app.user_with_roles("clerk1", &["clerk"], None);
+    let before = app.ledger_snapshot();
+    let users_before = app.get("/api/v1/users", &app.admin_token).body;
+    let mut conn = app.db.connect();
+    // Diesel names a migration by the digits of its folder name.
+    const REBUILD: &str = "20261202000006";
+    fn revert_through<S: MigrationSource<B>, B: diesel::backend::Backend>(
+        c: &mut impl MigrationHarness<B>,
+        source: impl Fn() -> S,
+    ) {
+        loop {
+            let applied = c.applied_migrations().unwrap();
+            let last = applied.iter().map(|v| v.to_string()).max().unwrap();
+            c.revert_last_migration(source()).unwrap();
+            assert!(
+                last.as_str() >= REBUILD,
+                "reverted past the rebuild: {last}"
+            );
+            if last == REBUILD {
+                break;
+            }
+        }
+        c.run_pending_migrations(source()).unwrap();
+    }
+    match &mut conn {
+        DbConn::Sqlite(c) => revert_through(c, || moralbank::db::SQLITE_MIGRATIONS),
+        DbConn::Pg(c) => revert_through(c, || moralbank::db::POSTGRES_MIGRATIONS),
+    }
+    use diesel::connection::SimpleConnection;
+    if let DbConn::Sqlite(c) = &mut conn {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let broken: Count = diesel::sql_query("SELECT count(*) AS n FROM pragma_foreign_key_check")
+            .get_result(c)
+            .unwrap();
+        assert_eq!(broken.n, 0);
+    }
+    let orphan = conn.batch_execute(
+        "INSERT INTO idempotency_keys (id, community_id, user_id, idem_key, request_hash, refusal, created_at) \
+         SELECT id, id, '00000000-0000-0000-0000-000000000000', 'k', 'h', 'r', created_at FROM communities",
+    );
+    assert!(orphan.is_err(), "a reference to no user is refused");
+    drop(conn);
+    assert_eq!(app.ledger_snapshot(), before);
+    assert_eq!(
+        app.get("/api/v1/users", &app.admin_token).body,
+        users_before
+    );
+    app.login_ok("clerk1", "password-123");
+    assert_eq!(app.verify()["ok"], true);
+}
+
 both_backends!(
+    failed_logins_are_counted_per_community,
+    the_users_rebuild_keeps_every_reference,
     a_second_community_has_its_own_admin_clerk1_chain_and_calendar,
     nothing_of_one_community_is_visible_or_reachable_from_another,
     a_restart_with_other_first_start_settings_creates_nothing,
