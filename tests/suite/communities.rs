@@ -84,6 +84,10 @@ fn a_second_community_has_its_own_admin_clerk1_chain_and_calendar(app: TestApp) 
     let home_me = app.get("/api/v1/me", &home_clerk);
     let west_me = app.get("/api/v1/me", &west_clerk);
     assert_ne!(home_me.body["user"]["id"], west_me.body["user"]["id"]);
+    assert_eq!(home_me.body["community"]["code"], "community");
+    assert_eq!(west_me.body["community"]["code"], "west");
+    assert_eq!(west_me.body["community"]["name"], "西区社区");
+    assert_eq!(west_me.body["community"]["utc_offset"], "-05:00");
     assert_ne!(
         home_me.body["user"]["community_id"],
         west_me.body["user"]["community_id"]

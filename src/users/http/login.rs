@@ -182,9 +182,22 @@ pub struct UserSummary {
     pub member_id: Option<uuid::Uuid>,
 }
 
+/// The community a user belongs to, as a console's top bar names it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommunitySummary {
+    #[schema(example = "community")]
+    pub code: String,
+    #[schema(example = "示范社区")]
+    pub name: String,
+    /// Dates and months of this community are counted at this offset from UTC.
+    #[schema(example = "+08:00")]
+    pub utc_offset: String,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeResponse {
     pub user: UserSummary,
+    pub community: CommunitySummary,
     /// The user's own member record and passbook, when the user is a resident.
     pub member: Option<MemberView>,
 }
@@ -196,6 +209,19 @@ pub struct MeResponse {
         problems::Unauthorized))]
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    let community = {
+        let id = user.community_id;
+        with_conn(&state, move |conn| {
+            crate::communities::store::community_by_id(conn, id)?
+                .ok_or_else(|| ApiError::internal("a user's community is missing"))
+        })
+        .await?
+    };
+    let community = CommunitySummary {
+        code: community.code,
+        name: community.name,
+        utc_offset: crate::communities::model::format_utc_offset(community.utc_offset_minutes),
+    };
     let member = match user.member_id {
         Some(member_id) => {
             let community = user.community_id;
@@ -217,6 +243,7 @@ pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpRespon
             community_id: user.community_id.0,
             member_id: user.member_id.map(|m| m.0),
         },
+        community,
         member,
     }))
 }
