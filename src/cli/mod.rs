@@ -500,6 +500,7 @@ fn add_community(config: &Config, args: &NewCommunityArgs) -> Result<(), String>
         FoundError::CodeTaken => {
             format!("a community with the code {} exists already", code.as_str())
         }
+        FoundError::Admin(why) => why,
         FoundError::Database(e) => e.to_string(),
     })?;
     out(&format!(
@@ -524,9 +525,10 @@ fn list_communities(config: &Config) -> Result<(), String> {
         "{:<20} {:<7} {:>8} {:>6} {:>12}  name\n",
         "code", "offset", "members", "users", "transactions"
     );
+    let mut figures =
+        crate::communities::store::figures(&mut conn, None).map_err(|e| e.to_string())?;
     for row in &rows {
-        let figures = crate::communities::store::community_figures(&mut conn, row.id.into())
-            .map_err(|e| e.to_string())?;
+        let figures = figures.remove(&row.id).unwrap_or_default();
         text.push_str(&format!(
             "{:<20} {:<7} {:>8} {:>6} {:>12}  {}\n",
             row.code,

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use crate::communities::model::{
     format_utc_offset, parse_community_name, parse_utc_offset, CommunityCode,
 };
-use crate::communities::store::{CreateCommunityError, NewCommunity};
+use crate::communities::store::{CommunityFigures, CreateCommunityError, NewCommunity};
 use crate::db::models::CommunityRow;
 use crate::db::DbConn;
 use crate::http::credentials::{
@@ -32,6 +32,8 @@ pub const DEFAULT_UTC_OFFSET_MINUTES: i32 = 480;
 pub enum FoundError {
     #[error("a community with this code exists already")]
     CodeTaken,
+    #[error("the first admin could not be created: {0}")]
+    Admin(String),
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
 }
@@ -71,9 +73,9 @@ pub fn found_community(
     )
     .map_err(|e| match e {
         CreateUserError::Database(e) => FoundError::Database(e),
-        // A new community has no users yet.
-        CreateUserError::UsernameTaken | CreateUserError::MemberHasUser => {
-            FoundError::Database(diesel::result::Error::RollbackTransaction)
+        // A new community has no users yet; should one be there, nothing is created.
+        other @ (CreateUserError::UsernameTaken | CreateUserError::MemberHasUser) => {
+            FoundError::Admin(other.to_string())
         }
     })?;
     Ok(FoundCommunity { community, admin })
@@ -185,9 +187,8 @@ pub struct CommunityView {
     pub last_transaction_at: Option<String>,
 }
 
-fn community_view(conn: &mut DbConn, row: &CommunityRow) -> Result<CommunityView, ApiError> {
-    let figures = crate::communities::store::community_figures(conn, row.id.into())?;
-    Ok(CommunityView {
+fn community_view(row: &CommunityRow, figures: CommunityFigures) -> CommunityView {
+    CommunityView {
         id: row.id.0,
         code: row.code.clone(),
         name: row.name.clone(),
@@ -197,7 +198,7 @@ fn community_view(conn: &mut DbConn, row: &CommunityRow) -> Result<CommunityView
         users: figures.users,
         transactions: row.chain_seq,
         last_transaction_at: figures.last_transaction_at.map(rfc3339),
-    })
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -288,10 +289,13 @@ pub async fn create_community(
                 ApiError::conflict("community_code_taken", "another community has this code")
                     .with("field", "code")
             }
+            FoundError::Admin(why) => ApiError::internal(why),
             FoundError::Database(e) => e.into(),
         })?;
+        let figures =
+            crate::communities::store::community_figures(conn, founded.community.id.into())?;
         Ok((
-            community_view(conn, &founded.community)?,
+            community_view(&founded.community, figures),
             founded.admin.username,
         ))
     })
@@ -322,7 +326,11 @@ pub async fn list_communities(
 ) -> Result<HttpResponse, ApiError> {
     let items = with_conn(&state, move |conn| {
         let rows = crate::communities::store::communities_all(conn)?;
-        rows.iter().map(|row| community_view(conn, row)).collect()
+        let mut figures = crate::communities::store::figures(conn, None)?;
+        Ok(rows
+            .iter()
+            .map(|row| community_view(row, figures.remove(&row.id).unwrap_or_default()))
+            .collect())
     })
     .await?;
     Ok(HttpResponse::Ok().json(CommunityList { items }))
@@ -355,10 +363,10 @@ pub async fn platform_health(
 ) -> Result<HttpResponse, ApiError> {
     let (communities, members, transactions) = with_conn(&state, move |conn| {
         let rows = crate::communities::store::communities_all(conn)?;
-        let mut members = 0;
-        for row in &rows {
-            members += crate::communities::store::community_figures(conn, row.id.into())?.members;
-        }
+        let members = crate::communities::store::figures(conn, None)?
+            .values()
+            .map(|f| f.members)
+            .sum();
         let transactions = rows.iter().map(|r| r.chain_seq).sum();
         Ok((rows.len() as i64, members, transactions))
     })

@@ -126,7 +126,7 @@ pub fn resolve_community(conn: &mut DbConn, code: Option<&str>) -> QueryResult<R
 }
 
 /// What the platform may know of a community: sizes and activity, never a resident.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct CommunityFigures {
     pub members: i64,
     pub users: i64,
@@ -138,25 +138,52 @@ pub fn community_figures(
     community: CommunityId,
 ) -> QueryResult<CommunityFigures> {
     let id = DbUuid::from(community);
-    let members = members::table
-        .filter(members::community_id.eq(id))
-        .count()
-        .get_result(conn)?;
-    let users = users::table
-        .filter(users::community_id.eq(id))
-        .count()
-        .get_result(conn)?;
-    let last_transaction_at = journal::table
-        .filter(journal::community_id.eq(id))
-        .order(journal::seq.desc())
-        .select(journal::created_at)
-        .first(conn)
-        .optional()?;
-    Ok(CommunityFigures {
-        members,
-        users,
-        last_transaction_at,
-    })
+    Ok(figures(conn, Some(community))?
+        .remove(&id)
+        .unwrap_or_default())
+}
+
+/// The figures of every community (or of one), in three grouped queries whatever their number.
+pub fn figures(
+    conn: &mut DbConn,
+    only: Option<CommunityId>,
+) -> QueryResult<std::collections::HashMap<DbUuid, CommunityFigures>> {
+    use diesel::dsl::{count_star, max};
+    let mut out = std::collections::HashMap::new();
+    fn slot(
+        out: &mut std::collections::HashMap<DbUuid, CommunityFigures>,
+        id: DbUuid,
+    ) -> &mut CommunityFigures {
+        out.entry(id).or_default()
+    }
+    let mut members_q = members::table
+        .group_by(members::community_id)
+        .select((members::community_id, count_star()))
+        .into_boxed();
+    let mut users_q = users::table
+        .group_by(users::community_id)
+        .select((users::community_id, count_star()))
+        .into_boxed();
+    let mut journal_q = journal::table
+        .group_by(journal::community_id)
+        .select((journal::community_id, max(journal::created_at)))
+        .into_boxed();
+    if let Some(one) = only {
+        let id = DbUuid::from(one);
+        members_q = members_q.filter(members::community_id.eq(id));
+        users_q = users_q.filter(users::community_id.eq(id));
+        journal_q = journal_q.filter(journal::community_id.eq(id));
+    }
+    for (id, n) in members_q.load::<(DbUuid, i64)>(conn)? {
+        slot(&mut out, id).members = n;
+    }
+    for (id, n) in users_q.load::<(DbUuid, i64)>(conn)? {
+        slot(&mut out, id).users = n;
+    }
+    for (id, at) in journal_q.load::<(DbUuid, Option<chrono::NaiveDateTime>)>(conn)? {
+        slot(&mut out, id).last_transaction_at = at;
+    }
+    Ok(out)
 }
 
 pub fn community_by_id(conn: &mut DbConn, id: CommunityId) -> QueryResult<Option<CommunityRow>> {
