@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use crate::auth::password::{
     check_password_rules, hash_password, verify_against_dummy, verify_password,
 };
-use crate::http::extract::AuthUser;
+use crate::http::extract::PasswordChangeUser;
 use crate::http::problem::responses as problems;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
@@ -33,6 +33,10 @@ pub struct TokenResponse {
     pub token_type: String,
     /// Seconds until the token expires.
     pub expires_in: u64,
+    /// True after an admin reset the password: until `POST /me/password` sets a new one, the
+    /// token admits only that, `GET /me` and `POST /auth/logout` (others answer 403
+    /// `password_change_required`).
+    pub password_change_required: bool,
 }
 
 /// Longest password a login considers; anything longer is wrong without being hashed.
@@ -54,6 +58,14 @@ fn too_many_attempts(retry_after_seconds: u64) -> ApiError {
     .retry_after(retry_after_seconds)
 }
 
+fn temporary_password_expired() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "temporary_password_expired",
+        "this temporary password has expired; ask an admin to reset the password again",
+    )
+}
+
 fn invalid_credentials() -> ApiError {
     ApiError::new(
         StatusCode::UNAUTHORIZED,
@@ -67,7 +79,7 @@ fn invalid_credentials() -> ApiError {
     request_body = LoginRequest,
     responses((status = 200, body = TokenResponse),
         problems::BadRequest,
-        (status = 401, description = "wrong username or password", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "invalid_credentials: wrong username or password; temporary_password_expired: the password from an admin's reset is past its time", body = Problem, content_type = "application/problem+json"),
         problems::PayloadTooLarge,
         problems::UnsupportedMediaType,
         problems::Unprocessable,
@@ -118,6 +130,14 @@ pub async fn login(
         tracing::info!(address = %address, "failed login");
         return Err(invalid_credentials());
     };
+    if crate::users::model::temporary_password_expired(
+        user.password_change_required,
+        user.temporary_password_expires_at,
+        state.clock.now(),
+    ) {
+        attempt.failed();
+        return Err(temporary_password_expired());
+    }
     attempt.succeeded();
     let roles = RoleSet::parse_stored(&user.roles).map_err(ApiError::internal)?;
     let token = state
@@ -133,6 +153,7 @@ pub async fn login(
         access_token: token,
         token_type: "Bearer".into(),
         expires_in: state.jwt.ttl_seconds(),
+        password_change_required: user.password_change_required,
     }))
 }
 
@@ -142,7 +163,10 @@ pub async fn login(
     responses((status = 204, description = "all of the user's tokens are revoked"),
         problems::Unauthorized))]
 #[post("/auth/logout")]
-pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+pub async fn logout(
+    state: web::Data<AppState>,
+    PasswordChangeUser(user): PasswordChangeUser,
+) -> Result<HttpResponse, ApiError> {
     let user_id = user.user_id;
     let bumped = with_conn(&state, move |conn| {
         Ok(crate::users::store::bump_token_version(conn, user_id)?)
@@ -168,6 +192,9 @@ pub struct MeResponse {
     pub user: UserSummary,
     /// The user's own member record and passbook, when the user is a resident.
     pub member: Option<MemberView>,
+    /// True after an admin reset the password: set a new one with `POST /me/password` before
+    /// anything else.
+    pub password_change_required: bool,
 }
 
 /// Who the token belongs to, with their own member record and balance.
@@ -176,7 +203,10 @@ pub struct MeResponse {
     responses((status = 200, body = MeResponse),
         problems::Unauthorized))]
 #[get("/me")]
-pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+pub async fn me(
+    state: web::Data<AppState>,
+    PasswordChangeUser(user): PasswordChangeUser,
+) -> Result<HttpResponse, ApiError> {
     let member = match user.member_id {
         Some(member_id) => {
             let community = user.community_id;
@@ -199,6 +229,7 @@ pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpRespon
             member_id: user.member_id.map(|m| m.0),
         },
         member,
+        password_change_required: user.password_change_required,
     }))
 }
 
@@ -216,7 +247,7 @@ pub struct ChangePasswordRequest {
     responses((status = 204, description = "changed; every token is revoked"),
         problems::BadRequest,
         problems::Unauthorized,
-        (status = 403, description = "the current password is wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "wrong_password: the current password is wrong; temporary_password_expired: the password from an admin's reset is past its time", body = Problem, content_type = "application/problem+json"),
         problems::PayloadTooLarge,
         problems::UnsupportedMediaType,
         problems::Unprocessable,
@@ -225,7 +256,7 @@ pub struct ChangePasswordRequest {
 pub async fn change_password(
     state: web::Data<AppState>,
     req: HttpRequest,
-    user: AuthUser,
+    PasswordChangeUser(user): PasswordChangeUser,
     body: web::Json<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let ChangePasswordRequest {
@@ -233,6 +264,13 @@ pub async fn change_password(
         new_password,
     } = body.into_inner();
     check_password_rules(&new_password).map_err(ApiError::validation)?;
+    // A temporary password was seen by the admin who gave it out; it must not stay in use.
+    if user.password_change_required && new_password == current_password {
+        return Err(
+            ApiError::validation("choose a new password, not the temporary one")
+                .with("field", "new_password"),
+        );
+    }
     // A stolen token must not become a way to guess the password: the current password is
     // checked under the same limits as a login, per user and per address.
     let attempt = state
@@ -245,6 +283,11 @@ pub async fn change_password(
     })
     .await?
     .ok_or_else(|| ApiError::unauthorized("the user no longer exists"))?;
+    let expired = crate::users::model::temporary_password_expired(
+        stored.password_change_required,
+        stored.temporary_password_expires_at,
+        state.clock.now(),
+    );
     let _permit = state
         .hashing_permits
         .acquire()
@@ -266,6 +309,14 @@ pub async fn change_password(
             "the current password is wrong",
         ));
     };
+    if expired {
+        attempt.failed();
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "temporary_password_expired",
+            "this temporary password has expired; ask an admin to reset the password again",
+        ));
+    }
     attempt.succeeded();
     let changed = with_conn(&state, move |conn| {
         Ok(crate::users::store::set_password_hash(
