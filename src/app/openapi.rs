@@ -16,6 +16,12 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .description(Some(
+                        "A token from POST /auth/login. After an admin reset the user's password \
+                         (POST /users/{id}/password-reset), the token from a login with the \
+                         temporary password admits only GET /me, POST /me/password and POST \
+                         /auth/logout; every other route answers 403 password_change_required.",
+                    ))
                     .build(),
             ),
         );

@@ -30,6 +30,8 @@ pub fn api(cfg: &mut ServiceConfig<'_>) {
             .service(crate::users::http::users::create_user)
             .service(crate::users::http::users::list_users)
             .service(crate::users::http::users::update_user)
+            .service(crate::users::http::users::get_user)
+            .service(crate::users::http::password_reset::reset_user_password)
             .service(crate::passbook::http::accounts::get_account)
             .service(crate::passbook::http::statements::get_statement)
             .service(crate::passbook::http::statements::get_passbook)

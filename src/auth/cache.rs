@@ -25,6 +25,9 @@ pub struct UserFacts {
     pub member_id: Option<MemberId>,
     pub active: bool,
     pub token_version: i64,
+    /// An admin reset the password: until the user sets a new one, their tokens admit only the
+    /// routes that let them do so.
+    pub password_change_required: bool,
 }
 
 pub struct UserCache {
@@ -99,6 +102,7 @@ mod tests {
             member_id: None,
             active: true,
             token_version: version,
+            password_change_required: false,
         }
     }
 

@@ -1,5 +1,5 @@
 //! Password-guessing limits per username and per client address, for every place a password is
-//! checked (login and password change).
+//! checked (login and password change), and the same limits on admins' password resets.
 //!
 //! An attempt takes its slot *before* the password is hashed, under the same lock as the check,
 //! so a burst of concurrent guesses is held to the limit exactly like guesses one after another:
@@ -170,6 +170,18 @@ impl LoginThrottle {
         })
     }
 
+    /// Takes a slot for one password reset by the admin `actor` of the user `target`: an admin may
+    /// make as many resets within the window as a username may fail logins, and a user's password
+    /// may be reset as often as an address may fail. Settle it with [`Attempt::spent`] once the
+    /// reset is done. The keys hold a space, which no username or address does, so resets never
+    /// share a window with logins.
+    pub fn begin_password_reset(&self, actor: &str, target: &str) -> Result<Attempt<'_>, u64> {
+        self.begin_attempt(
+            &format!("password reset by {actor}"),
+            &format!("password reset of {target}"),
+        )
+    }
+
     fn settle(&self, user: &str, address: &str, outcome: Outcome) {
         let mut tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
         settle(&mut tables.users, user, outcome, true);
@@ -191,6 +203,12 @@ pub struct Attempt<'a> {
 impl Attempt<'_> {
     /// The password was wrong: the slot stays taken until the window ends.
     pub fn failed(mut self) {
+        self.finish(Outcome::Failed);
+    }
+
+    /// The thing throttled was done (a password reset): like a wrong password, it keeps its slot
+    /// until the window ends.
+    pub fn spent(mut self) {
         self.finish(Outcome::Failed);
     }
 
@@ -254,6 +272,33 @@ mod tests {
         throttle.begin_attempt("wang", "1.2.3.4").unwrap().failed();
         let wait = throttle.begin_attempt("wang", "1.2.3.4").err().unwrap();
         assert!(wait > 1 && wait <= LOGIN_WINDOW_SECONDS, "{wait}");
+    }
+
+    #[test]
+    fn password_resets_are_counted_apart_from_logins() {
+        let throttle = LoginThrottle::default();
+        for _ in 0..LOGIN_FAILURES_PER_USER_MAX {
+            throttle
+                .begin_password_reset("admin-1", "user-1")
+                .unwrap()
+                .spent();
+        }
+        let wait = throttle.begin_password_reset("admin-1", "user-2").err();
+        assert!(wait.is_some_and(|w| w > 1), "{wait:?}");
+        // Another admin, and logins of the admin's own username, are not held back by it.
+        throttle
+            .begin_password_reset("admin-2", "user-1")
+            .unwrap()
+            .spent();
+        assert!(throttle.begin_attempt("admin-1", "1.2.3.4").is_ok());
+        // A reset abandoned before it was done (an unknown user) gives its slot back.
+        drop(throttle.begin_password_reset("admin-3", "nobody").unwrap());
+        for _ in 0..LOGIN_FAILURES_PER_USER_MAX {
+            throttle
+                .begin_password_reset("admin-3", "user-3")
+                .unwrap()
+                .spent();
+        }
     }
 
     #[test]

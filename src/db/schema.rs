@@ -96,6 +96,22 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        password_change_required -> Bool,
+        temporary_password_expires_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    password_resets (id) {
+        id -> PortableUuid,
+        community_id -> PortableUuid,
+        user_id -> PortableUuid,
+        reset_by -> PortableUuid,
+        reset_at -> Timestamp,
+        expires_at -> Timestamp,
     }
 }
 
@@ -344,6 +360,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     members,
     accounts,
     users,
+    password_resets,
     journal,
     postings,
     idempotency_keys,

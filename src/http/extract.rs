@@ -1,5 +1,10 @@
 //! The bearer-token extractor: a request that reaches a handler with an `AuthUser` carries a
 //! valid, unrevoked token of an active user, and the user's current roles.
+//!
+//! It is also the one place that holds a user whose password an admin reset to the password
+//! change: `AuthUser` refuses them with 403 `password_change_required`, so every route that takes
+//! one is closed to them without a check of its own. The few routes that must stay open to them
+//! (who am I, change my password, log out) take [`PasswordChangeUser`] instead.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -22,7 +27,16 @@ pub struct AuthUser {
     pub username: String,
     pub roles: RoleSet,
     pub member_id: Option<MemberId>,
+    /// Always false in an `AuthUser` a handler receives; true only inside a
+    /// [`PasswordChangeUser`] whose password an admin reset.
+    pub password_change_required: bool,
 }
+
+/// A token holder who may still have to replace a temporary password: taken only by the routes
+/// a user must reach to do so (`GET /me`, `POST /me/password`, `POST /auth/logout`). Every other
+/// route takes [`AuthUser`].
+#[derive(Debug, Clone)]
+pub struct PasswordChangeUser(pub AuthUser);
 
 impl AuthUser {
     /// True when one of the user's roles holds `permission` (see `kernel::policy::GRANTS`).
@@ -90,58 +104,88 @@ fn bearer_token(header: Option<&[u8]>) -> Result<&str, ApiError> {
         .ok_or_else(invalid_token)
 }
 
+fn password_change_required() -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::FORBIDDEN,
+        "password_change_required",
+        "an admin reset your password: set a new one with POST /api/v1/me/password \
+         (the temporary password as current_password), then log in again",
+    )
+}
+
 impl FromRequest for AuthUser {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<AuthUser, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut actix_web::dev::Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let header = req
-            .headers()
-            .get(AUTHORIZATION)
-            .map(|v| v.as_bytes().to_vec());
+        let authenticating = authenticate(req);
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            let token = bearer_token(header.as_deref())?;
-            let claims = state.jwt.verify(token).map_err(|_| invalid_token())?;
-            if claims.op {
-                return Err(operator_token());
+            let user = authenticating.await?;
+            if user.password_change_required {
+                return Err(password_change_required());
             }
-            let user_id = UserId(claims.sub);
-            let facts = match state.users.get(user_id) {
-                Some(facts) => facts,
-                None => {
-                    let ticket = state.users.ticket();
-                    let row = crate::http::with_conn_quick(&state, move |conn| {
-                        Ok(crate::users::store::user_by_id(conn, user_id)?)
-                    })
-                    .await?
-                    .ok_or_else(invalid_token)?;
-                    let facts = UserFacts {
-                        community_id: row.community_id.into(),
-                        username: row.username,
-                        roles: RoleSet::parse_stored(&row.roles).map_err(ApiError::internal)?,
-                        member_id: row.member_id.map(Into::into),
-                        active: row.status == "active",
-                        token_version: row.token_version,
-                    };
-                    state.users.store(ticket, user_id, facts.clone());
-                    facts
-                }
-            };
-            if !facts.active
-                || facts.token_version != claims.tv
-                || facts.community_id.0 != claims.com
-            {
-                return Err(invalid_token());
+            Ok(user)
+        })
+    }
+}
+
+impl FromRequest for PasswordChangeUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<PasswordChangeUser, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let authenticating = authenticate(req);
+        Box::pin(async move { Ok(PasswordChangeUser(authenticating.await?)) })
+    }
+}
+
+/// The token's user, whatever the state of their password.
+fn authenticate(req: &HttpRequest) -> impl Future<Output = Result<AuthUser, ApiError>> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let header = req
+        .headers()
+        .get(AUTHORIZATION)
+        .map(|v| v.as_bytes().to_vec());
+    async move {
+        let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+        let token = bearer_token(header.as_deref())?;
+        let claims = state.jwt.verify(token).map_err(|_| invalid_token())?;
+        if claims.op {
+            return Err(operator_token());
+        }
+        let user_id = UserId(claims.sub);
+        let facts = match state.users.get(user_id) {
+            Some(facts) => facts,
+            None => {
+                let ticket = state.users.ticket();
+                let row = crate::http::with_conn_quick(&state, move |conn| {
+                    Ok(crate::users::store::user_by_id(conn, user_id)?)
+                })
+                .await?
+                .ok_or_else(invalid_token)?;
+                let facts = UserFacts {
+                    community_id: row.community_id.into(),
+                    username: row.username,
+                    roles: RoleSet::parse_stored(&row.roles).map_err(ApiError::internal)?,
+                    member_id: row.member_id.map(Into::into),
+                    active: row.status == "active",
+                    token_version: row.token_version,
+                    password_change_required: row.password_change_required,
+                };
+                state.users.store(ticket, user_id, facts.clone());
+                facts
             }
-            Ok(AuthUser {
-                user_id,
-                community_id: facts.community_id,
-                username: facts.username,
-                roles: facts.roles,
-                member_id: facts.member_id,
-            })
+        };
+        if !facts.active || facts.token_version != claims.tv || facts.community_id.0 != claims.com {
+            return Err(invalid_token());
+        }
+        Ok(AuthUser {
+            user_id,
+            community_id: facts.community_id,
+            username: facts.username,
+            roles: facts.roles,
+            member_id: facts.member_id,
+            password_change_required: facts.password_change_required,
         })
     }
 }

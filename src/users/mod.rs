@@ -1,4 +1,4 @@
-//! Who may log in, with which roles: users, login, logout, password change.
+//! Who may log in, with which roles: users, login, logout, password change and reset.
 
 pub mod http;
 pub mod model;

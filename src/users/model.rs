@@ -1,4 +1,44 @@
-//! What a username may be.
+//! What a username may be, and rules about passwords that need no storage: how long a temporary
+//! password from a reset lasts, whether it still works, and who may reset whose.
+
+use chrono::NaiveDateTime;
+
+use crate::kernel::UserId;
+
+/// How long a temporary password from an admin's reset works. Long enough for a resident to be
+/// told over a weekend and come by; short enough that a slip of paper left lying about goes
+/// stale. Past it the login is refused (`temporary_password_expired`) and an admin resets again.
+pub const TEMPORARY_PASSWORD_TTL_HOURS: i64 = 72;
+
+/// When a temporary password given out at `now` stops working.
+pub fn temporary_password_expiry(now: NaiveDateTime) -> NaiveDateTime {
+    now + chrono::Duration::hours(TEMPORARY_PASSWORD_TTL_HOURS)
+}
+
+/// True when the user's password is a temporary one whose time has passed. A password the user
+/// chose (no change required) never expires here.
+pub fn temporary_password_expired(
+    change_required: bool,
+    expires_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> bool {
+    change_required && expires_at.is_some_and(|expires_at| now >= expires_at)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetRefusal {
+    /// An admin changes their own password with the current one (`POST /me/password`): a reset
+    /// of one's own password would let a stolen admin token lock the admin out and take over.
+    OwnPassword,
+}
+
+/// Whether `actor` may reset the password of `target` (both of one community, the actor an admin).
+pub fn check_reset(actor: UserId, target: UserId) -> Result<(), ResetRefusal> {
+    if actor == target {
+        return Err(ResetRefusal::OwnPassword);
+    }
+    Ok(())
+}
 
 /// Longest username accepted anywhere.
 pub const USERNAME_CHARS_MAX: usize = 64;
@@ -18,4 +58,45 @@ pub fn check_username(username: &str) -> Result<(), String> {
         return Err("username must not contain spaces, commas or control characters".into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    #[test]
+    fn a_temporary_password_works_until_its_expiry_and_not_at_it() {
+        let given = at("2026-12-02 08:00:00");
+        let expiry = temporary_password_expiry(given);
+        assert_eq!(expiry, at("2026-12-05 08:00:00"));
+        assert!(!temporary_password_expired(
+            true,
+            Some(expiry),
+            at("2026-12-05 07:59:59")
+        ));
+        assert!(temporary_password_expired(true, Some(expiry), expiry));
+        // A chosen password, or one without an expiry, never expires here.
+        assert!(!temporary_password_expired(
+            false,
+            Some(expiry),
+            at("2027-01-01 00:00:00")
+        ));
+        assert!(!temporary_password_expired(
+            true,
+            None,
+            at("2027-01-01 00:00:00")
+        ));
+    }
+
+    #[test]
+    fn nobody_resets_their_own_password() {
+        let admin = UserId(uuid::Uuid::now_v7());
+        let other = UserId(uuid::Uuid::now_v7());
+        assert_eq!(check_reset(admin, admin), Err(ResetRefusal::OwnPassword));
+        assert_eq!(check_reset(admin, other), Ok(()));
+    }
 }

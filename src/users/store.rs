@@ -21,6 +21,9 @@ pub struct UserRow {
     pub status: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Set by an admin's reset; cleared when the user sets a password of their own.
+    pub password_change_required: bool,
+    pub temporary_password_expires_at: Option<NaiveDateTime>,
 }
 
 // ---------------------------------------------------------------- users
@@ -46,9 +49,12 @@ pub fn user_by_id(conn: &mut DbConn, id: UserId) -> QueryResult<Option<UserRow>>
         .optional()
 }
 
+/// The member's active login. A member may also have disabled logins from before; those are
+/// history, never "the user of the member".
 pub fn user_by_member(conn: &mut DbConn, member: MemberId) -> QueryResult<Option<UserRow>> {
     users::table
         .filter(users::member_id.eq(DbUuid::from(member)))
+        .filter(users::status.eq("active"))
         .select(UserRow::as_select())
         .get_result(conn)
         .optional()
@@ -92,6 +98,8 @@ pub fn insert_user(conn: &mut DbConn, new: &NewUser<'_>) -> Result<UserRow, Crea
         status: "active".into(),
         created_at: now,
         updated_at: now,
+        password_change_required: false,
+        temporary_password_expires_at: None,
     };
     match diesel::insert_into(users::table).values(&row).execute(conn) {
         Ok(_) => Ok(row),
@@ -208,13 +216,111 @@ pub fn bump_token_version(conn: &mut DbConn, user: UserId) -> QueryResult<usize>
         .execute(conn)
 }
 
-/// Sets a new password hash and revokes every token in the same statement.
+/// Sets a new password hash the user chose and revokes every token in the same statement. A
+/// temporary password from a reset ends with it.
 pub fn set_password_hash(conn: &mut DbConn, user: UserId, hash: &str) -> QueryResult<usize> {
     diesel::update(users::table.find(DbUuid::from(user)))
         .set((
             users::password_hash.eq(hash),
             users::token_version.eq(users::token_version + 1),
             users::updated_at.eq(now_utc()),
+            users::password_change_required.eq(false),
+            users::temporary_password_expires_at.eq(None::<NaiveDateTime>),
         ))
         .execute(conn)
+}
+
+/// True when a write failed because the member already has an active login
+/// (`users_member_key`: one active login per member).
+pub fn is_member_has_user(error: &DieselError) -> bool {
+    match error {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => info
+            .constraint_name()
+            .unwrap_or(info.message())
+            .contains("member"),
+        _ => false,
+    }
+}
+
+// ---------------------------------------------------------------- password resets
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = password_resets)]
+pub struct PasswordResetRow {
+    pub id: DbUuid,
+    pub community_id: DbUuid,
+    pub user_id: DbUuid,
+    pub reset_by: DbUuid,
+    pub reset_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+pub struct PasswordReset<'a> {
+    pub community: CommunityId,
+    pub user: UserId,
+    pub reset_by: UserId,
+    /// The temporary password's hash; the password itself is never stored.
+    pub password_hash: &'a str,
+    pub reset_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+/// Gives the user a temporary password that must be changed at the next login, revokes every
+/// token they hold, and records who did it. `None` when the community has no such user. Call
+/// inside a writing transaction, so the reset and its record are one.
+pub fn reset_password(
+    conn: &mut DbConn,
+    reset: &PasswordReset<'_>,
+) -> QueryResult<Option<UserRow>> {
+    let updated = diesel::update(
+        users::table
+            .filter(users::id.eq(DbUuid::from(reset.user)))
+            .filter(users::community_id.eq(DbUuid::from(reset.community))),
+    )
+    .set((
+        users::password_hash.eq(reset.password_hash),
+        users::password_change_required.eq(true),
+        users::temporary_password_expires_at.eq(Some(reset.expires_at)),
+        users::token_version.eq(users::token_version + 1),
+        users::updated_at.eq(now_utc()),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Ok(None);
+    }
+    diesel::insert_into(password_resets::table)
+        .values(&PasswordResetRow {
+            id: DbUuid(uuid::Uuid::now_v7()),
+            community_id: reset.community.into(),
+            user_id: reset.user.into(),
+            reset_by: reset.reset_by.into(),
+            reset_at: reset.reset_at,
+            expires_at: reset.expires_at,
+        })
+        .execute(conn)?;
+    user_by_id(conn, reset.user)
+}
+
+/// The user's latest password reset, with the username of the admin who made it.
+pub fn last_password_reset(
+    conn: &mut DbConn,
+    community: CommunityId,
+    user: UserId,
+) -> QueryResult<Option<(PasswordResetRow, String)>> {
+    let Some(reset) = password_resets::table
+        .filter(password_resets::community_id.eq(DbUuid::from(community)))
+        .filter(password_resets::user_id.eq(DbUuid::from(user)))
+        .order((password_resets::reset_at.desc(), password_resets::id.desc()))
+        .select(PasswordResetRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let by: String = users::table
+        .filter(users::id.eq(reset.reset_by))
+        .filter(users::community_id.eq(DbUuid::from(community)))
+        .select(users::username)
+        .get_result(conn)?;
+    Ok(Some((reset, by)))
 }

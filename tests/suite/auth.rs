@@ -433,6 +433,8 @@ fn each_role_reaches_only_what_it_may(app: TestApp) {
             [401, 403, 403, 403, 200, 200],
         ),
         ("/api/v1/users/{id}", "PATCH", format!("/api/v1/users/{target_user}"), Some(json!({"roles": ["auditor"]}).to_string()), [401, 403, 403, 403, 403, 200]),
+        ("/api/v1/users/{id}", "GET", format!("/api/v1/users/{target_user}"), None, [401, 403, 403, 403, 403, 200]),
+        ("/api/v1/users/{id}/password-reset", "POST", format!("/api/v1/users/{target_user}/password-reset"), None, [401, 403, 403, 403, 403, 200]),
         ("/api/v1/accounts/{id}/statement", "GET", format!("/api/v1/accounts/{own_account}/statement"), None, [401, 200, 403, 200, 200, 200]),
         ("/api/v1/accounts/{id}/statement", "GET", format!("/api/v1/accounts/{other_account}/statement"), None, [401, 404, 403, 200, 200, 200]),
         ("/api/v1/accounts/{id}/passbook", "GET", format!("/api/v1/accounts/{own_account}/passbook"), None, [401, 200, 403, 200, 200, 200]),

@@ -84,6 +84,20 @@ fn secrets_never_appear_in_the_logs_of_this_process() {
         &token,
         &json!({"current_password": secret_password, "new_password": "another-secret-pw"}),
     );
+    let user_id = user.body["id"].as_str().unwrap();
+    let reset = app.post(
+        &format!("/api/v1/users/{user_id}/password-reset"),
+        &app.admin_token,
+        &json!({}),
+    );
+    assert_eq!(reset.status, 200, "{}", reset.text);
+    let temporary = reset.body["temporary_password"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let temporary_token = app.login_ok("logged", &temporary);
+    app.get("/api/v1/members", &temporary_token)
+        .assert_problem(403, "password_change_required");
     drop(app);
     let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).to_string();
     assert!(
@@ -91,6 +105,10 @@ fn secrets_never_appear_in_the_logs_of_this_process() {
         "requests are logged: {text}"
     );
     assert!(text.contains("failed login"), "failed logins are logged");
+    assert!(
+        text.contains("password reset"),
+        "password resets are logged"
+    );
     for secret in [
         secret_password,
         "wrong-password-xyz",
@@ -99,6 +117,8 @@ fn secrets_never_appear_in_the_logs_of_this_process() {
         JWT_SECRET,
         &token,
         "forged.token.value",
+        &temporary,
+        &temporary_token,
     ] {
         assert!(
             !text.contains(secret),

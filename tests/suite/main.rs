@@ -33,6 +33,7 @@ mod logs;
 mod members;
 mod openapi;
 mod outage;
+mod password_reset;
 mod policy;
 mod readme;
 mod reliability;

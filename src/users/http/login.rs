@@ -12,7 +12,7 @@ use crate::http::credentials::{
     client_address, invalid_credentials, password_matches, too_many_attempts,
     LOGIN_PASSWORD_CHARS_MAX,
 };
-use crate::http::extract::AuthUser;
+use crate::http::extract::PasswordChangeUser;
 use crate::http::problem::responses as problems;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
@@ -39,16 +39,10 @@ pub struct TokenResponse {
     pub token_type: String,
     /// Seconds until the token expires.
     pub expires_in: u64,
-}
-
-impl TokenResponse {
-    pub fn bearer(access_token: String, expires_in: u64) -> TokenResponse {
-        TokenResponse {
-            access_token,
-            token_type: "Bearer".into(),
-            expires_in,
-        }
-    }
+    /// True after an admin reset the password: until `POST /me/password` sets a new one, the
+    /// token admits only that, `GET /me` and `POST /auth/logout` (others answer 403
+    /// `password_change_required`).
+    pub password_change_required: bool,
 }
 
 /// The name the throttle counts a user's attempts under: `admin` of one community is not `admin`
@@ -69,12 +63,20 @@ fn community_required(communities: i64) -> ApiError {
     .with("field", "community")
 }
 
+fn temporary_password_expired() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "temporary_password_expired",
+        "this temporary password has expired; ask an admin to reset the password again",
+    )
+}
+
 /// Exchanges a community, username and password for an access token.
 #[utoipa::path(tag = "auth", operation_id = "create_token",
     request_body = LoginRequest,
     responses((status = 200, body = TokenResponse),
         problems::BadRequest,
-        (status = 401, description = "wrong community, username or password (one answer for all three)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "invalid_credentials: wrong community, username or password (one answer for all three); temporary_password_expired: the password from an admin's reset is past its time", body = Problem, content_type = "application/problem+json"),
         problems::PayloadTooLarge,
         problems::UnsupportedMediaType,
         (status = 422, description = "community_required (the server holds several communities), malformed body", body = Problem, content_type = "application/problem+json"),
@@ -141,6 +143,14 @@ pub async fn login(
     let Some(user) = user else {
         return Err(invalid_credentials());
     };
+    if crate::users::model::temporary_password_expired(
+        user.password_change_required,
+        user.temporary_password_expires_at,
+        state.clock.now(),
+    ) {
+        attempt.failed();
+        return Err(temporary_password_expired());
+    }
     attempt.succeeded();
     let roles = RoleSet::parse_stored(&user.roles).map_err(ApiError::internal)?;
     let token = state
@@ -152,7 +162,12 @@ pub async fn login(
             user.token_version,
         )
         .map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok().json(TokenResponse::bearer(token, state.jwt.ttl_seconds())))
+    Ok(HttpResponse::Ok().json(TokenResponse {
+        access_token: token,
+        token_type: "Bearer".into(),
+        expires_in: state.jwt.ttl_seconds(),
+        password_change_required: user.password_change_required,
+    }))
 }
 
 /// Revokes every token of the current user, on every device.
@@ -161,7 +176,10 @@ pub async fn login(
     responses((status = 204, description = "all of the user's tokens are revoked"),
         problems::Unauthorized))]
 #[post("/auth/logout")]
-pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+pub async fn logout(
+    state: web::Data<AppState>,
+    PasswordChangeUser(user): PasswordChangeUser,
+) -> Result<HttpResponse, ApiError> {
     let user_id = user.user_id;
     let bumped = with_conn(&state, move |conn| {
         Ok(crate::users::store::bump_token_version(conn, user_id)?)
@@ -200,6 +218,9 @@ pub struct MeResponse {
     pub community: CommunitySummary,
     /// The user's own member record and passbook, when the user is a resident.
     pub member: Option<MemberView>,
+    /// True after an admin reset the password: set a new one with `POST /me/password` before
+    /// anything else.
+    pub password_change_required: bool,
 }
 
 /// Who the token belongs to, with their own member record and balance.
@@ -208,7 +229,10 @@ pub struct MeResponse {
     responses((status = 200, body = MeResponse),
         problems::Unauthorized))]
 #[get("/me")]
-pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+pub async fn me(
+    state: web::Data<AppState>,
+    PasswordChangeUser(user): PasswordChangeUser,
+) -> Result<HttpResponse, ApiError> {
     let community = {
         let id = user.community_id;
         with_conn(&state, move |conn| {
@@ -245,6 +269,7 @@ pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpRespon
         },
         community,
         member,
+        password_change_required: user.password_change_required,
     }))
 }
 
@@ -262,7 +287,7 @@ pub struct ChangePasswordRequest {
     responses((status = 204, description = "changed; every token is revoked"),
         problems::BadRequest,
         problems::Unauthorized,
-        (status = 403, description = "the current password is wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "wrong_password: the current password is wrong; temporary_password_expired: the password from an admin's reset is past its time", body = Problem, content_type = "application/problem+json"),
         problems::PayloadTooLarge,
         problems::UnsupportedMediaType,
         problems::Unprocessable,
@@ -271,7 +296,7 @@ pub struct ChangePasswordRequest {
 pub async fn change_password(
     state: web::Data<AppState>,
     req: HttpRequest,
-    user: AuthUser,
+    PasswordChangeUser(user): PasswordChangeUser,
     body: web::Json<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let ChangePasswordRequest {
@@ -279,6 +304,13 @@ pub async fn change_password(
         new_password,
     } = body.into_inner();
     check_password_rules(&new_password).map_err(ApiError::validation)?;
+    // A temporary password was seen by the admin who gave it out; it must not stay in use.
+    if user.password_change_required && new_password == current_password {
+        return Err(
+            ApiError::validation("choose a new password, not the temporary one")
+                .with("field", "new_password"),
+        );
+    }
     // A stolen token must not become a way to guess the password: the current password is
     // checked under the same limits as a login, per user and per address.
     let attempt = state
@@ -294,6 +326,11 @@ pub async fn change_password(
     })
     .await?
     .ok_or_else(|| ApiError::unauthorized("the user no longer exists"))?;
+    let expired = crate::users::model::temporary_password_expired(
+        stored.password_change_required,
+        stored.temporary_password_expires_at,
+        state.clock.now(),
+    );
     let _permit = state
         .hashing_permits
         .acquire()
@@ -315,6 +352,14 @@ pub async fn change_password(
             "the current password is wrong",
         ));
     };
+    if expired {
+        attempt.failed();
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "temporary_password_expired",
+            "this temporary password has expired; ask an admin to reset the password again",
+        ));
+    }
     attempt.succeeded();
     let changed = with_conn(&state, move |conn| {
         Ok(crate::users::store::set_password_hash(

@@ -1,4 +1,5 @@
 //! The users' JSON faces.
 
 pub mod login;
+pub mod password_reset;
 pub mod users;

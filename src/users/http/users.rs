@@ -28,9 +28,11 @@ pub struct UserView {
     /// `active` or `disabled`.
     pub status: String,
     pub created_at: String,
+    /// True after an admin reset the password, until the user sets a new one.
+    pub password_change_required: bool,
 }
 
-fn user_view(row: &UserRow) -> UserView {
+pub(super) fn user_view(row: &UserRow) -> UserView {
     UserView {
         id: row.id.0,
         username: row.username.clone(),
@@ -43,6 +45,7 @@ fn user_view(row: &UserRow) -> UserView {
         member_id: row.member_id.map(|m| m.0),
         status: row.status.clone(),
         created_at: rfc3339(row.created_at),
+        password_change_required: row.password_change_required,
     }
 }
 
@@ -195,7 +198,7 @@ pub struct UpdateUserRequest {
         problems::Unauthorized,
         problems::Forbidden,
         problems::NotFound,
-        (status = 409, description = "last_admin: the change would leave the community without an active admin", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "last_admin: the change would leave the community without an active admin; member_has_user: the user's member has another active login", body = Problem, content_type = "application/problem+json"),
         problems::PayloadTooLarge,
         problems::UnsupportedMediaType,
         problems::Unprocessable))]
@@ -266,7 +269,18 @@ pub async fn update_user(
                     "a resident must be linked to a member; create a user with member_id",
                 ));
             }
-            crate::users::store::update_user(conn, community, target, roles, status.as_deref())?
+            crate::users::store::update_user(conn, community, target, roles, status.as_deref())
+                .map_err(|e| {
+                    // Enabling an old login of a member who has been given a new one since.
+                    if crate::users::store::is_member_has_user(&e) {
+                        ApiError::conflict(
+                            "member_has_user",
+                            "this user's member has another active login; disable that one first",
+                        )
+                    } else {
+                        e.into()
+                    }
+                })?
                 .ok_or_else(|| ApiError::not_found("user"))
         })
     })
@@ -274,4 +288,65 @@ pub async fn update_user(
     state.users.forget(target);
     let row = row?;
     Ok(HttpResponse::Ok().json(user_view(&row)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasswordResetRecord {
+    pub reset_at: String,
+    /// When the temporary password stopped (or stops) working.
+    pub expires_at: String,
+    pub reset_by: UserRef,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserRef {
+    pub id: uuid::Uuid,
+    pub username: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserDetail {
+    #[serde(flatten)]
+    pub user: UserView,
+    /// The latest password reset by an admin, or null when there was none.
+    pub last_password_reset: Option<PasswordResetRecord>,
+}
+
+/// One user of the community, with their latest password reset (admin only).
+#[utoipa::path(tag = "users", operation_id = "get_user",
+    security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "user id")),
+    responses((status = 200, body = UserDetail),
+        problems::BadRequest,
+        problems::Unauthorized,
+        problems::Forbidden,
+        problems::NotFound))]
+#[get("/users/{id}")]
+pub async fn get_user(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<uuid::Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ManageUsers)?;
+    let target = UserId(path.into_inner());
+    let community = user.community_id;
+    let (row, reset) = with_conn(&state, move |conn| {
+        let row = crate::users::store::user_by_id(conn, target)?
+            .filter(|u| u.community_id == community.into())
+            .ok_or_else(|| ApiError::not_found("user"))?;
+        let reset = crate::users::store::last_password_reset(conn, community, target)?;
+        Ok((row, reset))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(UserDetail {
+        user: user_view(&row),
+        last_password_reset: reset.map(|(reset, by)| PasswordResetRecord {
+            reset_at: rfc3339(reset.reset_at),
+            expires_at: rfc3339(reset.expires_at),
+            reset_by: UserRef {
+                id: reset.reset_by.0,
+                username: by,
+            },
+        }),
+    }))
 }
