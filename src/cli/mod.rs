@@ -1,5 +1,5 @@
-//! The `moralbank` command: serve (default), migrate, user add, community add|list, operator add,
-//! verify, openapi, demo, backup.
+//! The `moralbank` command: serve (default), migrate, user add|reset-password, community add|list,
+//! operator add, verify, openapi, demo, backup.
 //!
 //! Output goes through [`out`] and [`err`], never `println!`: those panic when the reader has
 //! gone (`moralbank openapi | head`), and a closed pipe is not an error of ours.
@@ -170,6 +170,15 @@ enum OperatorCommands {
 
 #[derive(Subcommand)]
 enum UserCommands {
+    /// Give a user a temporary password, printed once, that must be changed at the next login
+    /// (for a community whose only admin forgot the password)
+    ResetPassword {
+        /// The community's code; may be left out while the database holds one community
+        #[arg(long)]
+        community: Option<String>,
+        #[arg(long)]
+        username: String,
+    },
     /// Add a user who can log in
     Add {
         /// The community's code; may be left out while the database holds one community
@@ -219,6 +228,13 @@ pub fn main() -> ExitCode {
             member_no.as_deref(),
             password_stdin,
         ),
+        Commands::User {
+            command:
+                UserCommands::ResetPassword {
+                    community,
+                    username,
+                },
+        } => reset_password(&config, community.as_deref(), &username),
         Commands::Community {
             command:
                 CommunityCommands::Add {
@@ -416,6 +432,43 @@ fn add_user(
     out(&format!(
         "created user {} ({}) with roles {}\n",
         user.username, user.id.0, user.roles
+    ));
+    Ok(())
+}
+
+/// A reset on the server itself, where no admin of the community can log in to make one: the same
+/// temporary password, forced change, expiry and revocation as `POST /users/{id}/password-reset`,
+/// recorded with no admin.
+fn reset_password(config: &Config, community: Option<&str>, username: &str) -> Result<(), String> {
+    require_database(config)?;
+    let mut conn = schema_only(config)?;
+    let community = community_named(&mut conn, community)?;
+    let user = crate::users::store::user_by_username(&mut conn, community, username)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("the community has no user {username}"))?;
+    let password = crate::auth::password::generate_password();
+    let hash = hash_password(&password)?;
+    let reset_at = crate::db::now_utc();
+    let expires_at = crate::users::model::temporary_password_expiry(reset_at);
+    db::write_transaction(&mut conn, |conn| {
+        crate::users::store::reset_password(
+            conn,
+            &crate::users::store::PasswordReset {
+                community,
+                user: user.id.into(),
+                reset_by: None,
+                password_hash: &hash,
+                reset_at,
+                expires_at,
+            },
+        )
+    })
+    .map_err(|e| e.to_string())?;
+    out(&format!(
+        "Temporary password for {username}: {password}\n\
+         It works until {} UTC, once: the next login must set a new password. Every token of \
+         {username} is revoked.\n",
+        expires_at.format("%Y-%m-%d %H:%M")
     ));
     Ok(())
 }

@@ -109,7 +109,7 @@ diesel::table! {
         id -> PortableUuid,
         community_id -> PortableUuid,
         user_id -> PortableUuid,
-        reset_by -> PortableUuid,
+        reset_by -> Nullable<PortableUuid>,
         reset_at -> Timestamp,
         expires_at -> Timestamp,
     }

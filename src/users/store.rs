@@ -250,7 +250,8 @@ pub struct PasswordResetRow {
     pub id: DbUuid,
     pub community_id: DbUuid,
     pub user_id: DbUuid,
-    pub reset_by: DbUuid,
+    /// `None`: reset on the server's command line.
+    pub reset_by: Option<DbUuid>,
     pub reset_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
 }
@@ -258,7 +259,8 @@ pub struct PasswordResetRow {
 pub struct PasswordReset<'a> {
     pub community: CommunityId,
     pub user: UserId,
-    pub reset_by: UserId,
+    /// The admin who reset it; `None` on the server's command line.
+    pub reset_by: Option<UserId>,
     /// The temporary password's hash; the password itself is never stored.
     pub password_hash: &'a str,
     pub reset_at: NaiveDateTime,
@@ -293,7 +295,7 @@ pub fn reset_password(
             id: DbUuid(uuid::Uuid::now_v7()),
             community_id: reset.community.into(),
             user_id: reset.user.into(),
-            reset_by: reset.reset_by.into(),
+            reset_by: reset.reset_by.map(Into::into),
             reset_at: reset.reset_at,
             expires_at: reset.expires_at,
         })
@@ -301,12 +303,13 @@ pub fn reset_password(
     user_by_id(conn, reset.user)
 }
 
-/// The user's latest password reset, with the username of the admin who made it.
+/// The user's latest password reset, with the username of the admin who made it (none for a reset
+/// on the server's command line).
 pub fn last_password_reset(
     conn: &mut DbConn,
     community: CommunityId,
     user: UserId,
-) -> QueryResult<Option<(PasswordResetRow, String)>> {
+) -> QueryResult<Option<(PasswordResetRow, Option<String>)>> {
     let Some(reset) = password_resets::table
         .filter(password_resets::community_id.eq(DbUuid::from(community)))
         .filter(password_resets::user_id.eq(DbUuid::from(user)))
@@ -317,10 +320,15 @@ pub fn last_password_reset(
     else {
         return Ok(None);
     };
-    let by: String = users::table
-        .filter(users::id.eq(reset.reset_by))
-        .filter(users::community_id.eq(DbUuid::from(community)))
-        .select(users::username)
-        .get_result(conn)?;
+    let by: Option<String> = match reset.reset_by {
+        Some(by) => Some(
+            users::table
+                .filter(users::id.eq(by))
+                .filter(users::community_id.eq(DbUuid::from(community)))
+                .select(users::username)
+                .get_result(conn)?,
+        ),
+        None => None,
+    };
     Ok(Some((reset, by)))
 }

@@ -565,6 +565,76 @@ fn the_command_line_adds_communities_operators_and_users_to_the_right_community(
     app.login_in("community", "clerk1", "password-123")
         .assert_problem(401, "invalid_credentials");
 
+    // West's only admin forgot the password: the server's command line resets it.
+    let west_admin = app.login_in_ok("west", "admin", &password);
+    let (code, out, err) = cli(
+        &app,
+        &[
+            "user",
+            "reset-password",
+            "--community",
+            "west",
+            "--username",
+            "admin",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let temporary = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Temporary password for admin: "))
+        .unwrap_or_else(|| panic!("no temporary password in: {out}"))
+        .to_string();
+    app.get("/api/v1/me", &west_admin)
+        .assert_problem(401, "invalid_token");
+    app.login_in("west", "admin", &password)
+        .assert_problem(401, "invalid_credentials");
+    let resp = app.login_in("west", "admin", &temporary);
+    assert_eq!(resp.status, 200, "{}", resp.text);
+    assert_eq!(resp.body["password_change_required"], true);
+    let forced = resp.body["access_token"].as_str().unwrap().to_string();
+    app.get("/api/v1/members", &forced)
+        .assert_problem(403, "password_change_required");
+    let changed = app.post(
+        "/api/v1/me/password",
+        &forced,
+        &json!({"current_password": temporary, "new_password": "west-admin-new-1"}),
+    );
+    assert_eq!(changed.status, 204, "{}", changed.text);
+    let west_admin = app.login_in_ok("west", "admin", "west-admin-new-1");
+    let users = app.get("/api/v1/users", &west_admin);
+    let admin_id = users.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "admin")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let detail = app.get(&format!("/api/v1/users/{admin_id}"), &west_admin);
+    assert_eq!(detail.status, 200, "{}", detail.text);
+    assert!(
+        detail.body["last_password_reset"]["reset_at"].is_string()
+            && detail.body["last_password_reset"]["reset_by"].is_null(),
+        "a reset on the command line is recorded with no admin: {}",
+        detail.text
+    );
+    let (code, _, err) = cli(
+        &app,
+        &[
+            "user",
+            "reset-password",
+            "--community",
+            "west",
+            "--username",
+            "nobody",
+        ],
+        "",
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("no user nobody"), "{err}");
+
     let (code, out, err) = cli(
         &app,
         &["operator", "add", "--username", "op", "--password-stdin"],

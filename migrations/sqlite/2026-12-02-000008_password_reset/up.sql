@@ -14,7 +14,9 @@ CREATE TABLE password_resets (
     id TEXT PRIMARY KEY,
     community_id TEXT NOT NULL REFERENCES communities (id),
     user_id TEXT NOT NULL REFERENCES users (id),
-    reset_by TEXT NOT NULL REFERENCES users (id),
+    -- NULL: reset on the server's command line (`moralbank user reset-password`), as for a
+    -- community whose only admin forgot the password.
+    reset_by TEXT REFERENCES users (id),
     reset_at TIMESTAMP NOT NULL,
     expires_at TIMESTAMP NOT NULL,
     CHECK (expires_at > reset_at)

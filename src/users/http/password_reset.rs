@@ -102,7 +102,7 @@ pub async fn reset_user_password(
                 &PasswordReset {
                     community,
                     user: target,
-                    reset_by: actor,
+                    reset_by: Some(actor),
                     password_hash: &hash,
                     reset_at,
                     expires_at,

@@ -295,7 +295,9 @@ pub struct PasswordResetRecord {
     pub reset_at: String,
     /// When the temporary password stopped (or stops) working.
     pub expires_at: String,
-    pub reset_by: UserRef,
+    /// The admin who reset it; null when it was reset on the server's command line
+    /// (`moralbank user reset-password`).
+    pub reset_by: Option<UserRef>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -343,10 +345,10 @@ pub async fn get_user(
         last_password_reset: reset.map(|(reset, by)| PasswordResetRecord {
             reset_at: rfc3339(reset.reset_at),
             expires_at: rfc3339(reset.expires_at),
-            reset_by: UserRef {
-                id: reset.reset_by.0,
-                username: by,
-            },
+            reset_by: reset
+                .reset_by
+                .zip(by)
+                .map(|(id, username)| UserRef { id: id.0, username }),
         }),
     }))
 }
