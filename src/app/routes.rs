@@ -24,6 +24,9 @@ pub fn api(cfg: &mut ServiceConfig<'_>) {
             .service(crate::users::http::login::me)
             .service(crate::users::http::login::change_password)
             .service(crate::members::http::create_member)
+            // "import" and "export" before "{id}": the first matching route wins.
+            .service(crate::members::http::roster::import_roster)
+            .service(crate::members::http::roster::export_roster)
             .service(crate::members::http::list_members)
             .service(crate::members::http::get_member)
             .service(crate::members::http::update_member)

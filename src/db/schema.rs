@@ -60,6 +60,32 @@ diesel::table! {
         name -> Text,
         status -> Text,
         created_at -> Timestamp,
+        phone -> Nullable<Text>,
+        building -> Nullable<Text>,
+        unit -> Nullable<Text>,
+        room -> Nullable<Text>,
+        address -> Nullable<Text>,
+        address_line -> Text,
+        id_last4 -> Nullable<Text>,
+        member_group -> Nullable<Text>,
+        joined_on -> Text,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    roster_imports (id) {
+        id -> PortableUuid,
+        community_id -> PortableUuid,
+        user_id -> PortableUuid,
+        idem_key -> Text,
+        request_hash -> Text,
+        rows_created -> Integer,
+        summary -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -358,6 +384,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     operators,
     member_no_counters,
     members,
+    roster_imports,
     accounts,
     users,
     password_resets,

@@ -38,6 +38,7 @@ mod policy;
 mod readme;
 mod reliability;
 mod report_limits;
+mod roster;
 mod shop;
 mod startup;
 mod statements;

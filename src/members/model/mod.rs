@@ -1,4 +1,7 @@
-//! Member names and passbook numbers (存折号).
+//! Member names and passbook numbers (存折号), the roster fields, and the roster as a spreadsheet.
+
+pub mod roster;
+pub mod sheet;
 
 use std::fmt;
 

@@ -1,0 +1,14 @@
+DROP TABLE roster_imports;
+DROP INDEX members_name_idx;
+DROP INDEX members_phone_key;
+ALTER TABLE members
+    DROP COLUMN note,
+    DROP COLUMN joined_on,
+    DROP COLUMN member_group,
+    DROP COLUMN id_last4,
+    DROP COLUMN address_line,
+    DROP COLUMN address,
+    DROP COLUMN room,
+    DROP COLUMN unit,
+    DROP COLUMN building,
+    DROP COLUMN phone;

@@ -1,0 +1,13 @@
+DROP TABLE roster_imports;
+DROP INDEX members_name_idx;
+DROP INDEX members_phone_key;
+ALTER TABLE members DROP COLUMN note;
+ALTER TABLE members DROP COLUMN joined_on;
+ALTER TABLE members DROP COLUMN member_group;
+ALTER TABLE members DROP COLUMN id_last4;
+ALTER TABLE members DROP COLUMN address_line;
+ALTER TABLE members DROP COLUMN address;
+ALTER TABLE members DROP COLUMN room;
+ALTER TABLE members DROP COLUMN unit;
+ALTER TABLE members DROP COLUMN building;
+ALTER TABLE members DROP COLUMN phone;
