@@ -22,6 +22,7 @@ const RUNNABLE_SECTIONS: &[&str] = &[
     "## Deeds: from a good deed to a passbook line",
     "## At the counter (积分超市)",
     "## Passbook statements, exports and reports",
+    "## People and the roster (花名册)",
 ];
 
 /// One `# →` expectation and the command it describes.
