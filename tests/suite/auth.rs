@@ -377,6 +377,20 @@ fn each_role_reaches_only_what_it_may(app: TestApp) {
             [401, 200, 200, 200, 200, 200],
         ),
         (
+            "/api/v1/members/import",
+            "POST",
+            "/api/v1/members/import?dry_run=true".into(),
+            Some("姓名\n新居民\n".into()),
+            [401, 403, 200, 403, 403, 200],
+        ),
+        (
+            "/api/v1/members/export",
+            "GET",
+            "/api/v1/members/export?format=csv".into(),
+            None,
+            [401, 403, 200, 200, 200, 200],
+        ),
+        (
             "/api/v1/members/{id}",
             "GET",
             format!("/api/v1/members/{own_member}"),

@@ -23,6 +23,7 @@ const RUNNABLE_SECTIONS: &[&str] = &[
     "## At the counter (积分超市)",
     "## Passbook statements, exports and reports",
     "## Password reset",
+    "## People and the roster (花名册)",
     "## Many communities on one server (a township)",
 ];
 
