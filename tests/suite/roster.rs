@@ -21,33 +21,7 @@ fn send_bytes(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Resp {
-    let mut req = ureq::AgentBuilder::new()
-        .timeout(std::time::Duration::from_secs(120))
-        .build()
-        .request("POST", &app.url(path))
-        .set("Authorization", &format!("Bearer {token}"));
-    for (k, v) in headers {
-        req = req.set(k, v);
-    }
-    let response = match req.send_bytes(body) {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("POST {path}: transport error {e}"),
-    };
-    let status = response.status();
-    let headers = response
-        .headers_names()
-        .into_iter()
-        .filter_map(|n| response.header(&n).map(|v| (n.clone(), v.to_string())))
-        .collect();
-    let text = response.into_string().unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Resp {
-        status,
-        body,
-        text,
-        headers,
-    }
+    app.request_bytes("POST", path, Some(token), headers, Some(body))
 }
 
 fn import(app: &TestApp, key: Option<&str>, content_type: &str, body: &[u8]) -> Resp {

@@ -338,6 +338,19 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> Resp {
+        self.request_bytes(method, path, token, headers, body.map(str::as_bytes))
+    }
+
+    /// A request whose body may be any bytes (a CSV or a spreadsheet); JSON unless `headers`
+    /// give a Content-Type.
+    pub fn request_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Resp {
         let mut req = self.agent.request(method, &self.url(path));
         if let Some(token) = token {
             req = req.set("Authorization", &format!("Bearer {token}"));
@@ -352,7 +365,7 @@ impl TestApp {
                 if !has_content_type {
                     req = req.set("Content-Type", "application/json");
                 }
-                req.send_string(body)
+                req.send_bytes(body)
             }
             None => req.call(),
         };
