@@ -5,7 +5,8 @@
 //! credentials, no HTTP), `ledger` (the single writer, its batch and posting primitive, the stores
 //! of both backends, verification), the concepts' lower parts (`model`, `store`, `view`, `plan`),
 //! `commands` (every command of the writer, put together), `http` (plumbing below the handlers),
-//! the concepts' faces (`http`), `app` (composition: state, routes, bootstrap, background jobs)
+//! the concepts' JSON faces (`http`) beside the console's foundation (`console`), the concepts'
+//! console pages (`web`), `app` (composition: state, routes, bootstrap, background jobs)
 //! and `cli`. `tests/suite/layering.rs` holds the code to this order.
 
 pub mod kernel;
@@ -28,6 +29,8 @@ pub mod users;
 pub mod commands;
 
 pub mod http;
+
+pub mod console;
 
 pub mod app;
 pub mod cli;

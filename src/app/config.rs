@@ -33,6 +33,8 @@ pub struct RawSettings {
     pub batch_max: Option<String>,
     pub workers: Option<String>,
     pub auth_cache_ms: Option<String>,
+    pub console_idle_seconds: Option<String>,
+    pub cookie_secure: Option<String>,
 }
 
 #[derive(Clone)]
@@ -55,9 +57,20 @@ pub struct Config {
     pub clock: crate::kernel::Clock,
     /// How often the notice sweeper looks for deeds whose public notice has ended.
     pub sweep_interval_ms: u64,
+    /// A console session left alone this long ends: the counter laptop left unattended.
+    pub console_idle_seconds: u64,
+    /// Marks the console's cookie `Secure`: set when the service is reached over TLS (behind a
+    /// proxy that terminates it), so the browser never sends the cookie in clear.
+    pub cookie_secure: bool,
 }
 
 pub const DEFAULT_AUTH_CACHE_MS: u64 = 1_000;
+
+/// A console session ends after 30 minutes without a request, and at the latest when the
+/// access-token lifetime (a shift) is over.
+pub const DEFAULT_CONSOLE_IDLE_SECONDS: u64 = 30 * 60;
+pub const CONSOLE_IDLE_SECONDS_MIN: u64 = 60;
+pub const CONSOLE_IDLE_SECONDS_MAX: u64 = 24 * 3600;
 pub const AUTH_CACHE_MS_MAX: u64 = 60_000;
 
 /// How often, by default, the sweeper credits deeds whose notice ended.
@@ -84,6 +97,8 @@ impl std::fmt::Debug for Config {
             .field("batch_max", &self.batch_max)
             .field("workers", &self.workers)
             .field("auth_cache_ms", &self.auth_cache_ms)
+            .field("console_idle_seconds", &self.console_idle_seconds)
+            .field("cookie_secure", &self.cookie_secure)
             .finish()
     }
 }
@@ -157,6 +172,23 @@ impl Config {
             DEFAULT_AUTH_CACHE_MS,
             0..=AUTH_CACHE_MS_MAX,
         )?;
+        let console_idle_seconds = number_in(
+            "MORALBANK_CONSOLE_IDLE_SECONDS",
+            raw.console_idle_seconds,
+            DEFAULT_CONSOLE_IDLE_SECONDS,
+            CONSOLE_IDLE_SECONDS_MIN..=CONSOLE_IDLE_SECONDS_MAX,
+        )?;
+        let cookie_secure = match raw.cookie_secure.as_deref().map(str::trim) {
+            None | Some("") | Some("false") | Some("0") => false,
+            Some("true") | Some("1") => true,
+            Some(other) => {
+                return Err(invalid(
+                    "MORALBANK_COOKIE_SECURE",
+                    other,
+                    "must be true or false",
+                ))
+            }
+        };
         Ok(Config {
             database_url,
             bind,
@@ -171,6 +203,8 @@ impl Config {
             auth_cache_ms,
             clock: crate::kernel::Clock::default(),
             sweep_interval_ms: DEFAULT_SWEEP_INTERVAL_MS,
+            console_idle_seconds,
+            cookie_secure,
         })
     }
 }

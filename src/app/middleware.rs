@@ -36,12 +36,16 @@ pub async fn not_found() -> Result<HttpResponse, ApiError> {
 pub fn problem_for_bare_error<B>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_problem = res
+    // A problem already, or a console page that says in Chinese what went wrong.
+    let is_answer = res
         .headers()
         .get(header::CONTENT_TYPE)
-        .map(|v| v == HeaderValue::from_static(PROBLEM_CONTENT_TYPE))
+        .map(|v| {
+            v == HeaderValue::from_static(PROBLEM_CONTENT_TYPE)
+                || v.as_bytes().starts_with(b"text/html")
+        })
         .unwrap_or(false);
-    if is_problem {
+    if is_answer {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();

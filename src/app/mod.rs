@@ -62,6 +62,10 @@ pub fn start(config: Config) -> Result<Application, String> {
         users: UserCache::new(std::time::Duration::from_millis(config.auth_cache_ms)),
         backend: config.database_url.kind(),
         clock: config.clock.clone(),
+        console: crate::http::state::ConsoleSettings {
+            idle_seconds: config.console_idle_seconds,
+            cookie_secure: config.cookie_secure,
+        },
     });
     sweeper::spawn_notice_sweeper(state.clone(), config.sweep_interval_ms);
     let listener =
@@ -86,6 +90,8 @@ pub fn start(config: Config) -> Result<Application, String> {
             .configure(routes::api)
             .split_for_parts()
             .0
+            .app_data(crate::console::form_config())
+            .configure(routes::console)
             .default_service(web::to(middleware::not_found))
     })?;
     Ok(Application {

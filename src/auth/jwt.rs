@@ -21,6 +21,14 @@ pub struct Claims {
     /// the platform's endpoints only.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub op: bool,
+    /// Set on a console session (the browser's cookie): the session's id, from which its form
+    /// token is derived. The JSON API refuses a token that carries it, so a cookie copied into
+    /// an Authorization header opens nothing there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ses: Option<uuid::Uuid>,
+    /// When the console session began (it slides, so `iat` moves on; this does not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub st: Option<i64>,
     pub iat: i64,
     pub nbf: i64,
     pub exp: i64,
@@ -28,6 +36,8 @@ pub struct Claims {
 
 #[derive(Clone)]
 pub struct JwtKeys {
+    /// Kept for the form tokens of console sessions (an HMAC under the same secret).
+    secret: Vec<u8>,
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -43,6 +53,7 @@ impl JwtKeys {
         validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "sub"]);
         JwtKeys {
+            secret: secret.to_vec(),
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
@@ -68,6 +79,8 @@ impl JwtKeys {
             roles: roles.iter().map(|r| r.as_str().to_string()).collect(),
             tv: token_version,
             op: false,
+            ses: None,
+            st: None,
             iat: now,
             nbf: now,
             exp: now + self.ttl_seconds as i64,
@@ -88,6 +101,8 @@ impl JwtKeys {
             roles: vec!["operator".into()],
             tv: token_version,
             op: true,
+            ses: None,
+            st: None,
             iat: now,
             nbf: now,
             exp: now + self.ttl_seconds as i64,
@@ -95,9 +110,61 @@ impl JwtKeys {
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
     }
 
+    /// A console session's token: like a user's access token, with the session's id and start,
+    /// and an expiry `idle_seconds` from now that each request pushes on (never past the
+    /// session's start plus the access-token lifetime).
+    pub fn issue_session(
+        &self,
+        session: &ConsoleSession,
+        idle_seconds: u64,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        let now = chrono::Utc::now().timestamp();
+        let last = session.started_at + self.ttl_seconds as i64;
+        let claims = Claims {
+            sub: session.user.0,
+            com: session.community.0,
+            roles: session
+                .roles
+                .iter()
+                .map(|r| r.as_str().to_string())
+                .collect(),
+            tv: session.token_version,
+            op: false,
+            ses: Some(session.id),
+            st: Some(session.started_at),
+            iat: now,
+            nbf: now,
+            exp: (now + idle_seconds as i64).min(last),
+        };
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+    }
+
+    /// The form token of a console session: every state-changing form carries it, and a page of
+    /// another site cannot know it.
+    pub fn form_token(&self, session: uuid::Uuid) -> String {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.secret)
+            .expect("HMAC takes a key of any length");
+        mac.update(b"moralbank console form token\n");
+        mac.update(session.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
     pub fn verify(&self, token: &str) -> Result<Claims, jsonwebtoken::errors::Error> {
         decode::<Claims>(token, &self.decoding, &self.validation).map(|data| data.claims)
     }
+}
+
+/// What a console session's token holds besides its times.
+#[derive(Debug, Clone)]
+pub struct ConsoleSession {
+    pub id: uuid::Uuid,
+    pub user: UserId,
+    pub community: CommunityId,
+    pub roles: RoleSet,
+    pub token_version: i64,
+    /// Unix seconds.
+    pub started_at: i64,
 }
 
 #[cfg(test)]

@@ -79,6 +79,12 @@ struct SettingsArgs {
     /// Milliseconds a token's user is trusted before it is read again, 0-60000 (default 1000)
     #[arg(long, env = "MORALBANK_AUTH_CACHE_MS", global = true)]
     auth_cache_ms: Option<String>,
+    /// Seconds a console session may sit idle before it ends, 60-86400 (default 1800)
+    #[arg(long, env = "MORALBANK_CONSOLE_IDLE_SECONDS", global = true)]
+    console_idle_seconds: Option<String>,
+    /// Mark the console's cookie Secure (true behind TLS; default false)
+    #[arg(long, env = "MORALBANK_COOKIE_SECURE", global = true)]
+    cookie_secure: Option<String>,
 }
 
 impl From<SettingsArgs> for RawSettings {
@@ -95,6 +101,8 @@ impl From<SettingsArgs> for RawSettings {
             batch_max: a.batch_max,
             workers: a.workers,
             auth_cache_ms: a.auth_cache_ms,
+            console_idle_seconds: a.console_idle_seconds,
+            cookie_secure: a.cookie_secure,
         }
     }
 }

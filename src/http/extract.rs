@@ -139,7 +139,8 @@ impl FromRequest for PasswordChangeUser {
     }
 }
 
-/// The token's user, whatever the state of their password.
+/// The bearer token's user, whatever the state of their password. A console session's token is
+/// refused here: the JSON API takes bearer tokens from a login, never the browser's cookie.
 fn authenticate(req: &HttpRequest) -> impl Future<Output = Result<AuthUser, ApiError>> {
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let header = req
@@ -149,45 +150,62 @@ fn authenticate(req: &HttpRequest) -> impl Future<Output = Result<AuthUser, ApiE
     async move {
         let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
         let token = bearer_token(header.as_deref())?;
-        let claims = state.jwt.verify(token).map_err(|_| invalid_token())?;
-        if claims.op {
-            return Err(operator_token());
-        }
-        let user_id = UserId(claims.sub);
-        let facts = match state.users.get(user_id) {
-            Some(facts) => facts,
-            None => {
-                let ticket = state.users.ticket();
-                let row = crate::http::with_conn_quick(&state, move |conn| {
-                    Ok(crate::users::store::user_by_id(conn, user_id)?)
-                })
-                .await?
-                .ok_or_else(invalid_token)?;
-                let facts = UserFacts {
-                    community_id: row.community_id.into(),
-                    username: row.username,
-                    roles: RoleSet::parse_stored(&row.roles).map_err(ApiError::internal)?,
-                    member_id: row.member_id.map(Into::into),
-                    active: row.status == "active",
-                    token_version: row.token_version,
-                    password_change_required: row.password_change_required,
-                };
-                state.users.store(ticket, user_id, facts.clone());
-                facts
-            }
-        };
-        if !facts.active || facts.token_version != claims.tv || facts.community_id.0 != claims.com {
+        let (user, claims) = user_of_token(&state, token).await?;
+        if claims.ses.is_some() {
             return Err(invalid_token());
         }
-        Ok(AuthUser {
+        Ok(user)
+    }
+}
+
+/// The user a token (a bearer token or a console session's) stands for, with its claims: valid,
+/// unrevoked, of an active user of the community it names. Whether the password must be
+/// changed is left to the caller.
+pub async fn user_of_token(
+    state: &AppState,
+    token: &str,
+) -> Result<(AuthUser, crate::auth::Claims), ApiError> {
+    let claims = state.jwt.verify(token).map_err(|_| invalid_token())?;
+    if claims.op {
+        return Err(operator_token());
+    }
+    let user_id = UserId(claims.sub);
+    let facts = match state.users.get(user_id) {
+        Some(facts) => facts,
+        None => {
+            let ticket = state.users.ticket();
+            let row = crate::http::with_conn_quick(state, move |conn| {
+                Ok(crate::users::store::user_by_id(conn, user_id)?)
+            })
+            .await?
+            .ok_or_else(invalid_token)?;
+            let facts = UserFacts {
+                community_id: row.community_id.into(),
+                username: row.username,
+                roles: RoleSet::parse_stored(&row.roles).map_err(ApiError::internal)?,
+                member_id: row.member_id.map(Into::into),
+                active: row.status == "active",
+                token_version: row.token_version,
+                password_change_required: row.password_change_required,
+            };
+            state.users.store(ticket, user_id, facts.clone());
+            facts
+        }
+    };
+    if !facts.active || facts.token_version != claims.tv || facts.community_id.0 != claims.com {
+        return Err(invalid_token());
+    }
+    Ok((
+        AuthUser {
             user_id,
             community_id: facts.community_id,
             username: facts.username,
             roles: facts.roles,
             member_id: facts.member_id,
             password_change_required: facts.password_change_required,
-        })
-    }
+        },
+        claims,
+    ))
 }
 
 /// A platform operator: a valid, unrevoked operator token of an active operator.

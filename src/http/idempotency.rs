@@ -23,10 +23,12 @@ pub fn idempotency_key(req: &HttpRequest) -> Result<String, ApiError> {
             "send an Idempotency-Key header (any unique string, e.g. a UUID) so a retry cannot post twice",
         )
     })?;
-    let key = value
-        .to_str()
-        .ok()
-        .map(str::trim)
+    checked_key(value.to_str().unwrap_or("\u{0}"))
+}
+
+/// Checks a key as the header's is checked; the console's forms carry theirs in a field.
+pub fn checked_key(text: &str) -> Result<String, ApiError> {
+    let key = Some(text.trim())
         .filter(|k| {
             !k.is_empty()
                 && k.len() <= IDEMPOTENCY_KEY_CHARS_MAX
@@ -109,7 +111,7 @@ where
 pub async fn created_or_earlier<O, T, F>(
     state: &AppState,
     user: &AuthUser,
-    (key, hash): (&str, &str),
+    key_and_hash: (&str, &str),
     outcome: Result<O, LedgerError>,
     view: impl FnOnce(O) -> Result<T, ApiError>,
     rebuild: F,
@@ -118,11 +120,30 @@ where
     T: Serialize + Send + 'static,
     F: FnOnce(&mut DbConn, CommunityId, JournalId) -> Result<T, ApiError> + Send + 'static,
 {
+    let answer = done_or_earlier(state, user, key_and_hash, outcome, view, rebuild).await?;
+    Ok(actix_web::HttpResponse::Created().json(answer))
+}
+
+/// What an idempotent money request did: `view` of the writer's outcome, or the first answer to
+/// the same key (rebuilt by `rebuild`), or the refusal. The JSON API answers it as 201; the
+/// console shows the receipt it names.
+pub async fn done_or_earlier<O, T, F>(
+    state: &AppState,
+    user: &AuthUser,
+    (key, hash): (&str, &str),
+    outcome: Result<O, LedgerError>,
+    view: impl FnOnce(O) -> Result<T, ApiError>,
+    rebuild: F,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn, CommunityId, JournalId) -> Result<T, ApiError> + Send + 'static,
+{
     match outcome {
-        Ok(done) => Ok(actix_web::HttpResponse::Created().json(view(done)?)),
+        Ok(done) => view(done),
         Err(LedgerError::IdempotencyKeyTaken) => {
             match earlier_answer(state, user, key, hash, rebuild).await? {
-                Some(answer) => Ok(actix_web::HttpResponse::Created().json(answer)),
+                Some(answer) => Ok(answer),
                 None => Err(LedgerError::IdempotencyKeyTaken.into()),
             }
         }

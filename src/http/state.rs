@@ -20,4 +20,14 @@ pub struct AppState {
     pub hashing_permits: tokio::sync::Semaphore,
     pub backend: BackendKind,
     pub clock: crate::kernel::Clock,
+    pub console: ConsoleSettings,
+}
+
+/// How the web console keeps people's sessions.
+#[derive(Debug, Clone, Copy)]
+pub struct ConsoleSettings {
+    /// A session with no request for this long ends.
+    pub idle_seconds: u64,
+    /// The session cookie is marked `Secure`.
+    pub cookie_secure: bool,
 }

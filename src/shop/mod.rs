@@ -5,4 +5,5 @@ pub mod model;
 pub mod plan;
 pub mod store;
 pub mod view;
+pub mod web;
 pub mod write;

@@ -331,3 +331,42 @@ pub fn redemptions_of_day(
         })
         .collect())
 }
+
+/// How many of each goods a member took this local month (`2026-11`) in redemptions that stand:
+/// what the monthly limits are counted against.
+pub fn monthly_quantities(
+    conn: &mut DbConn,
+    community: CommunityId,
+    member: MemberId,
+    month: &str,
+) -> QueryResult<std::collections::HashMap<GoodsId, i64>> {
+    let rows: Vec<(DbUuid, i64)> = redemption_lines::table
+        .inner_join(redemptions::table)
+        .filter(redemptions::community_id.eq(DbUuid::from(community)))
+        .filter(redemptions::member_id.eq(DbUuid::from(member)))
+        .filter(redemptions::local_month.eq(month))
+        .filter(redemptions::status.eq(RedemptionStatus::Completed))
+        .select((redemption_lines::goods_id, redemption_lines::quantity))
+        .load(conn)?;
+    let mut taken = std::collections::HashMap::new();
+    for (goods, quantity) in rows {
+        *taken.entry(GoodsId::from(goods)).or_insert(0) += quantity;
+    }
+    Ok(taken)
+}
+
+/// A member's newest redemptions first, at most `limit`: the receipts on the counter's card.
+pub fn latest_redemptions(
+    conn: &mut DbConn,
+    community: CommunityId,
+    member: MemberId,
+    limit: i64,
+) -> QueryResult<Vec<RedemptionRow>> {
+    redemptions::table
+        .filter(redemptions::community_id.eq(DbUuid::from(community)))
+        .filter(redemptions::member_id.eq(DbUuid::from(member)))
+        .select(RedemptionRow::as_select())
+        .order(redemptions::id.desc())
+        .limit(limit)
+        .load(conn)
+}

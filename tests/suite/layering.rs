@@ -38,11 +38,14 @@ fn rank(top: &str, part: Option<&str>) -> Option<u32> {
         (c, Some("view" | "write" | "plan" | "jobs")) if CONCEPTS.contains(&c) => 5,
         ("commands", _) => 6,
         ("http", _) => 7,
-        (c, Some("http" | "web")) if CONCEPTS.contains(&c) => 8,
+        // The console's foundation (sessions, layout, words) stands beside the concepts' JSON
+        // faces; each concept's console pages (`web`) stand on both.
+        (c, Some("http")) if CONCEPTS.contains(&c) => 8,
         ("console", _) => 8,
-        ("app", _) => 9,
-        ("cli", _) => 10,
-        ("harness", _) => 11,
+        (c, Some("web")) if CONCEPTS.contains(&c) => 9,
+        ("app", _) => 10,
+        ("cli", _) => 11,
+        ("harness", _) => 12,
         _ => return None,
     })
 }

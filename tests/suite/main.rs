@@ -22,6 +22,7 @@ mod batch_columns;
 mod bench_smoke;
 mod cli;
 mod communities;
+mod console;
 mod dates;
 mod deeds;
 mod hardening;

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::commands::{Command, Outcome};
 use crate::db::DbConn;
 use crate::http::extract::AuthUser;
-use crate::http::idempotency::{created_or_earlier, idempotency_key, request_hash};
+use crate::http::idempotency::{done_or_earlier, idempotency_key, request_hash};
 use crate::http::problem::responses as problems;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
@@ -182,9 +182,21 @@ pub async fn create_redemption(
     req: HttpRequest,
     body: web::Json<RedeemRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Permission::Redeem)?;
     let key = idempotency_key(&req)?;
-    let request = body.into_inner();
+    let view = redeem(&state, &user, key, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Redeems a basket through the writer, once per `key`: a retry with the same key and basket
+/// answers the first receipt; the same key with another basket is refused. The JSON API and the
+/// console's counter both come through here.
+pub async fn redeem(
+    state: &AppState,
+    user: &AuthUser,
+    key: String,
+    request: RedeemRequest,
+) -> Result<RedemptionView, ApiError> {
+    user.require(Permission::Redeem)?;
     let hash = request_hash("POST /api/v1/redemptions", &request)?;
     // A retry is recognised by the writer, which reads the stored keys of its batch: the
     // common case (a new key) costs no read here.
@@ -217,9 +229,9 @@ pub async fn create_redemption(
             },
         })))
         .await;
-    created_or_earlier(
-        &state,
-        &user,
+    done_or_earlier(
+        state,
+        user,
         (&key, &hash),
         outcome,
         |done| match done {
@@ -422,12 +434,23 @@ pub async fn get_redemption_totals(
     user: AuthUser,
     query: web::Query<DayQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let (totals, _) = day_register(&state, &user, query.day.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(totals))
+}
+
+/// The receipts of one local day (today in the community's time when `day` is none), oldest
+/// first, with the day's totals: what the register page and `GET /redemptions/totals` show.
+pub async fn day_register(
+    state: &AppState,
+    user: &AuthUser,
+    day: Option<&str>,
+) -> Result<(DayTotals, Vec<(RedemptionRow, Vec<RedemptionLineRow>)>), ApiError> {
     user.require(Permission::ReadRegister)?;
-    let day = parse_day(query.day.as_deref())?;
+    let day = parse_day(day)?;
     let community = user.community_id;
     // "Today" is the community's local day by the service's one clock.
     let now = state.clock.now();
-    let (day, rows) = with_conn(&state, move |conn| {
+    let (day, rows) = with_conn(state, move |conn| {
         let day = match day {
             Some(day) => day,
             None => {
@@ -459,7 +482,7 @@ pub async fn get_redemption_totals(
             entry.1 += line.quantity;
         }
     }
-    Ok(HttpResponse::Ok().json(DayTotals {
+    let totals = DayTotals {
         day,
         redemptions: standing,
         voided,
@@ -473,7 +496,8 @@ pub async fn get_redemption_totals(
                 quantity,
             })
             .collect(),
-    }))
+    };
+    Ok((totals, rows))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -506,9 +530,21 @@ pub async fn void_redemption(
     path: web::Path<uuid::Uuid>,
     body: web::Json<VoidRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Permission::VoidToday)?;
     let id = RedemptionId(path.into_inner());
-    let reason = required_text("reason", &body.reason, MEMO_CHARS_MAX)?;
+    let view = void(&state, &user, id, &body.reason).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Voids a redemption through the writer, by the rules that hold (a clerk the same local day,
+/// an admin any day, nobody their own). The JSON API and the console both come through here.
+pub async fn void(
+    state: &AppState,
+    user: &AuthUser,
+    id: RedemptionId,
+    reason: &str,
+) -> Result<RedemptionView, ApiError> {
+    user.require(Permission::VoidToday)?;
+    let reason = required_text("reason", reason, MEMO_CHARS_MAX)?;
     let outcome = state
         .engine
         .execute(Command::Void(Void {
@@ -522,7 +558,7 @@ pub async fn void_redemption(
     match outcome {
         Outcome::Shop(ShopOutcome::Voided {
             redemption, lines, ..
-        }) => Ok(HttpResponse::Ok().json(redemption_view(&redemption, &lines, false))),
+        }) => Ok(redemption_view(&redemption, &lines, false)),
         other => Err(ApiError::internal(format!(
             "the engine answered a void with {other:?}"
         ))),

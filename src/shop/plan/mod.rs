@@ -583,5 +583,6 @@ impl Shop<'_> {
     }
 }
 
+pub mod preview;
 #[cfg(test)]
 mod tests;

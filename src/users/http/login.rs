@@ -92,7 +92,45 @@ pub async fn login(
         username,
         password,
     } = body.into_inner();
-    let address = client_address(&req);
+    let user = check_login(
+        &state,
+        &client_address(&req),
+        community,
+        &username,
+        password,
+    )
+    .await?;
+    let roles = RoleSet::parse_stored(&user.roles).map_err(ApiError::internal)?;
+    let token = state
+        .jwt
+        .issue(
+            user.id.into(),
+            user.community_id.into(),
+            roles,
+            user.token_version,
+        )
+        .map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().json(TokenResponse {
+        access_token: token,
+        token_type: "Bearer".into(),
+        expires_in: state.jwt.ttl_seconds(),
+        password_change_required: user.password_change_required,
+    }))
+}
+
+/// The active user a community code, username and password name, checked as every login is:
+/// throttled per user and per address, the password hashed as slowly for an unknown name as
+/// for a known one, a temporary password refused once its time is over. The JSON API's login
+/// and the console's both come through here.
+pub async fn check_login(
+    state: &AppState,
+    address: &str,
+    community: Option<String>,
+    username: &str,
+    password: String,
+) -> Result<crate::users::store::UserRow, ApiError> {
+    let address = address.to_string();
+    let username = username.to_string();
     if username.chars().count() > USERNAME_CHARS_MAX
         || password.chars().count() > LOGIN_PASSWORD_CHARS_MAX
         || community
@@ -101,7 +139,7 @@ pub async fn login(
     {
         return Err(invalid_credentials());
     }
-    let resolved = with_conn(&state, move |conn| {
+    let resolved = with_conn(state, move |conn| {
         Ok(crate::communities::store::resolve_community(
             conn,
             community.as_deref(),
@@ -122,7 +160,7 @@ pub async fn login(
     let user = match community_id {
         Some(community_id) => {
             let username = username.clone();
-            with_conn(&state, move |conn| {
+            with_conn(state, move |conn| {
                 Ok(crate::users::store::user_by_username(
                     conn,
                     community_id,
@@ -135,7 +173,7 @@ pub async fn login(
     }
     .filter(|user| user.status == "active");
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    if !password_matches(&state, password, stored).await? {
+    if !password_matches(state, password, stored).await? {
         attempt.failed();
         tracing::info!(address = %address, "failed login");
         return Err(invalid_credentials());
@@ -152,22 +190,7 @@ pub async fn login(
         return Err(temporary_password_expired());
     }
     attempt.succeeded();
-    let roles = RoleSet::parse_stored(&user.roles).map_err(ApiError::internal)?;
-    let token = state
-        .jwt
-        .issue(
-            user.id.into(),
-            user.community_id.into(),
-            roles,
-            user.token_version,
-        )
-        .map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok().json(TokenResponse {
-        access_token: token,
-        token_type: "Bearer".into(),
-        expires_in: state.jwt.ttl_seconds(),
-        password_change_required: user.password_change_required,
-    }))
+    Ok(user)
 }
 
 /// Revokes every token of the current user, on every device.
@@ -180,14 +203,22 @@ pub async fn logout(
     state: web::Data<AppState>,
     PasswordChangeUser(user): PasswordChangeUser,
 ) -> Result<HttpResponse, ApiError> {
-    let user_id = user.user_id;
-    let bumped = with_conn(&state, move |conn| {
+    end_sessions(&state, user.user_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Revokes every token and console session of the user, on every instance.
+pub async fn end_sessions(
+    state: &AppState,
+    user_id: crate::kernel::UserId,
+) -> Result<(), ApiError> {
+    let bumped = with_conn(state, move |conn| {
         Ok(crate::users::store::bump_token_version(conn, user_id)?)
     })
     .await;
     state.users.forget(user_id);
     bumped?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(())
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -303,6 +334,27 @@ pub async fn change_password(
         current_password,
         new_password,
     } = body.into_inner();
+    change_own_password(
+        &state,
+        &client_address(&req),
+        &user,
+        current_password,
+        new_password,
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Replaces the user's password after checking the current one (throttled as a login is) and
+/// revokes every token and console session they hold. The JSON API and the console both come
+/// through here.
+pub async fn change_own_password(
+    state: &AppState,
+    address: &str,
+    user: &crate::http::extract::AuthUser,
+    current_password: String,
+    new_password: String,
+) -> Result<(), ApiError> {
     check_password_rules(&new_password).map_err(ApiError::validation)?;
     // A temporary password was seen by the admin who gave it out; it must not stay in use.
     if user.password_change_required && new_password == current_password {
@@ -317,11 +369,11 @@ pub async fn change_password(
         .throttle
         .begin_attempt(
             &throttle_name(Some(user.community_id), &user.username),
-            &client_address(&req),
+            address,
         )
         .map_err(too_many_attempts)?;
     let user_id = user.user_id;
-    let stored = with_conn(&state, move |conn| {
+    let stored = with_conn(state, move |conn| {
         Ok(crate::users::store::user_by_id(conn, user_id)?)
     })
     .await?
@@ -361,7 +413,7 @@ pub async fn change_password(
         ));
     }
     attempt.succeeded();
-    let changed = with_conn(&state, move |conn| {
+    let changed = with_conn(state, move |conn| {
         Ok(crate::users::store::set_password_hash(
             conn, user_id, &new_hash,
         )?)
@@ -369,5 +421,5 @@ pub async fn change_password(
     .await;
     state.users.forget(user_id);
     changed?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(())
 }

@@ -1,0 +1,3 @@
+//! The users' console pages.
+
+pub mod login;
