@@ -198,10 +198,12 @@ pub struct Card {
     pub receipts: Vec<CardReceipt>,
 }
 
-/// The short receipt number printed on slips and said aloud: the first eight hex digits of the
-/// redemption's id, in capitals.
+/// The short receipt number printed on slips and said aloud: the last ten hex digits of the
+/// redemption's id, in capitals. They are random in a v7 id (its first digits are the time, the
+/// same for receipts a minute apart), so two receipts of a community share one about once in a
+/// million pairs; the ledger line printed beside it is unique.
 pub fn receipt_number(id: uuid::Uuid) -> String {
-    id.simple().to_string()[..8].to_ascii_uppercase()
+    id.simple().to_string()[22..].to_ascii_uppercase()
 }
 
 struct CardData {

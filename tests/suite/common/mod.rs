@@ -12,6 +12,7 @@ use moralbank::app::config::{Config, RawSettings};
 use moralbank::db::{DatabaseUrl, DbConn};
 use serde_json::{json, Value};
 
+pub mod browser;
 pub mod child;
 
 /// The environment variable that names the PostgreSQL server tests create databases on.
