@@ -202,4 +202,42 @@ mod tests {
         altered.insert(good.len() / 2, 'x');
         assert!(keys().verify(&altered).is_err());
     }
+
+    #[test]
+    fn a_form_token_belongs_to_one_session_and_one_key() {
+        let session = uuid::Uuid::from_bytes([7; 16]);
+        let other = uuid::Uuid::from_bytes([8; 16]);
+        let token = keys().form_token(session);
+        assert_eq!(token, keys().form_token(session), "stable for a session");
+        assert_ne!(token, keys().form_token(other));
+        let another_key = JwtKeys::from_secret(b"another-secret-another-secret-xx", 600);
+        assert_ne!(token, another_key.form_token(session));
+    }
+
+    #[test]
+    fn a_console_session_expires_after_the_idle_time_within_the_lifetime() {
+        let now = chrono::Utc::now().timestamp();
+        let session = ConsoleSession {
+            id: uuid::Uuid::from_bytes([1; 16]),
+            user: UserId::new(),
+            community: CommunityId::new(),
+            roles: RoleSet::default(),
+            token_version: 0,
+            started_at: now,
+        };
+        let claims = keys()
+            .verify(&keys().issue_session(&session, 120).unwrap())
+            .unwrap();
+        assert_eq!(claims.ses, Some(session.id));
+        assert!((claims.exp - claims.iat - 120).abs() <= 1);
+        // A session started long ago ends with the token lifetime (600 s here), idle or not.
+        let old = ConsoleSession {
+            started_at: now - 590,
+            ..session
+        };
+        let claims = keys()
+            .verify(&keys().issue_session(&old, 120).unwrap())
+            .unwrap();
+        assert_eq!(claims.exp, now - 590 + 600);
+    }
 }

@@ -29,7 +29,13 @@ pub fn resource(
         InitError = (),
     >,
 > {
-    web::resource(path).wrap(from_fn(session::guard))
+    web::resource(path)
+        // A path that names nothing (not an id, say) is the console's 404 page, not a problem.
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|_err, _req| page::ConsoleError::NotFound.into()),
+        )
+        .wrap(from_fn(session::guard))
 }
 
 /// Largest console form accepted, in bytes; a basket of twenty lines fits in a fraction.

@@ -196,6 +196,50 @@ impl<'a> Visitor<'a> {
     }
 }
 
+/// The password form, sent from the console.
+fn change_password(
+    visitor: &mut Visitor<'_>,
+    token: &str,
+    current: &str,
+    new: &str,
+    confirm: &str,
+) -> Page {
+    visitor.post(
+        "/password",
+        &[
+            ("form_token", token),
+            ("current_password", current),
+            ("new_password", new),
+            ("confirm_password", confirm),
+        ],
+    )
+}
+
+/// An admin's PATCH through the JSON API.
+fn patch(app: &TestApp, path: &str, body: Value) -> crate::common::Resp {
+    app.request(
+        "PATCH",
+        path,
+        Some(&app.admin_token),
+        &[],
+        Some(&body.to_string()),
+    )
+}
+
+/// The id of the clerk the shop made.
+fn clerk_id(app: &TestApp) -> String {
+    let users = app.get("/api/v1/users", &app.admin_token);
+    users.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == CLERK)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 fn ledger_rows(app: &TestApp) -> (i64, i64, i64) {
     app.ledger_counts()
 }
@@ -224,7 +268,7 @@ fn confirm(visitor: &mut Visitor<'_>, member_id: &str, basket: &Page, token: &st
     )
 }
 
-fn redemptions_of(app: &TestApp, member_id: &str) -> Vec<Value> {
+pub fn redemptions_of(app: &TestApp, member_id: &str) -> Vec<Value> {
     let resp = app.get(
         &format!("/api/v1/redemptions?member_id={member_id}"),
         &app.admin_token,
@@ -505,6 +549,34 @@ fn the_counter_finds_redeems_once_and_shows_the_receipt(app: TestApp) {
     assert_eq!(empty.status, 422);
     assert!(empty.text.contains("至少选择一件"));
     assert_eq!(app.verify()["ok"], true);
+
+    // An id that names nothing, or no id at all, is the console's 404 page.
+    for path in [
+        "/counter/members/not-an-id",
+        "/counter/receipts/01a23707-0000-7000-8000-000000000000",
+    ] {
+        let page = clerk.get(path);
+        assert_eq!(page.status, 404, "{path}");
+        assert!(
+            page.text.contains("要找的内容不存在"),
+            "{path}: {}",
+            page.text
+        );
+    }
+
+    // An inactive member is shown as such and cannot redeem.
+    let resp = patch(
+        &app,
+        &format!("/api/v1/members/{member_id}"),
+        json!({"status": "inactive"}),
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text);
+    let card = clerk.get(&format!("/counter/members/{member_id}"));
+    assert!(card.text.contains("已停用") && card.text.contains("不能兑换"));
+    assert!(!card.text.contains("下一步"), "no way to a basket");
+    let page = basket(&mut clerk, &member_id, &[(&shop.eggs, 1)]);
+    assert!(page.text.contains("存折已停用"), "{}", page.text);
+    assert!(!page.text.contains("确认兑换"));
 }
 
 fn a_refusal_by_the_ledger_redraws_the_basket_with_the_figures(app: TestApp) {
@@ -588,22 +660,11 @@ fn revoking_a_user_ends_their_console_session(app: TestApp) {
     clerk.login_ok(CLERK, CLERK_PASSWORD);
     assert_eq!(clerk.get("/counter").status, 200);
     // An admin takes the clerk role away: the next page is the login page.
-    let users = app.get("/api/v1/users", &app.admin_token);
-    let id = users.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["username"] == CLERK)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let resp = app.request(
-        "PATCH",
+    let id = clerk_id(&app);
+    let resp = patch(
+        &app,
         &format!("/api/v1/users/{id}"),
-        Some(&app.admin_token),
-        &[],
-        Some(&json!({"roles": ["auditor"]}).to_string()),
+        json!({"roles": ["auditor"]}),
     );
     assert_eq!(resp.status, 200, "{}", resp.text);
     let page = clerk.get("/counter");
@@ -621,12 +682,10 @@ fn revoking_a_user_ends_their_console_session(app: TestApp) {
         200,
         "an auditor reads the register"
     );
-    let resp = app.request(
-        "PATCH",
+    let resp = patch(
+        &app,
         &format!("/api/v1/users/{id}"),
-        Some(&app.admin_token),
-        &[],
-        Some(&json!({"status": "disabled"}).to_string()),
+        json!({"status": "disabled"}),
     );
     assert_eq!(resp.status, 200, "{}", resp.text);
     assert_eq!(clerk.get("/counter/register").location, "/login?expired=1");
@@ -638,47 +697,33 @@ fn a_password_changed_in_the_console_ends_every_session(app: TestApp) {
     clerk.login_ok(CLERK, CLERK_PASSWORD);
     let api = app.login_ok(CLERK, CLERK_PASSWORD);
     let token = clerk.form_token();
-    let page = clerk.post(
-        "/password",
-        &[
-            ("form_token", &token),
-            ("current_password", CLERK_PASSWORD),
-            ("new_password", "a-new-password"),
-            ("confirm_password", "another"),
-        ],
+    let page = change_password(
+        &mut clerk,
+        &token,
+        CLERK_PASSWORD,
+        "a-new-password",
+        "another",
     );
     assert_eq!(page.status, 422);
     assert!(page.text.contains("两次输入的新密码不一致"));
-    let page = clerk.post(
-        "/password",
-        &[
-            ("form_token", &token),
-            ("current_password", "wrong-one"),
-            ("new_password", "a-new-password"),
-            ("confirm_password", "a-new-password"),
-        ],
+    let page = change_password(
+        &mut clerk,
+        &token,
+        "wrong-one",
+        "a-new-password",
+        "a-new-password",
     );
     assert_eq!(page.status, 403);
     assert!(page.text.contains("当前密码不对"), "{}", page.text);
-    let page = clerk.post(
-        "/password",
-        &[
-            ("form_token", &token),
-            ("current_password", CLERK_PASSWORD),
-            ("new_password", "short"),
-            ("confirm_password", "short"),
-        ],
-    );
+    let page = change_password(&mut clerk, &token, CLERK_PASSWORD, "short", "short");
     assert_eq!(page.status, 422);
     assert!(page.text.contains("新密码须为"), "{}", page.text);
-    let page = clerk.post(
-        "/password",
-        &[
-            ("form_token", &token),
-            ("current_password", CLERK_PASSWORD),
-            ("new_password", "a-new-password"),
-            ("confirm_password", "a-new-password"),
-        ],
+    let page = change_password(
+        &mut clerk,
+        &token,
+        CLERK_PASSWORD,
+        "a-new-password",
+        "a-new-password",
     );
     assert_eq!(
         (page.status, page.location.as_str()),
@@ -691,16 +736,7 @@ fn a_password_changed_in_the_console_ends_every_session(app: TestApp) {
 
 fn a_reset_password_must_be_replaced_before_anything_else(app: TestApp) {
     shop(&app);
-    let users = app.get("/api/v1/users", &app.admin_token);
-    let id = users.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["username"] == CLERK)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = clerk_id(&app);
     let resp = app.post(
         &format!("/api/v1/users/{id}/password-reset"),
         &app.admin_token,
@@ -719,14 +755,12 @@ fn a_reset_password_must_be_replaced_before_anything_else(app: TestApp) {
     let page = clerk.get("/password");
     assert!(page.text.contains("管理员已重置您的密码"), "{}", page.text);
     let token = page.input("form_token");
-    let page = clerk.post(
-        "/password",
-        &[
-            ("form_token", &token),
-            ("current_password", &temporary),
-            ("new_password", "my-own-password"),
-            ("confirm_password", "my-own-password"),
-        ],
+    let page = change_password(
+        &mut clerk,
+        &token,
+        &temporary,
+        "my-own-password",
+        "my-own-password",
     );
     assert_eq!(page.status, 303, "{}", page.text);
     clerk.login_ok(CLERK, "my-own-password");

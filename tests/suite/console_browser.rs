@@ -4,11 +4,11 @@
 use std::io::{Read, Write};
 use std::net::TcpListener;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::common::browser::{pdf_pages, Browser};
 use crate::common::{Backend, TestApp};
-use crate::console::{shop, Shop, CLERK, CLERK_PASSWORD};
+use crate::console::{redemptions_of, shop, Shop, CLERK, CLERK_PASSWORD};
 
 /// A counter laptop's screen.
 const LAPTOP: (u32, u32) = (1366, 768);
@@ -22,15 +22,6 @@ fn sign_in(browser: &Browser, app: &TestApp, shot: Option<&str>) {
     }
     browser.click("#login-form button[type=submit]");
     browser.wait_for_path("/counter");
-}
-
-fn redemptions_of(app: &TestApp, member_id: &str) -> Vec<Value> {
-    let resp = app.get(
-        &format!("/api/v1/redemptions?member_id={member_id}"),
-        &app.admin_token,
-    );
-    assert_eq!(resp.status, 200, "{}", resp.text);
-    resp.body["items"].as_array().unwrap().clone()
 }
 
 /// From the search box to the basket page, for `lines` (goods id, quantity).
