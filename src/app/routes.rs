@@ -81,50 +81,15 @@ pub fn api(cfg: &mut ServiceConfig<'_>) {
 /// document, which describes the JSON API.
 pub fn console(cfg: &mut actix_web::web::ServiceConfig) {
     use crate::console::resource;
-    use actix_web::web::{get, post};
+    use actix_web::web::get;
     cfg.service(
         resource("/assets/console.css").route(get().to(crate::console::assets::stylesheet)),
     )
     .service(resource("/assets/console.js").route(get().to(crate::console::assets::script)))
-    .service(resource("/").route(get().to(crate::console::home::home)))
-    .service(
-        resource("/login")
-            .route(get().to(crate::users::web::login::show_login))
-            .route(post().to(crate::users::web::login::login)),
-    )
-    .service(resource("/logout").route(post().to(crate::users::web::login::logout)))
-    .service(
-        resource("/password")
-            .route(get().to(crate::users::web::login::show_password))
-            .route(post().to(crate::users::web::login::change_password)),
-    )
-    .service(resource("/counter").route(get().to(crate::shop::web::counter::find)))
-    .service(
-        resource("/counter/register").route(get().to(crate::shop::web::register::show_register)),
-    )
-    .service(
-        resource("/counter/members/{id}").route(get().to(crate::shop::web::counter::show_card)),
-    )
-    .service(
-        resource("/counter/members/{id}/basket")
-            .route(get().to(crate::shop::web::counter::show_basket)),
-    )
-    .service(
-        resource("/counter/members/{id}/redeem")
-            .route(post().to(crate::shop::web::counter::confirm)),
-    )
-    .service(
-        resource("/counter/receipts/{id}")
-            .route(get().to(crate::shop::web::receipts::show_receipt)),
-    )
-    .service(
-        resource("/counter/receipts/{id}/print")
-            .route(get().to(crate::shop::web::receipts::print_receipt)),
-    )
-    .service(
-        resource("/counter/receipts/{id}/void")
-            .route(post().to(crate::shop::web::receipts::void_receipt)),
-    );
+    .service(resource("/").route(get().to(crate::console::home::home)));
+    // Each concept registers its own pages.
+    crate::users::web::routes(cfg);
+    crate::shop::web::routes(cfg);
 }
 
 /// The OpenAPI document, from the same registration the server uses.

@@ -4,3 +4,18 @@
 pub mod counter;
 pub mod receipts;
 pub mod register;
+
+use actix_web::web::{get, post, ServiceConfig};
+
+use crate::console::resource;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(resource("/counter").route(get().to(counter::find)))
+        .service(resource("/counter/register").route(get().to(register::show_register)))
+        .service(resource("/counter/members/{id}").route(get().to(counter::show_card)))
+        .service(resource("/counter/members/{id}/basket").route(get().to(counter::show_basket)))
+        .service(resource("/counter/members/{id}/redeem").route(post().to(counter::confirm)))
+        .service(resource("/counter/receipts/{id}").route(get().to(receipts::show_receipt)))
+        .service(resource("/counter/receipts/{id}/print").route(get().to(receipts::print_receipt)))
+        .service(resource("/counter/receipts/{id}/void").route(post().to(receipts::void_receipt)));
+}
