@@ -60,6 +60,11 @@ fn a_clerk_finds_by_passbook_number_redeems_two_goods_and_prints_the_receipt(
     let seen = browser.execute("return document.cookie;", vec![]);
     assert_eq!(seen, json!(""));
     browser.screenshot(&format!("counter-search-{backend}"));
+    // A name two residents share lists both, with what tells them apart.
+    browser.scan("#q", "张秀");
+    browser.wait_for_path_prefix("/counter?q=");
+    assert!(browser.text("main h2").contains("找到 2 位"));
+    browser.screenshot(&format!("counter-matches-{backend}"));
 
     let member_id = shop.member["id"].as_str().unwrap().to_string();
     let member_no = shop.member["member_no"].as_str().unwrap().to_string();
