@@ -104,8 +104,9 @@ pub async fn honor_roll(
     })
 }
 
-/// 光荣榜: members by coins earned in a local month (not by balance), ties sharing a rank. Every
-/// user of the community may read it.
+/// 光荣榜: members by coins earned in a local month (not by balance), ties sharing a rank.
+///
+/// Every user of the community may read it: it is what goes on the notice wall.
 #[utoipa::path(tag = "reports", operation_id = "get_honor_roll",
     security(("bearer" = [])),
     params(HonorRollQuery),

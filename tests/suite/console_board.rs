@@ -327,6 +327,11 @@ fn the_board_and_the_honor_roll_print_on_a4(app: TestApp) {
     assert_eq!(browser.text("table.notices td.who"), "钱*");
     assert!(!browser.text("main").contains("钱七"));
     browser.screenshot("board-public");
+    // On a phone, from the notice wall's link.
+    browser.set_window_size(390, 844);
+    browser.goto(&app.url(&format!("/public/{}/board", f.code)));
+    browser.screenshot("board-public-phone");
+    browser.set_window_size(1366, 768);
     browser.goto(&app.url(&format!("/public/{}/board/print", f.code)));
     assert!(browser.text(".wall-sheet").contains("钱*"));
     let pdf = browser.print_pdf("board-a4", 21.0, 29.7);
