@@ -218,8 +218,38 @@ fn today_of(f: &Fixture) -> String {
         .to_string()
 }
 
-fn an_unknown_community_is_a_chinese_404(app: TestApp) {
+/// A second community, 西村 (code `west`), created by a platform operator.
+fn west(app: &TestApp) {
+    let hash = moralbank::auth::password::hash_password("operator-password").unwrap();
+    moralbank::communities::store::insert_operator(&mut app.db.connect(), "op1", &hash).unwrap();
+    let resp = app.request(
+        "POST",
+        "/api/v1/auth/operator-login",
+        None,
+        &[],
+        Some(&json!({"username": "op1", "password": "operator-password"}).to_string()),
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text);
+    let operator = resp.body["access_token"].as_str().unwrap().to_string();
+    let resp = app.post(
+        "/api/v1/communities",
+        &operator,
+        &json!({"code": "west", "name": "西村", "admin_password": "west-admin-password"}),
+    );
+    assert_eq!(resp.status, 201, "{}", resp.text);
+}
+
+fn a_board_shows_its_own_community_only_and_an_unknown_one_is_a_chinese_404(app: TestApp) {
+    let f = fixture(&app);
+    west(&app);
     let mut anyone = Visitor::new(&app);
+    let other = anyone.get("/public/west/board");
+    assert_eq!(other.status, 200, "{}", other.text);
+    assert!(other.text.contains("西村 · 公示栏"), "{}", other.text);
+    assert!(other.text.contains("目前没有正在公示的事项"));
+    assert!(!other.text.contains("钱*") && !other.text.contains(&f.community));
+    let own = anyone.get(&format!("/public/{}/board", f.code));
+    assert_eq!(rows(&own.text).len(), 1);
     let long = "x".repeat(300);
     for path in [
         "/public/no-such-place/board".to_string(),
@@ -311,7 +341,7 @@ fn a_month_that_is_not_one_is_a_chinese_message(app: TestApp) {
 
 both_backends!(
     the_public_board_opens_without_a_cookie_and_masks_every_name,
-    an_unknown_community_is_a_chinese_404,
+    a_board_shows_its_own_community_only_and_an_unknown_one_is_a_chinese_404,
     a_resident_reads_the_honor_roll_with_shared_ranks,
     a_month_that_is_not_one_is_a_chinese_message,
 );

@@ -150,3 +150,14 @@ pub async fn print_honor_roll(
         roll: roll_of(&person, roll, state.clock.now()),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::month_words;
+
+    #[test]
+    fn a_month_is_written_as_people_write_it() {
+        assert_eq!(month_words("2026-01"), "2026年1月");
+        assert_eq!(month_words("2026-12"), "2026年12月");
+    }
+}
