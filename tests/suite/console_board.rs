@@ -366,13 +366,38 @@ fn the_board_and_the_honor_roll_print_on_a4(app: TestApp) {
     assert!(browser.text(".wall-sheet").contains("钱*"));
     let pdf = browser.print_pdf("board-a4", 21.0, 29.7);
     assert_eq!(pdf_pages(&pdf), 1);
+    // A long board runs onto a second sheet, its column heads repeated, no row split.
+    let rule = app.post(
+        "/api/v1/rules",
+        &app.admin_token,
+        &json!({"code": "WATCH", "name": "夜间巡逻", "category": "志愿服务", "points": "5", "unit": "event", "direction": "earn"}),
+    );
+    let approver = app.user_with_roles("approver2", &["admin"], None);
+    let zhao = app.create_member("赵六");
+    for _ in 0..30 {
+        approved(
+            &app,
+            &approver,
+            &zhao,
+            &rule.body,
+            "夜间巡逻两小时，检查楼道消防通道",
+            &today_of(&f),
+        );
+    }
+    browser.goto(&app.url(&format!("/public/{}/board/print", f.code)));
+    let pdf = browser.print_pdf("board-a4-long", 21.0, 29.7);
+    assert_eq!(pdf_pages(&pdf), 3);
 
     browser.goto(&app.url("/login"));
     browser.fill("#username", RESIDENT);
     browser.fill("#password", RESIDENT_PASSWORD);
     browser.click("#login-form button[type=submit]");
     browser.wait_for_path("/");
-    browser.click("a[href='/honor-roll']");
+    browser.click(".menu a[href='/board']");
+    browser.wait_for_path("/board");
+    assert_eq!(browser.text("table.notices td.who"), "钱*");
+    browser.screenshot("board-resident");
+    browser.click(".menu a[href='/honor-roll']");
     browser.wait_for_path("/honor-roll");
     assert_eq!(browser.text("table.honor-roll tbody tr td.who"), "孙八");
     browser.screenshot("honor-roll");
