@@ -401,6 +401,9 @@ fn the_board_and_the_honor_roll_print_on_a4(app: TestApp) {
     browser.wait_for_path("/honor-roll");
     assert_eq!(browser.text("table.honor-roll tbody tr td.who"), "孙八");
     browser.screenshot("honor-roll");
+    browser.goto(&app.url("/honor-roll?month=2026-13"));
+    assert!(browser.text("#month-problem").contains("月份格式应为"));
+    browser.screenshot("honor-roll-bad-month");
     browser.goto(&app.url(&format!(
         "/honor-roll/print?month={}",
         this_month(f.offset_minutes)
