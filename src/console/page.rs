@@ -41,6 +41,8 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
         words::MENU_REGISTER,
         Some(Permission::ReadRegister),
     ),
+    ("/board", words::MENU_BOARD, None),
+    ("/honor-roll", words::MENU_HONOR_ROLL, None),
     ("/password", words::MENU_PASSWORD, None),
 ];
 

@@ -44,6 +44,11 @@ pub const RECEIPT_VOIDED: &str = "已撤销";
 pub const GOODS_OFF_SALE: &str = "已下架";
 pub const GOODS_SOLD_OUT: &str = "已售罄";
 
+// The notice board (公示栏) and the honor roll (光荣榜).
+pub const MENU_BOARD: &str = "公示栏";
+pub const MENU_HONOR_ROLL: &str = "光荣榜";
+pub const MONTH_INVALID: &str = "月份格式应为 2026-12（年-月）；下面显示的是本月。";
+
 /// A role as the top bar names it.
 pub fn role_name(role: Role) -> &'static str {
     match role {
@@ -128,6 +133,9 @@ pub fn problem(e: &ApiError) -> FieldProblem {
             format!("新密码须为 {PASSWORD_CHARS_MIN} 到 {PASSWORD_CHARS_MAX} 个字符。")
         }
         "validation_failed" => format!("填写的内容有误：{}", e.detail),
+        "invalid_query" if field == "month" => {
+            "月份格式应为 2026-12（年-月）。请回到光荣榜重新选择月份。".to_string()
+        }
         "not_found" => NOT_FOUND.to_string(),
         "forbidden" => FORBIDDEN.to_string(),
         _ if e.status.is_server_error() => "系统出错，未能完成。请稍后再试。".to_string(),

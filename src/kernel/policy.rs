@@ -9,7 +9,8 @@ use super::roles::{Role, RoleSet};
 
 crate::stored_words! {
     /// A kind of step a role may take. Reading one's own passbook, deeds and receipts, the notice
-    /// board and objecting to a deed on it need no permission: every user of the community may.
+    /// board, objecting to a deed on it, and the honor roll need no permission: every user of the
+    /// community may.
     pub enum Permission {
         /// Read every member and their passbook account.
         ReadMembers = "read_members",
@@ -46,7 +47,7 @@ crate::stored_words! {
         /// Opening balances and corrections.
         Adjust = "adjust",
         ManageUsers = "manage_users",
-        /// Honor roll and period summary.
+        /// The period summary (the honor roll is open to everyone in the community).
         ReadReports = "read_reports",
         /// The journal feed.
         ReadJournal = "read_journal",

@@ -1,5 +1,5 @@
-//! Reports for the committee and the auditor: the honor roll (光荣榜), a period summary, and the
-//! journal change feed.
+//! Reports: the honor roll (光荣榜) for everyone in the community; a period summary and the
+//! journal change feed for the committee and the auditor.
 
 use actix_web::{get, web, HttpResponse};
 use diesel::prelude::*;
@@ -58,24 +58,17 @@ pub struct HonorRoll {
     pub items: Vec<HonorRollEntry>,
 }
 
-/// 光荣榜: members by coins earned in a local month (not by balance), ties sharing a rank.
-#[utoipa::path(tag = "reports", operation_id = "get_honor_roll",
-    security(("bearer" = [])),
-    params(HonorRollQuery),
-    responses((status = 200, body = HonorRoll),
-        problems::BadRequest,
-        problems::Unauthorized,
-        problems::Forbidden))]
-#[get("/reports/honor-roll")]
-pub async fn get_honor_roll(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    query: web::Query<HonorRollQuery>,
-) -> Result<HttpResponse, ApiError> {
-    user.require(Permission::ReadReports)?;
-    let q = query.into_inner();
-    let first = query_month("month", &q.month)?;
-    let limit = q.limit.unwrap_or(HONOR_ROLL_DEFAULT);
+/// The honor roll of a local month (`YYYY-MM`) for `user`'s community, down to rank `limit`
+/// (default [`HONOR_ROLL_DEFAULT`]). Every signed-in user of the community may read it: it is
+/// what the committee pins to the notice wall. The JSON API and the console both call this.
+pub async fn honor_roll(
+    state: &AppState,
+    user: &AuthUser,
+    month: &str,
+    limit: Option<usize>,
+) -> Result<HonorRoll, ApiError> {
+    let first = query_month("month", month)?;
+    let limit = limit.unwrap_or(HONOR_ROLL_DEFAULT);
     if !(1..=HONOR_ROLL_MAX).contains(&limit) {
         return Err(ApiError::bad_request(
             "invalid_limit",
@@ -84,7 +77,7 @@ pub async fn get_honor_roll(
     }
     let last = month_last_day(first);
     let community = user.community_id;
-    let entries = with_conn(&state, move |conn| {
+    let entries = with_conn(state, move |conn| {
         let offset = offset_of(conn, community)?;
         let ranked = store::honor_roll(
             conn,
@@ -105,10 +98,30 @@ pub async fn get_honor_roll(
             .collect::<Vec<_>>())
     })
     .await?;
-    Ok(HttpResponse::Ok().json(HonorRoll {
-        month: q.month,
+    Ok(HonorRoll {
+        month: month.to_string(),
         items: entries,
-    }))
+    })
+}
+
+/// 光荣榜: members by coins earned in a local month (not by balance), ties sharing a rank.
+///
+/// Every user of the community may read it: it is what goes on the notice wall.
+#[utoipa::path(tag = "reports", operation_id = "get_honor_roll",
+    security(("bearer" = [])),
+    params(HonorRollQuery),
+    responses((status = 200, body = HonorRoll),
+        problems::BadRequest,
+        problems::Unauthorized))]
+#[get("/reports/honor-roll")]
+pub async fn get_honor_roll(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<HonorRollQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let roll = honor_roll(&state, &user, &q.month, q.limit).await?;
+    Ok(HttpResponse::Ok().json(roll))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
