@@ -41,6 +41,21 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
         words::MENU_REGISTER,
         Some(Permission::ReadRegister),
     ),
+    (
+        "/reports",
+        words::MENU_REPORTS,
+        Some(Permission::ReadReports),
+    ),
+    (
+        "/audit/verify",
+        words::MENU_VERIFY,
+        Some(Permission::VerifyLedger),
+    ),
+    (
+        "/audit/journal",
+        words::MENU_JOURNAL,
+        Some(Permission::ReadJournal),
+    ),
     ("/password", words::MENU_PASSWORD, None),
 ];
 
