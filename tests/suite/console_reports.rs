@@ -487,6 +487,105 @@ fn the_journal_goes_page_by_page_with_names_and_hashes(app: TestApp) {
     assert!(past.text.contains("这之后没有记录"));
 }
 
+/// What on the page could change anything: each form that posts (its action), and each button
+/// that neither sends a GET form, nor prints, nor belongs to the logout form.
+const WRITABLE_SCRIPT: &str = r#"
+  const posts = [...document.querySelectorAll("form")]
+    .filter(f => f.method.toLowerCase() !== "get")
+    .map(f => new URL(f.action).pathname);
+  const buttons = [...document.querySelectorAll("button, input[type=submit], input[type=button]")]
+    .filter(b => {
+      const form = b.form;
+      if (b.hasAttribute("data-print")) return false;
+      if (form && form.method.toLowerCase() === "get") return false;
+      if (form && new URL(form.action).pathname === "/logout") return false;
+      return true;
+    })
+    .map(b => b.outerHTML);
+  return [posts, buttons];
+"#;
+
+fn an_auditor_reads_reports_and_the_ledger_and_can_change_nothing(app: TestApp) {
+    use crate::common::browser::{pdf_pages, Browser};
+    let seeded = seed(&app);
+    let Some(browser) = Browser::start(1366, 768) else {
+        return;
+    };
+    browser.goto(&app.url("/login"));
+    browser.fill("#username", AUDITOR);
+    browser.fill("#password", AUDITOR_PASSWORD);
+    browser.click("#login-form button[type=submit]");
+    browser.wait_for_path("/");
+    let before = app.ledger_snapshot();
+    let nothing_writable = |page: &str| {
+        let found = browser.execute(WRITABLE_SCRIPT, vec![]);
+        assert_eq!(
+            found,
+            json!([["/logout"], []]),
+            "{page}: only the logout form posts, and no button changes anything"
+        );
+    };
+    nothing_writable("home");
+
+    let query = format!("from={}&to={}", seeded.first, local_today(&app));
+    browser.goto(&app.url(&format!("/reports?{query}")));
+    assert_eq!(browser.text("#fig-outstanding"), "89.50");
+    assert_eq!(browser.text("#fig-issued"), "45.00");
+    // The charts' Chinese text is laid out in the page's font: it has a width.
+    let width = browser.execute(
+        "return document.querySelector('#chart-issuance text').getComputedTextLength();",
+        vec![],
+    );
+    assert!(width.as_f64().unwrap() > 20.0, "{width}");
+    nothing_writable("reports");
+    browser.screenshot("reports-page");
+    browser.execute(
+        "document.querySelector('#chart-issuance').scrollIntoView();",
+        vec![],
+    );
+    browser.screenshot("reports-charts");
+    // On a phone: one column, nothing wider than the screen.
+    browser.set_window_size(390, 844);
+    browser.goto(&app.url(&format!("/reports?{query}")));
+    let overflow = browser.execute(
+        "return document.documentElement.scrollWidth > window.innerWidth;",
+        vec![],
+    );
+    assert_eq!(overflow, json!(false), "the report fits a phone's width");
+    browser.screenshot("reports-phone");
+    browser.set_window_size(1366, 768);
+
+    browser.click("#print-link");
+    browser.wait_for_path(&format!("/reports/print?{query}"));
+    assert_eq!(browser.text("#fig-outstanding"), "89.50");
+    let pdf = browser.print_pdf("reports-a4", 21.0, 29.7);
+    assert!(
+        (1..=2).contains(&pdf_pages(&pdf)),
+        "the report prints on one or two A4 pages"
+    );
+
+    browser.goto(&app.url("/audit/verify"));
+    nothing_writable("verify");
+    browser.click("#run-verify");
+    browser.wait_for_path("/audit/verify?run=1");
+    assert!(browser.text("#verify-result").contains("账本完好"));
+    nothing_writable("verify result");
+    browser.screenshot("audit-verify");
+
+    browser.goto(&app.url("/audit/journal"));
+    assert!(browser.text("#journal").contains("积分入账"));
+    nothing_writable("journal");
+    browser.screenshot("audit-journal");
+    assert_eq!(app.ledger_snapshot(), before, "the auditor changed nothing");
+}
+
+#[test]
+fn an_auditor_reads_reports_and_the_ledger_and_can_change_nothing_sqlite() {
+    if let Some(app) = TestApp::spawn(Backend::Sqlite) {
+        an_auditor_reads_reports_and_the_ledger_and_can_change_nothing(app);
+    }
+}
+
 both_backends!(
     the_report_shows_the_summarys_figures_and_charts_of_the_months,
     bad_dates_are_said_in_chinese_beside_the_field,

@@ -103,11 +103,13 @@ fn present(text: &str) -> Option<&str> {
 }
 
 fn period_query(from: &str, to: &str) -> String {
-    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    // Dates stay readable in the address (2026-12-01); anything else typed is encoded.
+    const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-');
     format!(
         "from={}&to={}",
-        utf8_percent_encode(from, NON_ALPHANUMERIC),
-        utf8_percent_encode(to, NON_ALPHANUMERIC)
+        utf8_percent_encode(from, QUERY_VALUE),
+        utf8_percent_encode(to, QUERY_VALUE)
     )
 }
 
