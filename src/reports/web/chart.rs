@@ -57,10 +57,11 @@ fn nice_ceiling(max: f64) -> f64 {
     10.0 * power
 }
 
-/// The vertical scale of a plot: values `low..=high` onto the plot's height.
+/// The vertical scale of a plot: values `low..=high` onto the plot's height, in round steps.
 struct Scale {
     low: f64,
     high: f64,
+    step: f64,
 }
 
 impl Scale {
@@ -70,9 +71,12 @@ impl Scale {
             low = low.min(v);
             high = high.max(v);
         }
-        let high = nice_ceiling(high);
-        let low = if low < 0.0 { -nice_ceiling(-low) } else { 0.0 };
-        Scale { low, high }
+        let step = nice_ceiling((high - low) / 4.0);
+        Scale {
+            low: (low / step).floor() * step,
+            high: ((high / step).ceil() * step).max(step),
+            step,
+        }
     }
 
     fn y(&self, value: f64) -> f64 {
@@ -80,16 +84,17 @@ impl Scale {
         TOP + plot * (self.high - value) / (self.high - self.low)
     }
 
-    /// Grid lines and their labels: five steps from low to high.
+    /// Grid lines and their labels, one a step; the zero line solid.
     fn grid(&self, out: &mut String) {
-        for step in 0..=4 {
-            let value = self.low + (self.high - self.low) * f64::from(step) / 4.0;
+        let steps = ((self.high - self.low) / self.step).round() as i64;
+        for n in 0..=steps {
+            let value = self.low + self.step * n as f64;
             let y = self.y(value);
             let _ = write!(
                 out,
                 r#"<line x1="{LEFT}" y1="{y:.1}" x2="{x2}" y2="{y:.1}" stroke="{GRID}" stroke-width="1"{dash}/>"#,
                 x2 = WIDTH - RIGHT,
-                dash = if value == 0.0 {
+                dash = if value.abs() < self.step / 2.0 {
                     ""
                 } else {
                     r#" stroke-dasharray="3 3""#
@@ -242,13 +247,16 @@ pub fn paired_bars(
                 series = esc(name),
                 label = esc(&months[i].month),
             );
-            value_label(
-                &mut out,
-                x + bar / 2.0 + 4.0,
-                y0 - 4.0,
-                &value.to_string(),
-                name,
-            );
+            // Empty months stay quiet: a row of 0.00 would hide the months that count.
+            if *value != PointsTotal::ZERO {
+                value_label(
+                    &mut out,
+                    x + bar / 2.0 + 4.0,
+                    y0 - 4.0,
+                    &value.to_string(),
+                    name,
+                );
+            }
         }
     }
     month_labels(&mut out, months, x_of);
@@ -352,7 +360,9 @@ pub fn month_line(
             series = esc(name),
             label = esc(&months[i].month),
         );
-        value_label(&mut out, x + 4.0, y - 9.0, &value.to_string(), name);
+        if *value != PointsTotal::ZERO {
+            value_label(&mut out, x + 4.0, y - 9.0, &value.to_string(), name);
+        }
     }
     month_labels(&mut out, months, x_of);
     out.push_str("</svg>");
@@ -383,12 +393,17 @@ mod tests {
             [("发放", &a), ("兑换", &b)],
         );
         assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
-        for figure in ["123.45", "0.00", "-0.50", "9.99"] {
+        for figure in ["123.45", "-0.50", "9.99"] {
             assert!(
                 svg.contains(&format!(">{figure}</text>")),
                 "{figure}: {svg}"
             );
         }
+        assert!(
+            !svg.contains(">0.00</text>"),
+            "an empty month has no figure"
+        );
+        assert!(svg.contains("data-value=\"0.00\""), "but it has its bar");
         assert!(svg.contains("c&lt;1&gt;-hatch"), "ids are escaped");
         assert!(!svg.contains("style="), "no style attributes under the CSP");
         assert!(svg.contains(">2026</text>") && svg.contains(">1月</text>"));
@@ -397,10 +412,16 @@ mod tests {
     #[test]
     fn the_axis_reaches_past_the_largest_value() {
         let scale = Scale::of([0.0, 73.0, 12.5].into_iter());
-        assert_eq!((scale.low, scale.high), (0.0, 100.0));
+        assert_eq!((scale.low, scale.high, scale.step), (0.0, 80.0, 20.0));
         let scale = Scale::of([-3.0, 1234.0].into_iter());
-        assert_eq!((scale.low, scale.high), (-5.0, 2000.0));
-        assert!(scale.y(2000.0) < scale.y(0.0));
+        assert_eq!((scale.low, scale.high, scale.step), (-500.0, 1500.0, 500.0));
+        assert!(scale.y(1500.0) < scale.y(0.0));
+        let scale = Scale::of([0.0].into_iter());
+        assert_eq!(
+            (scale.low, scale.high),
+            (0.0, 1.0),
+            "an empty chart still has an axis"
+        );
         assert_eq!(axis_label(25_000.0), "2.5万");
         assert_eq!(axis_label(500.0), "500");
     }
