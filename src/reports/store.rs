@@ -266,13 +266,16 @@ fn first_of_month(day: NaiveDate) -> NaiveDate {
     LocalCalendar::first_of_month(day)
 }
 
+/// An account's kind, and the name and passbook number of its resident for a member's.
+pub type AccountName = (AccountKind, Option<(String, String)>);
+
 /// How the journal's pages name an account: a resident's passbook by name and number, the
 /// community's own accounts by what they are for. Only accounts of `community`.
 pub fn account_names(
     conn: &mut DbConn,
     community: CommunityId,
     ids: &[DbUuid],
-) -> QueryResult<HashMap<DbUuid, (AccountKind, Option<(String, String)>)>> {
+) -> QueryResult<HashMap<DbUuid, AccountName>> {
     let mut names = HashMap::new();
     for chunk in ids.chunks(IDS_PER_QUERY) {
         let rows: Vec<(DbUuid, AccountKind, Option<String>, Option<String>)> = accounts::table

@@ -21,6 +21,8 @@ const BOTTOM: f64 = 58.0;
 /// Dark enough to print as black, and the ink of the text.
 const INK: &str = "#1f2328";
 const GRID: &str = "#c8ccd1";
+/// How far the axis reaches past the largest value, for the figure written above it.
+const HEADROOM: f64 = 1.25;
 
 /// Escapes text for SVG (and HTML) content and attributes.
 fn esc(text: &str) -> String {
@@ -43,13 +45,13 @@ fn as_points(total: PointsTotal) -> f64 {
     total.hundredths() as f64 / 100.0
 }
 
-/// A round upper bound for an axis (1, 2 or 5 times a power of ten) at or above `max`.
+/// A round upper bound for an axis (1, 2, 2.5 or 5 times a power of ten) at or above `max`.
 fn nice_ceiling(max: f64) -> f64 {
     if max <= 0.0 {
         return 1.0;
     }
     let power = 10f64.powf(max.log10().floor());
-    for step in [1.0, 2.0, 5.0, 10.0] {
+    for step in [1.0, 2.0, 2.5, 5.0, 10.0] {
         if step * power >= max {
             return step * power;
         }
@@ -71,6 +73,8 @@ impl Scale {
             low = low.min(v);
             high = high.max(v);
         }
+        // Room above the tallest bar for its upright figure, below the legend.
+        let high = high * HEADROOM;
         let step = nice_ceiling((high - low) / 4.0);
         Scale {
             low: (low / step).floor() * step,
@@ -412,9 +416,9 @@ mod tests {
     #[test]
     fn the_axis_reaches_past_the_largest_value() {
         let scale = Scale::of([0.0, 73.0, 12.5].into_iter());
-        assert_eq!((scale.low, scale.high, scale.step), (0.0, 80.0, 20.0));
+        assert_eq!((scale.low, scale.high, scale.step), (0.0, 100.0, 25.0));
         let scale = Scale::of([-3.0, 1234.0].into_iter());
-        assert_eq!((scale.low, scale.high, scale.step), (-500.0, 1500.0, 500.0));
+        assert_eq!((scale.low, scale.high, scale.step), (-500.0, 2000.0, 500.0));
         assert!(scale.y(1500.0) < scale.y(0.0));
         let scale = Scale::of([0.0].into_iter());
         assert_eq!(
