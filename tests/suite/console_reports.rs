@@ -260,6 +260,19 @@ fn the_report_shows_the_summarys_figures_and_charts_of_the_months(app: TestApp) 
     assert!(svg.text.contains(">环境卫生</text>") && svg.text.contains(">5.00</text>"));
     assert_eq!(auditor.get("/reports/charts/other.svg").status, 404);
 
+    // From the beginning up to now, as the 开始至今 link asks.
+    let page = auditor.get("/reports?from=&to=");
+    assert_eq!(page.status, 200);
+    assert!(by_id(&page, "report-period").contains("开始 至 今天"));
+    let json = summary_json(&app, "");
+    for figure in FIGURES {
+        assert_eq!(
+            by_id(&page, &format!("fig-{figure}")),
+            json[figure].as_str().unwrap(),
+            "{figure}"
+        );
+    }
+
     // The A4 print holds the same figures.
     let print = auditor.get(&format!("/reports/print?{query}"));
     assert_eq!(print.status, 200);

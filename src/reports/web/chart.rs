@@ -277,7 +277,7 @@ pub fn category_bars(id: &str, title: &str, items: &[(String, PointsTotal)]) -> 
         .collect::<Vec<_>>()
         .join("；");
     let rows = items.len().max(1) as f64;
-    let row = 30.0;
+    let row = 36.0;
     let height = 50.0 + row * rows + 10.0;
     let _ = write!(
         out,
@@ -313,9 +313,9 @@ pub fn category_bars(id: &str, title: &str, items: &[(String, PointsTotal)]) -> 
         let x = 16.0 + label_width;
         let _ = write!(
             out,
-            r#"<text x="{lx:.1}" y="{ty:.1}" font-size="14" text-anchor="end" fill="{INK}">{name}</text><rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="20" fill="{INK}" fill-opacity="0.75" stroke="{INK}" stroke-width="1" data-category="{name}" data-value="{value}"/><text x="{vx:.1}" y="{ty:.1}" font-size="14" fill="{INK}" data-category="{name}">{value}</text>"#,
+            r#"<text x="{lx:.1}" y="{ty:.1}" font-size="17" text-anchor="end" fill="{INK}">{name}</text><rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="24" fill="{INK}" fill-opacity="0.75" stroke="{INK}" stroke-width="1" data-category="{name}" data-value="{value}"/><text x="{vx:.1}" y="{ty:.1}" font-size="17" fill="{INK}" data-category="{name}">{value}</text>"#,
             lx = x - 8.0,
-            ty = y + 15.0,
+            ty = y + 18.0,
             vx = x + w + 8.0,
             name = esc(name),
         );
