@@ -590,6 +590,18 @@ fn an_auditor_reads_reports_and_the_ledger_and_can_change_nothing(app: TestApp) 
     nothing_writable("journal");
     browser.screenshot("audit-journal");
     assert_eq!(app.ledger_snapshot(), before, "the auditor changed nothing");
+
+    // A posting edited behind the service's back: the check names it, in Chinese.
+    let mut conn = app.db.connect();
+    conn.batch_execute("DROP TRIGGER postings_no_update")
+        .unwrap();
+    conn.batch_execute("UPDATE postings SET amount = amount + 100 WHERE id IN (SELECT id FROM postings ORDER BY posted_at LIMIT 1)")
+        .unwrap();
+    drop(conn);
+    browser.goto(&app.url("/audit/verify?run=1"));
+    assert!(browser.text("#verify-result").contains("发现问题"));
+    assert!(browser.text("#verify-problems").contains("哈希值不符"));
+    browser.screenshot("audit-verify-problems");
 }
 
 #[test]
