@@ -611,7 +611,57 @@ fn an_auditor_reads_reports_and_the_ledger_and_can_change_nothing_sqlite() {
     }
 }
 
+/// The series' bars of one series in a chart, in order.
+fn bar_values(svg: &str, series: &str) -> Vec<String> {
+    let marker = format!("data-series=\"{series}\" data-value=\"");
+    svg.match_indices(&marker)
+        .map(|(at, m)| {
+            let rest = &svg[at + m.len()..];
+            rest[..rest.find('"').unwrap()].to_string()
+        })
+        .collect()
+}
+
+fn a_credit_just_after_local_midnight_counts_in_the_new_local_month(app: TestApp) {
+    let volunteer = rule(&app, "VOLUNTEER", "志愿服务", "志愿服务", "20");
+    let (limei, _) = app.resident("李梅", "limei");
+    app.user_with_roles(AUDITOR, &["auditor"], None);
+    // 00:30 on the 1st in the community (UTC+8) is still the last day of the month in UTC.
+    let first = first_of(local_today(&app));
+    let next = last_of(first).succ_opt().unwrap();
+    let now_local = app.clock.now() + Duration::hours(8);
+    app.clock
+        .advance(next.and_hms_opt(0, 30, 0).unwrap() - now_local);
+    assert_eq!(
+        app.clock.now().date(),
+        last_of(first),
+        "UTC is a day behind"
+    );
+    let resident = app.login_ok("limei", "password-123");
+    credit(&app, &resident, &limei, &volunteer);
+    let mut auditor = Visitor::new(&app);
+    auditor.login_ok(AUDITOR, AUDITOR_PASSWORD);
+    let svg = auditor.get(&format!(
+        "/reports/charts/issuance.svg?from={next}&to={next}"
+    ));
+    assert_eq!(svg.status, 200);
+    let issued = bar_values(&svg.text, "发放");
+    assert_eq!(&issued[10..], ["0.00", "20.00"], "{}", svg.text);
+    let held = bar_values(
+        &auditor
+            .get(&format!(
+                "/reports/charts/outstanding.svg?from={next}&to={next}"
+            ))
+            .text,
+        "月末结存",
+    );
+    assert_eq!(&held[10..], ["0.00", "20.00"]);
+    let json = summary_json(&app, &format!("from={first}&to={}", last_of(first)));
+    assert_eq!(json["issued"], "0.00");
+}
+
 both_backends!(
+    a_credit_just_after_local_midnight_counts_in_the_new_local_month,
     the_report_shows_the_summarys_figures_and_charts_of_the_months,
     bad_dates_are_said_in_chinese_beside_the_field,
     residents_and_clerks_are_refused,
