@@ -92,6 +92,7 @@ pub fn console(cfg: &mut actix_web::web::ServiceConfig) {
     crate::shop::web::routes(cfg);
     crate::deeds::web::routes(cfg);
     crate::reports::web::routes(cfg);
+    crate::audit::web::routes(cfg);
 }
 
 /// The OpenAPI document, from the same registration the server uses.

@@ -1,3 +1,4 @@
 //! For the auditor: ledger verification and the journal feed.
 
 pub mod http;
+pub mod web;

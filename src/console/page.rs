@@ -43,6 +43,21 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
     ),
     ("/board", words::MENU_BOARD, None),
     ("/honor-roll", words::MENU_HONOR_ROLL, None),
+    (
+        "/reports",
+        words::MENU_REPORTS,
+        Some(Permission::ReadReports),
+    ),
+    (
+        "/audit/verify",
+        words::MENU_VERIFY,
+        Some(Permission::VerifyLedger),
+    ),
+    (
+        "/audit/journal",
+        words::MENU_JOURNAL,
+        Some(Permission::ReadJournal),
+    ),
     ("/password", words::MENU_PASSWORD, None),
 ];
 

@@ -4,7 +4,7 @@
 
 use crate::auth::password::{PASSWORD_CHARS_MAX, PASSWORD_CHARS_MIN};
 use crate::http::problem::ApiError;
-use crate::kernel::Role;
+use crate::kernel::{AccountKind, Role};
 
 use super::page::FieldProblem;
 
@@ -48,6 +48,43 @@ pub const GOODS_SOLD_OUT: &str = "已售罄";
 pub const MENU_BOARD: &str = "公示栏";
 pub const MENU_HONOR_ROLL: &str = "光荣榜";
 pub const MONTH_INVALID: &str = "月份格式应为 2026-12（年-月）；下面显示的是本月。";
+
+// Reports and the auditor's pages (报表, 账本核验, 流水账).
+pub const MENU_REPORTS: &str = "报表";
+pub const MENU_VERIFY: &str = "账本核验";
+pub const MENU_JOURNAL: &str = "流水账";
+pub const DATE_INVALID: &str =
+    "日期应写成 2026-12-01（年-月-日），在 2000-01-01 到 9999-12-31 之间。请改正后再查看。";
+pub const PERIOD_REVERSED: &str = "开始日期晚于结束日期。请调换两个日期，或重新选择。";
+pub const JOURNAL_AFTER_INVALID: &str = "请填写 0 或正整数（流水号），例如 100。";
+
+/// How the auditor's pages name an account: a passbook by its resident's name and number, the
+/// community's own accounts by what they are for.
+pub fn account_name(kind: AccountKind, member: Option<&(String, String)>) -> String {
+    match (kind, member) {
+        (AccountKind::Member, Some((name, no))) => format!("{name}（{no}）"),
+        (AccountKind::Member, None) => "居民存折".to_string(),
+        (AccountKind::Issuance, _) => "积分发放账户".to_string(),
+        (AccountKind::Shop, _) => "积分超市账户".to_string(),
+        (AccountKind::Deductions, _) => "扣分账户".to_string(),
+    }
+}
+
+/// What a problem the ledger check found means, in words an auditor reads.
+pub fn verify_problem_name(kind: &str) -> &'static str {
+    match kind {
+        "hash_mismatch" => "哈希值不符：这笔记录在记账后被改动过",
+        "chain_broken" => "哈希链断开：前后两笔记录接不上",
+        "sequence_gap" => "流水号不连续：有记录缺失或重复",
+        "unbalanced" => "借贷不平：这笔交易的分录合计不为零",
+        "account_sequence_gap" => "存折行号不连续",
+        "running_balance_mismatch" => "存折余额与分录累计不符",
+        "negative_balance" => "居民存折余额为负",
+        "balance_mismatch" => "账户余额与分录合计不符",
+        "chain_head_mismatch" => "账本末端与已签名的记录不符",
+        _ => "其他问题",
+    }
+}
 
 /// A role as the top bar names it.
 pub fn role_name(role: Role) -> &'static str {
@@ -136,6 +173,11 @@ pub fn problem(e: &ApiError) -> FieldProblem {
         "invalid_query" if field == "month" => {
             "月份格式应为 2026-12（年-月）。请回到光荣榜重新选择月份。".to_string()
         }
+        "invalid_query" if e.detail.contains("is after") => PERIOD_REVERSED.to_string(),
+        "invalid_query" if matches!(field.as_str(), "from" | "to" | "day" | "month") => {
+            DATE_INVALID.to_string()
+        }
+        "invalid_query" if e.detail.contains("after_seq") => JOURNAL_AFTER_INVALID.to_string(),
         "not_found" => NOT_FOUND.to_string(),
         "forbidden" => FORBIDDEN.to_string(),
         _ if e.status.is_server_error() => "系统出错，未能完成。请稍后再试。".to_string(),

@@ -179,11 +179,23 @@ pub async fn get_summary(
     user: AuthUser,
     query: web::Query<SummaryQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Permission::ReadReports)?;
     let q = query.into_inner();
-    let (from, to) = query_period(q.from.as_deref(), q.to.as_deref())?;
+    let (summary, _) = summary(&state, &user, q.from.as_deref(), q.to.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(summary))
+}
+
+/// The period summary the JSON API answers and the console shows, and its figures as numbers
+/// (for the console's charts): `from` and `to` are local dates as the query writes them.
+pub async fn summary(
+    state: &AppState,
+    user: &AuthUser,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(Summary, store::SummaryFigures), ApiError> {
+    user.require(Permission::ReadReports)?;
+    let (from, to) = query_period(from, to)?;
     let community = user.community_id;
-    let figures = with_conn(&state, move |conn| {
+    let figures = with_conn(state, move |conn| {
         let offset = offset_of(conn, community)?;
         let start = from.map(|d| day_start_utc(d, offset));
         // A period that ends after any time that can be stored is open-ended.
@@ -214,7 +226,28 @@ pub async fn get_summary(
             .collect(),
         shop_stock_value: figures.shop_stock_value.to_string(),
     };
-    Ok(HttpResponse::Ok().json(summary))
+    Ok((summary, figures))
+}
+
+/// Months a monthly series covers at most.
+pub const MONTHLY_SERIES_MONTHS_MAX: usize = 36;
+
+/// What moved in each of the `months` local months that end with the month of `through`, oldest
+/// first, and what residents held at each month's end (for the console's charts).
+pub async fn monthly_series(
+    state: &AppState,
+    user: &AuthUser,
+    through: chrono::NaiveDate,
+    months: usize,
+) -> Result<Vec<store::MonthFigures>, ApiError> {
+    user.require(Permission::ReadReports)?;
+    let months = months.clamp(1, MONTHLY_SERIES_MONTHS_MAX);
+    let community = user.community_id;
+    with_conn(state, move |conn| {
+        let offset = offset_of(conn, community)?;
+        Ok(store::monthly(conn, community, offset, through, months)?)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -270,15 +303,28 @@ pub async fn list_journal(
     user: AuthUser,
     query: web::Query<JournalQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let page = journal_page(&state, &user, query.after_seq, query.limit).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// One page of the journal feed, after the community sequence number `after_seq` (0 when
+/// `None`), `limit` transactions (100 when `None`): what the JSON feed answers and the console's
+/// 流水账 shows.
+pub async fn journal_page(
+    state: &AppState,
+    user: &AuthUser,
+    after_seq: Option<i64>,
+    limit: Option<i64>,
+) -> Result<JournalPage, ApiError> {
     user.require(Permission::ReadJournal)?;
-    let after = query.after_seq.unwrap_or(0);
+    let after = after_seq.unwrap_or(0);
     if after < 0 {
         return Err(ApiError::bad_request(
             "invalid_query",
             "after_seq must not be negative",
         ));
     }
-    let limit = match query.limit {
+    let limit = match limit {
         None => 100,
         Some(n) if (1..=JOURNAL_PAGE_MAX).contains(&n) => n,
         Some(_) => {
@@ -289,7 +335,7 @@ pub async fn list_journal(
         }
     };
     let community = user.community_id;
-    let page = with_conn(&state, move |conn| {
+    with_conn(state, move |conn| {
         let entries: Vec<JournalRow> = journal::table
             .filter(journal::community_id.eq(DbUuid::from(community)))
             .filter(journal::seq.gt(after))
@@ -333,6 +379,5 @@ pub async fn list_journal(
             next_after_seq,
         })
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(page))
+    .await
 }

@@ -3,13 +3,16 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::models::{JournalRow, PostingRow};
-use crate::db::schema::{accounts, deeds, goods, journal, members, postings, rule_versions};
+use crate::db::schema::{accounts, deeds, goods, journal, members, postings, rule_versions, users};
 use crate::db::{DbConn, DbUuid};
-use crate::kernel::{AccountKind, ActiveStatus, CommunityId, JournalKind, MemberId, PointsTotal};
+use crate::kernel::dates::{day_start_utc, month_last_day, period_end_utc};
+use crate::kernel::{
+    AccountKind, ActiveStatus, CommunityId, JournalKind, LocalCalendar, MemberId, PointsTotal,
+};
 use crate::passbook::store as passbook;
 
 /// Ids per `IN (…)` query at most (credited deeds, ranked accounts).
@@ -172,6 +175,143 @@ fn shop_stock_value(conn: &mut DbConn, community: CommunityId) -> QueryResult<Po
         .iter()
         .map(|(price, stock)| PointsTotal::product(*price, *stock))
         .sum())
+}
+
+/// One local month of a monthly series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonthFigures {
+    /// The month's first local day.
+    pub month: NaiveDate,
+    /// Coins credited for deeds in the month.
+    pub issued: PointsTotal,
+    /// Coins spent at the shop in the month, less what voids in the month gave back.
+    pub redeemed_net: PointsTotal,
+    /// What residents held when the month ended (now, for a month not yet over).
+    pub outstanding_end: PointsTotal,
+}
+
+/// The `months` local months that end with the month of `through`, oldest first, in a
+/// community `offset_minutes` east of UTC. One read of the member postings of those months,
+/// summed exactly and bucketed by the community's calendar here (not by either backend's date
+/// functions, which differ); what residents held at the first month's start comes from their
+/// passbooks, and each month's end adds every member posting of the month to it.
+pub fn monthly(
+    conn: &mut DbConn,
+    community: CommunityId,
+    offset_minutes: i32,
+    through: NaiveDate,
+    months: usize,
+) -> QueryResult<Vec<MonthFigures>> {
+    let last = first_of_month(through);
+    let mut firsts = vec![last];
+    while firsts.len() < months.max(1) {
+        let Some(earlier) = firsts[0].pred_opt().map(first_of_month) else {
+            break;
+        };
+        if earlier < crate::kernel::dates::DATE_MIN {
+            break;
+        }
+        firsts.insert(0, earlier);
+    }
+    let start = day_start_utc(firsts[0], offset_minutes);
+    let end = period_end_utc(month_last_day(last), offset_minutes);
+    let mut query = postings::table
+        .inner_join(journal::table)
+        .inner_join(accounts::table.on(accounts::id.eq(postings::account_id)))
+        .filter(journal::community_id.eq(DbUuid::from(community)))
+        .filter(accounts::kind.eq(AccountKind::Member))
+        .filter(journal::created_at.ge(start))
+        .select((journal::kind, postings::amount, journal::created_at))
+        .into_boxed();
+    if let Some(end) = end {
+        query = query.filter(journal::created_at.lt(end));
+    }
+    let rows: Vec<(JournalKind, i64, NaiveDateTime)> = query.load(conn)?;
+    let calendar = LocalCalendar::new(offset_minutes);
+    let mut issued = vec![PointsTotal::ZERO; firsts.len()];
+    let mut redeemed = vec![PointsTotal::ZERO; firsts.len()];
+    let mut net = vec![PointsTotal::ZERO; firsts.len()];
+    for (kind, amount, at) in rows {
+        let month = first_of_month(calendar.day_of(at));
+        let Ok(i) = firsts.binary_search(&month) else {
+            continue;
+        };
+        net[i].add(amount);
+        match kind {
+            JournalKind::DeedCredit => issued[i].add(amount),
+            // A redemption takes coins off the passbook (negative), a void gives them back.
+            JournalKind::Redemption | JournalKind::RedemptionVoid => {
+                redeemed[i] = redeemed[i] - PointsTotal::from(amount)
+            }
+            _ => {}
+        }
+    }
+    let mut held = outstanding_at(conn, community, Some(start))?;
+    Ok(firsts
+        .iter()
+        .enumerate()
+        .map(|(i, month)| {
+            held = held + net[i];
+            MonthFigures {
+                month: *month,
+                issued: issued[i],
+                redeemed_net: redeemed[i],
+                outstanding_end: held,
+            }
+        })
+        .collect())
+}
+
+fn first_of_month(day: NaiveDate) -> NaiveDate {
+    LocalCalendar::first_of_month(day)
+}
+
+/// An account's kind, and the name and passbook number of its resident for a member's.
+pub type AccountName = (AccountKind, Option<(String, String)>);
+
+/// How the journal's pages name an account: a resident's passbook by name and number, the
+/// community's own accounts by what they are for. Only accounts of `community`.
+pub fn account_names(
+    conn: &mut DbConn,
+    community: CommunityId,
+    ids: &[DbUuid],
+) -> QueryResult<HashMap<DbUuid, AccountName>> {
+    let mut names = HashMap::new();
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        let rows: Vec<(DbUuid, AccountKind, Option<String>, Option<String>)> = accounts::table
+            .left_join(members::table)
+            .filter(accounts::community_id.eq(DbUuid::from(community)))
+            .filter(accounts::id.eq_any(chunk))
+            .select((
+                accounts::id,
+                accounts::kind,
+                members::name.nullable(),
+                members::member_no.nullable(),
+            ))
+            .load(conn)?;
+        for (id, kind, name, no) in rows {
+            names.insert(id, (kind, name.zip(no)));
+        }
+    }
+    Ok(names)
+}
+
+/// The usernames of users of `community`, by id (who made each journal transaction).
+pub fn usernames(
+    conn: &mut DbConn,
+    community: CommunityId,
+    ids: &[DbUuid],
+) -> QueryResult<HashMap<DbUuid, String>> {
+    let mut names = HashMap::new();
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        let rows: Vec<(DbUuid, String)> = users::table
+            .filter(users::community_id.eq(DbUuid::from(community)))
+            .filter(users::id.eq_any(chunk))
+            .select((users::id, users::username))
+            .load(conn)?;
+        names.extend(rows);
+    }
+    Ok(names)
 }
 
 /// One place on the honor roll.
