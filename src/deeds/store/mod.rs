@@ -5,12 +5,14 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use chrono::NaiveDateTime;
 
-use super::model::{DeedAction, DeedStatus, Direction, Unit};
-use crate::db::schema::{community_settings, deed_events, deeds, members, rule_versions, rules};
+use super::model::{DeedAction, DeedStatus, Direction, ObjectionStatus, Unit};
+use crate::db::schema::{
+    community_settings, deed_events, deed_objections, deeds, members, rule_versions, rules,
+};
 use crate::db::{now_utc, DbConn, DbUuid};
 use crate::kernel::ActiveStatus;
 
-crate::text_column!(DeedStatus, DeedAction, Direction, Unit);
+crate::text_column!(DeedStatus, DeedAction, Direction, Unit, ObjectionStatus);
 use crate::kernel::{CommunityId, DeedId, MemberId, RuleId, UserId};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -96,6 +98,22 @@ pub struct DeedEventRow {
     pub actor_id: Option<DbUuid>,
     pub reason: Option<String>,
     pub created_at: NaiveDateTime,
+}
+
+/// An objection to a deed on notice (公示异议), and the admin's ruling once made.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = deed_objections)]
+pub struct ObjectionRow {
+    pub id: DbUuid,
+    pub deed_id: DbUuid,
+    pub community_id: DbUuid,
+    pub raised_by: DbUuid,
+    pub reason: String,
+    pub raised_at: NaiveDateTime,
+    pub status: ObjectionStatus,
+    pub ruled_by: Option<DbUuid>,
+    pub ruling_reason: Option<String>,
+    pub ruled_at: Option<NaiveDateTime>,
 }
 
 pub mod submit;
@@ -347,6 +365,25 @@ pub fn events_of(conn: &mut DbConn, deed: DeedId) -> QueryResult<Vec<DeedEventRo
         .load(conn)
 }
 
+/// Every objection to a deed, oldest first.
+pub fn objections_of(conn: &mut DbConn, deed: DeedId) -> QueryResult<Vec<ObjectionRow>> {
+    deed_objections::table
+        .filter(deed_objections::deed_id.eq(DbUuid::from(deed)))
+        .order(deed_objections::id.asc())
+        .select(ObjectionRow::as_select())
+        .load(conn)
+}
+
+/// The undecided objections to these deeds.
+pub fn open_objections(conn: &mut DbConn, deeds: &[DbUuid]) -> QueryResult<Vec<ObjectionRow>> {
+    deed_objections::table
+        .filter(deed_objections::deed_id.eq_any(deeds))
+        .filter(deed_objections::status.eq(ObjectionStatus::Open))
+        .order(deed_objections::id.asc())
+        .select(ObjectionRow::as_select())
+        .load(conn)
+}
+
 /// Moves a deed to `next` if nobody moved it since `seen_version`; records the event. Returns
 /// false when someone else got there first.
 pub fn move_deed(
@@ -421,15 +458,20 @@ pub fn list_deeds(
     query.load(conn)
 }
 
-/// Deeds whose public notice has ended by `now`, for the sweeper.
+/// Deeds whose public notice has ended by `now` with no undecided objection, for the sweeper
+/// (a deed waiting for a ruling is not offered, so it never stands in the way of the others).
 pub fn due_deeds(
     conn: &mut DbConn,
     now: chrono::NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<(DbUuid, DbUuid)>> {
+    let undecided = deed_objections::table
+        .filter(deed_objections::deed_id.eq(deeds::id))
+        .filter(deed_objections::status.eq(ObjectionStatus::Open));
     deeds::table
         .filter(deeds::status.eq("approved"))
         .filter(deeds::notice_ends_at.le(now))
+        .filter(diesel::dsl::not(diesel::dsl::exists(undecided)))
         .order(deeds::notice_ends_at.asc())
         .limit(limit)
         .select((deeds::community_id, deeds::id))
