@@ -41,6 +41,7 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
         words::MENU_REGISTER,
         Some(Permission::ReadRegister),
     ),
+    ("/desk", words::MENU_DESK, Some(Permission::FirstCheck)),
     ("/password", words::MENU_PASSWORD, None),
 ];
 

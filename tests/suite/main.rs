@@ -24,6 +24,7 @@ mod cli;
 mod communities;
 mod console;
 mod console_browser;
+mod console_desk;
 mod dates;
 mod deeds;
 mod hardening;

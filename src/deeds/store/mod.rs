@@ -495,3 +495,103 @@ pub fn notices(
         .select((DeedRow::as_select(), members::member_no, members::name))
         .load(conn)
 }
+
+/// What the review desk's queues filter on.
+pub struct QueueFilter<'a> {
+    pub status: DeedStatus,
+    /// The resident's group or grid (members' `member_group`).
+    pub group: Option<&'a str>,
+    pub rule: Option<RuleId>,
+    pub from: Option<&'a str>,
+    pub to: Option<&'a str>,
+    /// The username of who recorded the deed.
+    pub submitter: Option<&'a str>,
+    pub limit: i64,
+}
+
+/// A deed in a queue: with its resident's number, name and group, and who recorded it.
+pub struct QueueRow {
+    pub deed: DeedRow,
+    pub member_no: String,
+    pub member_name: String,
+    pub member_group: Option<String>,
+    pub submitter: String,
+}
+
+/// One queue of the review desk, oldest first.
+pub fn queue(
+    conn: &mut DbConn,
+    community: CommunityId,
+    filter: &QueueFilter<'_>,
+) -> QueryResult<Vec<QueueRow>> {
+    use crate::db::schema::users;
+    let mut query = deeds::table
+        .inner_join(members::table.on(members::id.eq(deeds::member_id)))
+        .inner_join(users::table.on(users::id.eq(deeds::submitted_by)))
+        .filter(deeds::community_id.eq(DbUuid::from(community)))
+        .filter(deeds::status.eq(filter.status))
+        .select((
+            DeedRow::as_select(),
+            members::member_no,
+            members::name,
+            members::member_group,
+            users::username,
+        ))
+        .order(deeds::id.asc())
+        .limit(filter.limit)
+        .into_boxed();
+    if let Some(group) = filter.group {
+        query = query.filter(members::member_group.eq(group));
+    }
+    if let Some(rule) = filter.rule {
+        query = query.filter(deeds::rule_id.eq(DbUuid::from(rule)));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(deeds::occurred_on.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(deeds::occurred_on.le(to));
+    }
+    if let Some(submitter) = filter.submitter {
+        query = query.filter(users::username.eq(submitter));
+    }
+    let rows: Vec<(DeedRow, String, String, Option<String>, String)> = query.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(deed, member_no, member_name, member_group, submitter)| QueueRow {
+                deed,
+                member_no,
+                member_name,
+                member_group,
+                submitter,
+            },
+        )
+        .collect())
+}
+
+/// The groups (grids) the community's members belong to, for the desk's filter.
+pub fn member_groups(conn: &mut DbConn, community: CommunityId) -> QueryResult<Vec<String>> {
+    let groups: Vec<Option<String>> = members::table
+        .filter(members::community_id.eq(DbUuid::from(community)))
+        .filter(members::member_group.is_not_null())
+        .select(members::member_group)
+        .distinct()
+        .order(members::member_group.asc())
+        .limit(200)
+        .load(conn)?;
+    Ok(groups.into_iter().flatten().collect())
+}
+
+/// Usernames of these users, for pages that say who did what.
+pub fn usernames(
+    conn: &mut DbConn,
+    ids: &[DbUuid],
+) -> QueryResult<std::collections::HashMap<DbUuid, String>> {
+    use crate::db::schema::users;
+    let rows: Vec<(DbUuid, String)> = users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::username))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}

@@ -1,0 +1,350 @@
+//! The review desk (审核台) over plain HTTP: the queues and their filters, a deed's page with the
+//! decisions offered only to whom the policy allows (and the reason said otherwise), a forged
+//! decision still refused by the concept, the bulk approval answered per deed, objections ruled
+//! on from the deed's page, bad input, and residents kept out.
+
+use serde_json::{json, Value};
+
+use crate::common::{TestApp, ADMIN_PASSWORD};
+use crate::console::Visitor;
+
+const REVIEWER: &str = "reviewer1";
+
+fn today() -> String {
+    (chrono::Utc::now() + chrono::Duration::hours(8))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+fn settings(app: &TestApp, stages: i32, notice: i32) {
+    let resp = app.request(
+        "PUT",
+        "/api/v1/settings",
+        Some(&app.admin_token),
+        &[],
+        Some(
+            &json!({"review_stages": stages, "notice_days": notice, "backdate_days": 30})
+                .to_string(),
+        ),
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text);
+}
+
+/// A rule worth 10.00 an event, a resident, and the reviewer's API token.
+pub struct Desk {
+    pub rule: Value,
+    pub member: Value,
+    pub reviewer: String,
+}
+
+pub fn desk(app: &TestApp) -> Desk {
+    let resp = app.post(
+        "/api/v1/rules",
+        &app.admin_token,
+        &json!({"code": "HELP", "name": "帮扶孤寡老人", "category": "邻里互助", "points": "10", "unit": "event", "direction": "earn"}),
+    );
+    assert_eq!(resp.status, 201, "{}", resp.text);
+    let rule = resp.body;
+    let member = app.create_member("王秀英");
+    let reviewer = app.user_with_roles(REVIEWER, &["reviewer"], None);
+    Desk {
+        rule,
+        member,
+        reviewer,
+    }
+}
+
+/// A deed recorded through the JSON API by `token`.
+pub fn record(app: &TestApp, token: &str, d: &Desk) -> String {
+    let resp = app.post(
+        "/api/v1/deeds",
+        token,
+        &json!({"member_id": d.member["id"], "rule_id": d.rule["id"], "quantity": 1,
+                "occurred_on": today(), "description": "陪老人看病"}),
+    );
+    assert_eq!(resp.status, 201, "{}", resp.text);
+    resp.body["id"].as_str().unwrap().to_string()
+}
+
+fn status(app: &TestApp, id: &str) -> Value {
+    app.get(&format!("/api/v1/deeds/{id}"), &app.admin_token)
+        .body["status"]
+        .clone()
+}
+
+fn signed_in<'a>(app: &'a TestApp, username: &str, password: &str) -> Visitor<'a> {
+    let mut v = Visitor::new(app);
+    v.login_ok(username, password);
+    v
+}
+
+fn queues_list_deeds_with_who_recorded_them_and_filter(app: TestApp) {
+    settings(&app, 2, 0);
+    let d = desk(&app);
+    let id = record(&app, &d.reviewer, &d);
+    let mut admin = signed_in(&app, "admin", ADMIN_PASSWORD);
+    let page = admin.get("/desk?queue=first");
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(page.text.contains("待初审") && page.text.contains("待审批"));
+    assert!(page.text.contains("王秀英") && page.text.contains("帮扶孤寡老人"));
+    assert!(page.text.contains(REVIEWER), "who recorded it");
+    assert!(page.text.contains("10.00") && page.text.contains("刚才"));
+    assert!(page.text.contains(&format!("/desk/deeds/{id}")));
+    // Filters: another recorder, a later day.
+    let page = admin.get("/desk?queue=first&submitter=nobody");
+    assert!(!page.text.contains(&format!("/desk/deeds/{id}")));
+    let page = admin.get("/desk?queue=first&from=2999-01-01");
+    assert!(!page.text.contains(&format!("/desk/deeds/{id}")));
+    let page = admin.get(&format!(
+        "/desk?queue=first&rule={}",
+        d.rule["id"].as_str().unwrap()
+    ));
+    assert!(page.text.contains(&format!("/desk/deeds/{id}")));
+    // A bad date is said beside the filter, 4xx.
+    let page = admin.get("/desk?queue=first&from=2026-13-45");
+    assert_eq!(page.status, 422);
+    assert!(page.text.contains("日期格式应为"));
+}
+
+fn the_first_check_is_offered_to_another_reviewer_and_refused_on_a_forged_post(app: TestApp) {
+    settings(&app, 2, 0);
+    let d = desk(&app);
+    let id = record(&app, &d.reviewer, &d);
+    let deed_page = format!("/desk/deeds/{id}");
+    // The reviewer recorded it: no button, and why.
+    let mut reviewer = signed_in(&app, REVIEWER, "password-123");
+    let page = reviewer.get(&deed_page);
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(!page.text.contains("id=\"pass\""));
+    assert!(page.text.contains("这条善行是您登记的"));
+    // A forged POST is still refused by the concept, nothing changed.
+    let token = reviewer.form_token();
+    let page = reviewer.post(
+        &format!("{deed_page}/decide"),
+        &[("form_token", &token), ("action", "pass"), ("reason", "")],
+    );
+    assert_eq!(page.status, 403, "{}", page.text);
+    assert!(page.text.contains("请另一位审核人员办理"));
+    assert_eq!(status(&app, &id), "submitted");
+    // The admin may check it first; then the admin may not also decide it.
+    let mut admin = signed_in(&app, "admin", ADMIN_PASSWORD);
+    let page = admin.get(&deed_page);
+    assert!(page.text.contains("id=\"pass\""));
+    let token = admin.form_token();
+    let page = admin.post(
+        &format!("{deed_page}/decide"),
+        &[("form_token", &token), ("action", "return"), ("reason", "")],
+    );
+    assert_eq!(page.status, 422, "a return says why");
+    assert!(page.text.contains("请填写原因"));
+    assert_eq!(status(&app, &id), "submitted");
+    let page = admin.post(
+        &format!("{deed_page}/decide"),
+        &[("form_token", &token), ("action", "pass"), ("reason", "")],
+    );
+    assert_eq!(page.status, 303, "{}", page.text);
+    assert_eq!(status(&app, &id), "reviewed");
+    let page = admin.get(&deed_page);
+    assert!(!page.text.contains("id=\"approve\""));
+    assert!(page.text.contains("这条善行由您初审"));
+    assert!(page.text.contains("初审通过") && page.text.contains("admin"));
+    let page = admin.post(
+        &format!("{deed_page}/decide"),
+        &[("form_token", &token), ("action", "approve")],
+    );
+    assert_eq!(page.status, 403);
+    assert_eq!(status(&app, &id), "reviewed");
+    // The reviewer cannot approve at all.
+    let token = reviewer.form_token();
+    let page = reviewer.post(
+        &format!("{deed_page}/decide"),
+        &[("form_token", &token), ("action", "approve")],
+    );
+    assert_eq!(page.status, 403);
+    // A bad action or id is a clear 4xx.
+    let token = admin.form_token();
+    let page = admin.post(
+        &format!("{deed_page}/decide"),
+        &[("form_token", &token), ("action", "explode")],
+    );
+    assert_eq!(page.status, 400);
+    assert_eq!(admin.get("/desk/deeds/not-a-uuid").status, 404);
+}
+
+fn a_bulk_approval_credits_the_ticked_and_names_each_refusal(app: TestApp) {
+    settings(&app, 1, 0);
+    let d = desk(&app);
+    let ids: Vec<String> = (0..3).map(|_| record(&app, &d.reviewer, &d)).collect();
+    // One the admin recorded themself: refused with the reason.
+    let own = record(&app, &app.admin_token.clone(), &d);
+    let mut admin = signed_in(&app, "admin", ADMIN_PASSWORD);
+    let page = admin.get("/desk?queue=decision");
+    assert!(page.text.contains("id=\"bulk-approve\""));
+    let token = admin.form_token();
+    let mut fields: Vec<(&str, &str)> = vec![("form_token", &token)];
+    for id in ids.iter().chain([&own]) {
+        fields.push(("deed", id));
+    }
+    let page = admin.post("/desk/approve", &fields);
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(
+        page.text.contains("id=\"approved-count\">3<"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("id=\"refused-count\">1<"));
+    assert!(page.text.contains("这条善行是您登记的"));
+    for id in &ids {
+        assert_eq!(status(&app, id), "credited");
+    }
+    assert_eq!(status(&app, &own), "submitted");
+    assert_eq!(
+        app.balance_of(d.member["account_id"].as_str().unwrap()),
+        "30.00"
+    );
+    // Nothing ticked: said, nothing changed.
+    let page = admin.post("/desk/approve", &[("form_token", &token)]);
+    assert_eq!(page.status, 422);
+    assert!(page.text.contains("请至少勾选"));
+    // A reviewer sees no bulk approval, and is told why; a forged one is refused.
+    let mut reviewer = signed_in(&app, REVIEWER, "password-123");
+    let page = reviewer.get("/desk?queue=decision");
+    assert!(!page.text.contains("id=\"bulk-approve\""));
+    assert!(page.text.contains("由管理员办理"));
+    let token = reviewer.form_token();
+    let page = reviewer.post("/desk/approve", &[("form_token", &token), ("deed", &own)]);
+    assert_eq!(page.status, 403);
+    assert_eq!(status(&app, &own), "submitted");
+}
+
+fn objections_are_ruled_on_from_the_deeds_page(app: TestApp) {
+    settings(&app, 1, 3);
+    let d = desk(&app);
+    let upheld = record(&app, &d.reviewer, &d);
+    let dismissed = record(&app, &d.reviewer, &d);
+    let (_, neighbour) = app.resident("孙八", "sunba");
+    let mut objections = Vec::new();
+    for id in [&upheld, &dismissed] {
+        let r = app.post(
+            &format!("/api/v1/deeds/{id}/approve"),
+            &app.admin_token,
+            &json!({}),
+        );
+        assert_eq!(r.body["status"], "approved", "{}", r.text);
+        let r = app.post(
+            &format!("/api/v1/deeds/{id}/objections"),
+            &neighbour,
+            &json!({"reason": "那天没见到她"}),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        objections.push(r.body["id"].as_str().unwrap().to_string());
+    }
+    // The reviewer sees the objections but is offered no ruling, and told why.
+    let mut reviewer = signed_in(&app, REVIEWER, "password-123");
+    let page = reviewer.get(&format!("/desk/deeds/{upheld}"));
+    assert!(page.text.contains("那天没见到她"));
+    assert!(!page.text.contains("class=\"uphold\""));
+    assert!(page.text.contains("由管理员办理"));
+    let mut admin = signed_in(&app, "admin", ADMIN_PASSWORD);
+    let page = admin.get("/desk?queue=notice");
+    assert!(page.text.contains(&format!("/desk/deeds/{upheld}")));
+    let page = admin.get(&format!("/desk/deeds/{upheld}"));
+    assert!(page.text.contains("那天没见到她") && page.text.contains("sunba"));
+    assert!(page.text.contains("待裁决") && page.text.contains("异议成立，退回重审"));
+    let token = admin.form_token();
+    let page = admin.post(
+        &format!("/desk/deeds/{upheld}/objections/{}", objections[0]),
+        &[
+            ("form_token", &token),
+            ("decision", "uphold"),
+            ("reason", ""),
+        ],
+    );
+    assert_eq!(page.status, 303, "{}", page.text);
+    assert_eq!(status(&app, &upheld), "submitted");
+    // A dismissal says why.
+    let path = format!("/desk/deeds/{dismissed}/objections/{}", objections[1]);
+    let page = admin.post(
+        &path,
+        &[
+            ("form_token", &token),
+            ("decision", "dismiss"),
+            ("reason", " "),
+        ],
+    );
+    assert_eq!(page.status, 422);
+    assert!(page.text.contains("请填写原因"));
+    let page = admin.post(
+        &path,
+        &[
+            ("form_token", &token),
+            ("decision", "dismiss"),
+            ("reason", "有照片为证"),
+        ],
+    );
+    assert_eq!(page.status, 303, "{}", page.text);
+    assert_eq!(status(&app, &dismissed), "approved");
+    let page = admin.get(&format!("/desk/deeds/{dismissed}"));
+    assert!(page.text.contains("异议驳回") && page.text.contains("有照片为证"));
+    assert!(!page.text.contains("class=\"dismiss\""), "ruled once");
+    // Ruled twice (a stale page): refused, said in Chinese.
+    let page = admin.post(
+        &path,
+        &[
+            ("form_token", &token),
+            ("decision", "uphold"),
+            ("reason", ""),
+        ],
+    );
+    assert_eq!(page.status, 409);
+    assert!(page.text.contains("已经裁决过了"));
+    // The notice ends: the dismissed one credits, once.
+    app.clock.advance(chrono::Duration::days(4));
+    for _ in 0..200 {
+        if status(&app, &dismissed) == "credited" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert_eq!(status(&app, &dismissed), "credited");
+    assert_eq!(
+        app.balance_of(d.member["account_id"].as_str().unwrap()),
+        "10.00"
+    );
+}
+
+fn residents_cannot_reach_the_desk(app: TestApp) {
+    let d = desk(&app);
+    let id = record(&app, &d.reviewer, &d);
+    let (_, _) = app.resident("孙八", "sunba");
+    let mut resident = signed_in(&app, "sunba", "password-123");
+    for path in ["/desk".to_string(), format!("/desk/deeds/{id}")] {
+        let page = resident.get(&path);
+        assert_eq!(page.status, 403, "{path}");
+    }
+    let token = resident.form_token();
+    let page = resident.post(
+        &format!("/desk/deeds/{id}/decide"),
+        &[("form_token", &token), ("action", "approve")],
+    );
+    assert_eq!(page.status, 403);
+    let page = resident.post("/desk/approve", &[("form_token", &token), ("deed", &id)]);
+    assert_eq!(page.status, 403);
+    assert_eq!(status(&app, &id), "submitted");
+    // Without a form token, nothing is decided.
+    let mut admin = signed_in(&app, "admin", ADMIN_PASSWORD);
+    let page = admin.post(
+        &format!("/desk/deeds/{id}/decide"),
+        &[("form_token", "x"), ("action", "approve")],
+    );
+    assert_eq!(page.status, 403);
+    assert_eq!(status(&app, &id), "submitted");
+}
+
+both_backends!(
+    queues_list_deeds_with_who_recorded_them_and_filter,
+    the_first_check_is_offered_to_another_reviewer_and_refused_on_a_forged_post,
+    a_bulk_approval_credits_the_ticked_and_names_each_refusal,
+    objections_are_ruled_on_from_the_deeds_page,
+    residents_cannot_reach_the_desk,
+);
