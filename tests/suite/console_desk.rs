@@ -348,3 +348,133 @@ both_backends!(
     objections_are_ruled_on_from_the_deeds_page,
     residents_cannot_reach_the_desk,
 );
+
+/// The desk in headless Chromium: what a reviewer and an admin do at a meeting. Screenshots of
+/// what was checked go to `target/screenshots/desk-*.png`.
+mod in_a_browser {
+    use super::*;
+    use crate::common::browser::Browser;
+    use crate::common::Backend;
+
+    fn sign_in(browser: &Browser, app: &TestApp, username: &str, password: &str) {
+        browser.goto(&app.url("/login"));
+        browser.fill("#username", username);
+        browser.fill("#password", password);
+        browser.click("#login-form button[type=submit]");
+        browser.wait_for_path_prefix("/");
+    }
+
+    fn a_reviewer_passes_the_first_check_and_an_admin_approves_forty_at_once(app: TestApp) {
+        settings(&app, 2, 0);
+        let d = desk(&app);
+        let first = record(&app, &app.admin_token.clone(), &d);
+        let ids: Vec<String> = (0..40).map(|_| record(&app, &d.reviewer, &d)).collect();
+        let Some(browser) = Browser::start(1366, 768) else {
+            return;
+        };
+        // The reviewer checks the admin's deed first.
+        sign_in(&browser, &app, REVIEWER, "password-123");
+        browser.goto(&app.url("/desk?queue=first"));
+        browser.screenshot("desk-queue-first");
+        browser.click(&format!("a[href='/desk/deeds/{first}']"));
+        browser.wait_for_path(&format!("/desk/deeds/{first}"));
+        browser.screenshot("desk-deed-first-check");
+        browser.click("#pass");
+        browser.wait_for_path(&format!("/desk/deeds/{first}"));
+        assert_eq!(browser.text("#deed-status"), "已初审");
+        assert_eq!(status(&app, &first), "reviewed");
+        // The forty are first-checked by the admin through the API, then approved at once.
+        for id in &ids {
+            let r = app.post(
+                &format!("/api/v1/deeds/{id}/review"),
+                &app.admin_token,
+                &json!({"decision": "pass"}),
+            );
+            assert_eq!(r.status, 200, "{}", r.text);
+        }
+        // Another admin decides: the one who checked the forty may not.
+        app.user_with_roles("admin2", &["admin"], None);
+        browser.click(".topbar form[action='/logout'] button");
+        browser.wait_for_path_prefix("/login");
+        let browser2 = browser;
+        sign_in(&browser2, &app, "admin2", "password-123");
+        browser2.goto(&app.url("/desk?queue=decision"));
+        browser2.click("[data-check-all=deed]");
+        browser2.screenshot("desk-queue-decision-ticked");
+        browser2.click("#bulk-approve");
+        browser2.wait_for_path("/desk/approve");
+        assert_eq!(browser2.text("#approved-count"), "41");
+        assert_eq!(browser2.text("#refused-count"), "0");
+        browser2.screenshot("desk-bulk-approved");
+        for id in ids.iter().chain([&first]) {
+            assert_eq!(status(&app, id), "credited");
+        }
+        assert_eq!(
+            app.balance_of(d.member["account_id"].as_str().unwrap()),
+            "410.00"
+        );
+    }
+
+    fn an_objection_is_upheld_and_another_dismissed(app: TestApp) {
+        settings(&app, 1, 3);
+        let d = desk(&app);
+        let (_, neighbour) = app.resident("孙八", "sunba");
+        let mut pairs = Vec::new();
+        for _ in 0..2 {
+            let id = record(&app, &d.reviewer, &d);
+            let r = app.post(
+                &format!("/api/v1/deeds/{id}/approve"),
+                &app.admin_token,
+                &json!({}),
+            );
+            assert_eq!(r.body["status"], "approved", "{}", r.text);
+            let r = app.post(
+                &format!("/api/v1/deeds/{id}/objections"),
+                &neighbour,
+                &json!({"reason": "那天没见到她来"}),
+            );
+            assert_eq!(r.status, 201, "{}", r.text);
+            pairs.push((id, r.body["id"].as_str().unwrap().to_string()));
+        }
+        let Some(browser) = Browser::start(1366, 768) else {
+            return;
+        };
+        sign_in(&browser, &app, "admin", ADMIN_PASSWORD);
+        browser.goto(&app.url("/desk?queue=notice"));
+        browser.screenshot("desk-queue-notice");
+        let (upheld, _) = &pairs[0];
+        browser.goto(&app.url(&format!("/desk/deeds/{upheld}")));
+        browser.screenshot("desk-deed-objection");
+        browser.click("button.uphold");
+        browser.wait_for_path(&format!("/desk/deeds/{upheld}"));
+        assert_eq!(browser.text("#deed-status"), "待审核");
+        let (dismissed, objection) = &pairs[1];
+        browser.goto(&app.url(&format!("/desk/deeds/{dismissed}")));
+        browser.fill(&format!("#ruling-{objection}"), "有照片为证，确有其事");
+        browser.click("button.dismiss");
+        browser.wait_for_path(&format!("/desk/deeds/{dismissed}"));
+        assert_eq!(browser.text("#deed-status"), "公示中");
+        assert!(browser.text(".objection-ruling").contains("有照片为证"));
+        browser.screenshot("desk-deed-dismissed");
+        browser.set_window_size(390, 844);
+        browser.screenshot("desk-deed-dismissed-phone");
+        browser.goto(&app.url("/desk?queue=decision"));
+        browser.screenshot("desk-queue-phone");
+        assert_eq!(status(&app, upheld), "submitted");
+        assert_eq!(status(&app, dismissed), "approved");
+    }
+
+    #[test]
+    fn a_reviewer_passes_the_first_check_and_an_admin_approves_forty_at_once_sqlite() {
+        if let Some(app) = TestApp::spawn(Backend::Sqlite) {
+            a_reviewer_passes_the_first_check_and_an_admin_approves_forty_at_once(app);
+        }
+    }
+
+    #[test]
+    fn an_objection_is_upheld_and_another_dismissed_postgres() {
+        if let Some(app) = TestApp::spawn(Backend::Postgres) {
+            an_objection_is_upheld_and_another_dismissed(app);
+        }
+    }
+}

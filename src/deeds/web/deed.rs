@@ -62,6 +62,7 @@ struct DeedPage {
     notice: String,
     history: Vec<Step>,
     objections: Vec<Objection>,
+    open_objections: usize,
     first_check: Offer,
     decision: Offer,
     /// Approval is one of the decisions from here (a submitted deed of a two-stage review may
@@ -230,6 +231,10 @@ async fn page(
                 },
             })
             .collect(),
+        open_objections: objections
+            .iter()
+            .filter(|o| o.status == ObjectionStatus::Open)
+            .count(),
         first_check: offer(
             person,
             &deed,
