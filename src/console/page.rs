@@ -42,6 +42,11 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
         Some(Permission::ReadRegister),
     ),
     ("/desk", words::MENU_DESK, Some(Permission::FirstCheck)),
+    (
+        "/desk/record",
+        words::MENU_RECORD,
+        Some(Permission::DeclareForOthers),
+    ),
     ("/password", words::MENU_PASSWORD, None),
 ];
 

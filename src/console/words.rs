@@ -57,6 +57,10 @@ pub const NOT_YOUR_STAGE: &str = "本社区为一级审核，不需初审；由�
 pub const OWN_DEED: &str = "这条善行是您登记的，或涉及您自己的存折：请另一位审核人员办理。";
 pub const CHECKED_IT_FIRST: &str = "这条善行由您初审，须由另一位管理员审批。";
 pub const ONLY_ADMINS_DECIDE: &str = "审批、驳回和裁决异议由管理员办理。";
+pub const MENU_RECORD: &str = "登记善行";
+pub const RECORD_RULE_REQUIRED: &str = "请从积分细则中选一条。";
+pub const RECORD_QUANTITY_INVALID: &str =
+    "数量有误：按次的填整数，按小时的以半小时计（如 1.5），且不超过 1000。";
 
 /// A role as the top bar names it.
 pub fn role_name(role: Role) -> &'static str {

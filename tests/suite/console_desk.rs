@@ -341,7 +341,63 @@ fn residents_cannot_reach_the_desk(app: TestApp) {
     assert_eq!(status(&app, &id), "submitted");
 }
 
+fn a_reviewer_records_a_deed_with_its_points_shown_first(app: TestApp) {
+    let d = desk(&app);
+    let member = d.member["id"].as_str().unwrap().to_string();
+    let rule = d.rule["id"].as_str().unwrap().to_string();
+    let mut reviewer = signed_in(&app, REVIEWER, "password-123");
+    let page = reviewer.get("/desk/record?q=王秀英");
+    assert!(page.text.contains(&format!("/desk/record?member={member}")));
+    let page = reviewer.get(&format!("/desk/record?member={member}"));
+    assert!(page.text.contains("<optgroup label=\"邻里互助\">"));
+    assert!(page.text.contains("帮扶孤寡老人（每次 10.00 分）"));
+    let token = reviewer.form_token();
+    let form = |quantity: &'static str, step: &'static str| {
+        vec![
+            ("form_token", token.clone()),
+            ("member", member.clone()),
+            ("rule", rule.clone()),
+            ("quantity", quantity.to_string()),
+            ("occurred_on", today()),
+            ("description", "陪老人看病".to_string()),
+            ("evidence", String::new()),
+            ("step", step.to_string()),
+        ]
+    };
+    let send = |v: &mut Visitor<'_>, fields: Vec<(&str, String)>| {
+        let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        v.post("/desk/record", &refs)
+    };
+    let page = send(&mut reviewer, form("3", "preview"));
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(page.text.contains("id=\"record-points\">30.00<"));
+    // Events count whole: said beside the field, nothing recorded.
+    let page = send(&mut reviewer, form("1.5", "submit"));
+    assert_eq!(page.status, 422);
+    assert!(page.text.contains("按次的填整数"));
+    let listed = app.get("/api/v1/deeds", &app.admin_token);
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 0);
+    let page = send(&mut reviewer, form("3", "submit"));
+    assert_eq!(page.status, 303, "{}", page.text);
+    let listed = app.get("/api/v1/deeds", &app.admin_token);
+    let items = listed.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["points"], "30.00");
+    assert!(page.location.ends_with(items[0]["id"].as_str().unwrap()));
+    // A date in the future is refused beside the date.
+    let mut late = form("1", "submit");
+    late[4].1 = "2999-01-01".into();
+    let page = send(&mut reviewer, late);
+    assert_eq!(page.status, 422, "{}", page.text);
+    assert!(page.text.contains("填写的内容有误"));
+    // A resident cannot reach it.
+    let (_, _) = app.resident("孙八", "sunba");
+    let mut resident = signed_in(&app, "sunba", "password-123");
+    assert_eq!(resident.get("/desk/record").status, 403);
+}
+
 both_backends!(
+    a_reviewer_records_a_deed_with_its_points_shown_first,
     queues_list_deeds_with_who_recorded_them_and_filter,
     the_first_check_is_offered_to_another_reviewer_and_refused_on_a_forged_post,
     a_bulk_approval_credits_the_ticked_and_names_each_refusal,
@@ -367,13 +423,39 @@ mod in_a_browser {
     fn a_reviewer_passes_the_first_check_and_an_admin_approves_forty_at_once(app: TestApp) {
         settings(&app, 2, 0);
         let d = desk(&app);
-        let first = record(&app, &app.admin_token.clone(), &d);
         let ids: Vec<String> = (0..40).map(|_| record(&app, &d.reviewer, &d)).collect();
         let Some(browser) = Browser::start(1366, 768) else {
             return;
         };
-        // The reviewer checks the admin's deed first.
+        // The reviewer records a deed for the resident, with the points shown first.
         sign_in(&browser, &app, REVIEWER, "password-123");
+        browser.goto(&app.url("/desk/record"));
+        browser.scan("#q", "王秀英");
+        browser.wait_for_path_prefix("/desk/record");
+        browser.click("a[href^='/desk/record?member=']");
+        browser.wait_for_path_prefix("/desk/record");
+        browser.execute(
+            "var s = document.querySelector('#rule'); s.value = arguments[0]; return s.value;",
+            vec![json!(d.rule["id"])],
+        );
+        browser.fill("#quantity", "2");
+        browser.fill("#description", "陪张奶奶去医院复查");
+        browser.click("#record-preview");
+        browser.wait_for_path("/desk/record");
+        assert_eq!(browser.text("#record-points"), "20.00");
+        browser.screenshot("desk-record-preview");
+        browser.click("#record-submit");
+        let path = browser.wait_for_path_prefix("/desk/deeds/");
+        let first = path.trim_start_matches("/desk/deeds/").to_string();
+        assert_eq!(status(&app, &first), "submitted");
+        // Their own deed: no first check for them, and why.
+        assert!(!browser.exists("#pass"));
+        assert!(browser.text("#no-first-check").contains("您登记的"));
+        browser.screenshot("desk-deed-own");
+        browser.click(".topbar form[action='/logout'] button");
+        browser.wait_for_path_prefix("/login");
+        // The admin passes the first check.
+        sign_in(&browser, &app, "admin", ADMIN_PASSWORD);
         browser.goto(&app.url("/desk?queue=first"));
         browser.screenshot("desk-queue-first");
         browser.click(&format!("a[href='/desk/deeds/{first}']"));
@@ -404,15 +486,18 @@ mod in_a_browser {
         browser2.click("#bulk-approve");
         browser2.wait_for_path("/desk/approve");
         assert_eq!(browser2.text("#approved-count"), "41");
+        let first = first.as_str();
         assert_eq!(browser2.text("#refused-count"), "0");
         browser2.screenshot("desk-bulk-approved");
-        for id in ids.iter().chain([&first]) {
-            assert_eq!(status(&app, id), "credited");
+        // Signing out of the console ended the admin's API token too: read with a new one.
+        let token = app.login_ok("admin2", "password-123");
+        for id in ids.iter().map(String::as_str).chain([first]) {
+            let deed = app.get(&format!("/api/v1/deeds/{id}"), &token);
+            assert_eq!(deed.body["status"], "credited", "{}", deed.text);
         }
-        assert_eq!(
-            app.balance_of(d.member["account_id"].as_str().unwrap()),
-            "410.00"
-        );
+        let account = d.member["account_id"].as_str().unwrap();
+        let balance = app.get(&format!("/api/v1/accounts/{account}"), &token);
+        assert_eq!(balance.body["balance"], "420.00");
     }
 
     fn an_objection_is_upheld_and_another_dismissed(app: TestApp) {
