@@ -70,6 +70,7 @@ pub fn api(cfg: &mut ServiceConfig<'_>) {
             .service(crate::deeds::http::decide::withdraw_deed)
             .service(crate::deeds::http::decide::reverse_deed)
             .service(crate::deeds::http::decide::object_to_deed)
+            .service(crate::deeds::http::decide::rule_objection)
             .service(crate::deeds::http::board::list_notices)
             .service(crate::reports::http::get_honor_roll)
             .service(crate::reports::http::get_summary)

@@ -10,7 +10,7 @@ use crate::adjustments::plan::{plan_adjust, Adjust};
 use crate::db::DbConn;
 use crate::deeds::plan::{DeedCommand, DeedOutcome, DeedPending, Deeds};
 use crate::deeds::view::DeedView;
-use crate::deeds::write::{DEEDS, DEED_EVENTS};
+use crate::deeds::write::{DEEDS, DEED_EVENTS, DEED_OBJECTIONS, OBJECTION_RULINGS};
 use crate::kernel::{AccountId, CommunityId, GoodsId, RedemptionId};
 use crate::ledger::batch::{ACCOUNTS, IDEMPOTENCY_KEYS, JOURNAL, POSTINGS};
 use crate::ledger::store::TableWrite;
@@ -71,7 +71,7 @@ pub struct Pending {
 pub type Engine = crate::ledger::Engine<Book>;
 
 /// Referenced rows first: a posting names its transaction, a receipt line its redemption.
-static TABLES: [&TableWrite; 11] = [
+static TABLES: [&TableWrite; 13] = [
     &JOURNAL,
     &POSTINGS,
     &REDEMPTIONS,
@@ -81,6 +81,8 @@ static TABLES: [&TableWrite; 11] = [
     &GOODS,
     &DEEDS,
     &DEED_EVENTS,
+    &DEED_OBJECTIONS,
+    &OBJECTION_RULINGS,
     &VOIDS,
     &ACCOUNTS,
 ];

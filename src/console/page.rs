@@ -41,6 +41,12 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
         words::MENU_REGISTER,
         Some(Permission::ReadRegister),
     ),
+    ("/desk", words::MENU_DESK, Some(Permission::FirstCheck)),
+    (
+        "/desk/record",
+        words::MENU_RECORD,
+        Some(Permission::DeclareForOthers),
+    ),
     ("/board", words::MENU_BOARD, None),
     ("/honor-roll", words::MENU_HONOR_ROLL, None),
     (

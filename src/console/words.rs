@@ -86,6 +86,24 @@ pub fn verify_problem_name(kind: &str) -> &'static str {
     }
 }
 
+// ---- The review desk (审核台, src/deeds/web/)
+pub const MENU_DESK: &str = "审核台";
+pub const QUEUE_FIRST: &str = "待初审";
+pub const QUEUE_DECISION: &str = "待审批";
+pub const QUEUE_NOTICE: &str = "公示中";
+pub const QUEUE_RETURNED: &str = "已退回";
+pub const DESK_NONE_CHOSEN: &str = "请至少勾选一条善行。";
+pub const DESK_REASON_REQUIRED: &str = "请填写原因。";
+pub const DESK_DATE_INVALID: &str = "日期格式应为 2026-12-02。";
+pub const NOT_YOUR_STAGE: &str = "本社区为一级审核，不需初审；由管理员直接审批。";
+pub const OWN_DEED: &str = "这条善行是您登记的，或涉及您自己的存折：请另一位审核人员办理。";
+pub const CHECKED_IT_FIRST: &str = "这条善行由您初审，须由另一位管理员审批。";
+pub const ONLY_ADMINS_DECIDE: &str = "审批、驳回和裁决异议由管理员办理。";
+pub const MENU_RECORD: &str = "登记善行";
+pub const RECORD_RULE_REQUIRED: &str = "请从积分细则中选一条。";
+pub const RECORD_QUANTITY_INVALID: &str =
+    "数量有误：按次的填整数，按小时的以半小时计（如 1.5），且不超过 1000。";
+
 /// A role as the top bar names it.
 pub fn role_name(role: Role) -> &'static str {
     match role {
@@ -178,10 +196,57 @@ pub fn problem(e: &ApiError) -> FieldProblem {
             DATE_INVALID.to_string()
         }
         "invalid_query" if e.detail.contains("after_seq") => JOURNAL_AFTER_INVALID.to_string(),
+        "forbidden_self_approval" => OWN_DEED.to_string(),
+        "invalid_transition" => format!(
+            "这条善行现在的状态（{}）不能这样办理，可能已被别人处理。",
+            deed_status_name(&text(e, "status"))
+        ),
+        "monthly_cap_exceeded" => format!(
+            "超过本月上限：上限 {} 分，已用 {} 分，还可 {} 分。",
+            text(e, "cap"),
+            text(e, "used"),
+            text(e, "remaining")
+        ),
+        "objection_ruled" => "这条异议已经裁决过了。".to_string(),
+        "objection_undecided" => "还有未裁决的异议，公示期满也不入账。".to_string(),
+        "notice_not_over" => "公示期未满。".to_string(),
         "not_found" => NOT_FOUND.to_string(),
         "forbidden" => FORBIDDEN.to_string(),
         _ if e.status.is_server_error() => "系统出错，未能完成。请稍后再试。".to_string(),
         _ => format!("未能完成：{}", e.detail),
     };
     FieldProblem { field, message }
+}
+
+/// A deed's status as the review desk says it.
+pub fn deed_status_name(status: &str) -> &'static str {
+    match status {
+        "submitted" => "待审核",
+        "reviewed" => "已初审",
+        "returned" => "已退回",
+        "approved" => "公示中",
+        "rejected" => "已驳回",
+        "withdrawn" => "已撤回",
+        "credited" => "已入账",
+        "reversed" => "已冲正",
+        _ => "未知",
+    }
+}
+
+/// A step of a deed's history, as the review desk says it.
+pub fn deed_action_name(action: &str) -> &'static str {
+    match action {
+        "submit" => "登记",
+        "review_pass" => "初审通过",
+        "review_return" => "初审退回",
+        "approve" => "审批通过",
+        "reject" => "驳回",
+        "withdraw" => "撤回",
+        "object" => "提出异议",
+        "uphold_objection" => "异议成立，退回重审",
+        "dismiss_objection" => "异议驳回，继续公示",
+        "credit" => "入账",
+        "reverse" => "冲正",
+        _ => "其他",
+    }
 }

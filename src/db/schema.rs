@@ -373,6 +373,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    deed_objections (id) {
+        id -> PortableUuid,
+        deed_id -> PortableUuid,
+        community_id -> PortableUuid,
+        raised_by -> PortableUuid,
+        reason -> Text,
+        raised_at -> Timestamp,
+        status -> Text,
+        ruled_by -> Nullable<PortableUuid>,
+        ruling_reason -> Nullable<Text>,
+        ruled_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(accounts -> members (member_id));
 diesel::joinable!(rule_versions -> rules (rule_id));
 diesel::joinable!(redemption_lines -> redemptions (redemption_id));
@@ -398,6 +416,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     community_settings,
     rules,
     rule_versions,
+    deed_objections,
     deeds,
     deed_events,
 );

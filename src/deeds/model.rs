@@ -3,11 +3,17 @@
 //!
 //! ```text
 //! submitted ──pass──▶ reviewed ──approve──▶ approved (on notice) ──notice ends──▶ credited ──reverse──▶ reversed
-//!     │  └──return──▶ returned                  │                                     ▲
-//!     │     (two stages only)                   └──object──▶ submitted                │
+//!     │  └──return──▶ returned                  │  ▲ object, dismiss                  ▲
+//!     │     (two stages only)                   │  └─(stays on notice)                │
+//!     │                                         └──uphold an objection──▶ submitted   │
 //!     ├──approve (one stage) ────────────────────────────── no notice ────────────────┘
 //!     ├──reject──▶ rejected        └──withdraw (submitter, before a decision)──▶ withdrawn
 //! ```
+//!
+//! An objection (异议) during the notice is recorded and leaves the deed on notice, but a deed
+//! with an undecided objection is not credited ([`may_credit`]): an admin upholds it (the deed
+//! goes back to review, its objections attached) or dismisses it with a reason (the notice runs
+//! on, and the deed credits once the notice is over and no objection is undecided).
 
 use crate::stored_words;
 
@@ -39,7 +45,12 @@ stored_words! {
         Approve = "approve",
         Reject = "reject",
         Withdraw = "withdraw",
+        /// Somebody objects during the notice; the deed stays on notice, its crediting waits.
         Object = "object",
+        /// An admin upholds an objection: the deed goes back to review.
+        UpholdObjection = "uphold_objection",
+        /// An admin dismisses an objection with a reason: the notice runs on.
+        DismissObjection = "dismiss_objection",
         Credit = "credit",
         Reverse = "reverse",
     }
@@ -91,6 +102,9 @@ impl DeedAction {
             DeedAction::Reject => "rejected",
             DeedAction::Withdraw => "withdrawn",
             DeedAction::Object => "objected to",
+            DeedAction::UpholdObjection | DeedAction::DismissObjection => {
+                "ruled on for an objection"
+            }
             DeedAction::Credit => "credited",
             DeedAction::Reverse => "reversed",
         }
@@ -120,7 +134,8 @@ impl DeedStatus {
             (S::Reviewed, A::Approve) => Some(if notice { S::Approved } else { S::Credited }),
             (S::Submitted | S::Reviewed, A::Reject) => Some(S::Rejected),
             (S::Submitted | S::Reviewed | S::Returned, A::Withdraw) => Some(S::Withdrawn),
-            (S::Approved, A::Object) => Some(S::Submitted),
+            (S::Approved, A::Object | A::DismissObjection) => Some(S::Approved),
+            (S::Approved, A::UpholdObjection) => Some(S::Submitted),
             (S::Approved, A::Credit) => Some(S::Credited),
             (S::Credited, A::Reverse) => Some(S::Reversed),
             _ => None,
@@ -131,6 +146,25 @@ impl DeedStatus {
     pub fn counts_against_cap(self) -> bool {
         matches!(self, DeedStatus::Approved | DeedStatus::Credited)
     }
+}
+
+stored_words! {
+    /// Where an objection to a deed on notice stands.
+    pub enum ObjectionStatus {
+        /// Waiting for an admin's ruling; the deed is not credited meanwhile.
+        Open = "open",
+        Upheld = "upheld",
+        Dismissed = "dismissed",
+    }
+}
+
+/// A deed on notice credits once its notice is over and none of its objections is undecided.
+pub fn may_credit(
+    notice_ends_at: Option<chrono::NaiveDateTime>,
+    now: chrono::NaiveDateTime,
+    open_objections: usize,
+) -> bool {
+    notice_ends_at.is_some_and(|end| end <= now) && open_objections == 0
 }
 
 /// Units one deed may declare at most (hours or events).
@@ -252,7 +286,17 @@ mod tests {
             Some(S::Credited)
         );
         assert_eq!(S::Reviewed.after(A::Approve, one, true), Some(S::Approved));
-        assert_eq!(S::Approved.after(A::Object, one, true), Some(S::Submitted));
+        assert_eq!(S::Approved.after(A::Object, one, true), Some(S::Approved));
+        assert_eq!(
+            S::Approved.after(A::UpholdObjection, one, true),
+            Some(S::Submitted)
+        );
+        assert_eq!(
+            S::Approved.after(A::DismissObjection, two, true),
+            Some(S::Approved)
+        );
+        assert_eq!(S::Credited.after(A::Object, one, true), None);
+        assert_eq!(S::Submitted.after(A::UpholdObjection, one, true), None);
         assert_eq!(S::Credited.after(A::Reject, one, false), None);
         assert_eq!(
             S::Returned.after(A::Withdraw, two, false),

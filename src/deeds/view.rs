@@ -7,8 +7,8 @@ use diesel::prelude::*;
 
 use super::model::DeedStatus;
 use super::plan::{DeedCommand, Step};
-use super::store::DeedRow;
-use crate::db::schema::deeds;
+use super::store::{DeedRow, ObjectionRow};
+use crate::db::schema::{deed_objections, deeds};
 use crate::db::{DbConn, DbUuid};
 use crate::kernel::{DeedId, MemberId, RuleId};
 use crate::ledger::view::push_unique;
@@ -21,12 +21,15 @@ pub type CapKey = (MemberId, RuleId, String);
 pub struct DeedView {
     pub deeds: HashMap<DeedId, DeedRow>,
     pub cap_sums: HashMap<CapKey, i64>,
+    /// Every objection to the deeds loaded, oldest first.
+    pub objections: HashMap<DeedId, Vec<ObjectionRow>>,
 }
 
 impl DeedView {
     pub fn start_batch(&mut self) {
         self.deeds.clear();
         self.cap_sums.clear();
+        self.objections.clear();
     }
 
     pub fn load_deeds(&mut self, conn: &mut DbConn, commands: &[&DeedCommand]) -> QueryResult<()> {
@@ -45,6 +48,19 @@ impl DeedView {
             .load(conn)?;
         for row in rows {
             self.deeds.insert(row.id.into(), row);
+        }
+        // Objections are read with their deeds: the deed's version guards them, since every
+        // step that adds or rules on one also moves the deed's version.
+        let objections: Vec<ObjectionRow> = deed_objections::table
+            .filter(deed_objections::deed_id.eq_any(&ids))
+            .order(deed_objections::id.asc())
+            .select(ObjectionRow::as_select())
+            .load(conn)?;
+        for row in objections {
+            self.objections
+                .entry(row.deed_id.into())
+                .or_default()
+                .push(row);
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! The deeds' tables as the batch writers see them.
 
-use super::store::{DeedEventRow, DeedRow};
+use super::model::ObjectionStatus;
+use super::store::{DeedEventRow, DeedRow, ObjectionRow};
 use crate::ledger::store::{col, ColumnType as T, Guard, RowSink, TableWrite, WriteKind, Written};
 
 pub static DEED_EVENTS: TableWrite = TableWrite {
@@ -74,5 +75,70 @@ impl Written for DeedUpdate<'_> {
             .opt_uuid(d.reversal_journal_id)
             .time(d.updated_at)
             .opt_uuid(d.first_checked_by);
+    }
+}
+
+pub static DEED_OBJECTIONS: TableWrite = TableWrite {
+    table: "deed_objections",
+    kind: WriteKind::Insert,
+    columns: &[
+        col("id", T::Uuid),
+        col("deed_id", T::Uuid),
+        col("community_id", T::Uuid),
+        col("raised_by", T::Uuid),
+        col("reason", T::Text),
+        col("raised_at", T::Time),
+        col("status", T::Text),
+        col("ruled_by", T::OptUuid),
+        col("ruling_reason", T::OptText),
+        col("ruled_at", T::OptTime),
+    ],
+};
+
+impl Written for ObjectionRow {
+    const WRITE: &'static TableWrite = &DEED_OBJECTIONS;
+    fn push_values(&self, row: &mut RowSink<'_>) {
+        row.uuid(self.id)
+            .uuid(self.deed_id)
+            .uuid(self.community_id)
+            .uuid(self.raised_by)
+            .text(self.reason.clone())
+            .time(self.raised_at)
+            .text(self.status.as_str().to_string())
+            .opt_uuid(self.ruled_by)
+            .opt_text(self.ruling_reason.clone())
+            .opt_time(self.ruled_at);
+    }
+}
+
+/// An objection ruled on; only an objection still open is ruled on.
+pub struct ObjectionRuling<'a> {
+    pub objection: &'a ObjectionRow,
+}
+
+pub static OBJECTION_RULINGS: TableWrite = TableWrite {
+    table: "deed_objections",
+    kind: WriteKind::Update {
+        key: "id",
+        guard: Guard::Equals("status", ObjectionStatus::Open.as_str()),
+    },
+    columns: &[
+        col("id", T::Uuid),
+        col("status", T::Text),
+        col("ruled_by", T::OptUuid),
+        col("ruling_reason", T::OptText),
+        col("ruled_at", T::OptTime),
+    ],
+};
+
+impl Written for ObjectionRuling<'_> {
+    const WRITE: &'static TableWrite = &OBJECTION_RULINGS;
+    fn push_values(&self, row: &mut RowSink<'_>) {
+        let o = self.objection;
+        row.uuid(o.id)
+            .text(o.status.as_str().to_string())
+            .opt_uuid(o.ruled_by)
+            .opt_text(o.ruling_reason.clone())
+            .opt_time(o.ruled_at);
     }
 }

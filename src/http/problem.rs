@@ -264,6 +264,19 @@ impl From<LedgerError> for ApiError {
             LedgerError::NoticeNotOver => {
                 ApiError::conflict("notice_not_over", "the deed is still on public notice")
             }
+            LedgerError::ObjectionsUndecided { count } => ApiError::conflict(
+                "objection_undecided",
+                format!(
+                    "the deed has {count} undecided objection(s); an admin rules on them first"
+                ),
+            )
+            .with("count", count),
+            LedgerError::ObjectionNotFound => ApiError::not_found("objection"),
+            LedgerError::ObjectionRuled { status } => ApiError::conflict(
+                "objection_ruled",
+                format!("the objection was already {status}"),
+            )
+            .with("status", status),
             LedgerError::IdempotencyKeyTaken => ApiError::conflict(
                 "idempotency_key_in_use",
                 "another request with this Idempotency-Key is being processed; retry",

@@ -112,6 +112,12 @@ pub enum LedgerError {
     },
     #[error("the deed's public notice has not ended")]
     NoticeNotOver,
+    #[error("the deed has {count} undecided objection(s); an admin rules on them first")]
+    ObjectionsUndecided { count: usize },
+    #[error("objection not found")]
+    ObjectionNotFound,
+    #[error("the objection was already {status}")]
+    ObjectionRuled { status: String },
     #[error("the idempotency key was taken by a concurrent request")]
     IdempotencyKeyTaken,
     #[error("the ledger writer is busy; retry shortly")]

@@ -472,6 +472,7 @@ fn each_role_reaches_only_what_it_may(app: TestApp) {
         ("/api/v1/deeds/{id}/reject", "POST", format!("/api/v1/deeds/{deed_y}/reject"), Some(reason.clone()), [401, 403, 403, 403, 403, 200]),
         ("/api/v1/deeds/{id}/withdraw", "POST", format!("/api/v1/deeds/{deed_z}/withdraw"), Some("{}".into()), [401, 404, 200, 404, 403, 403]),
         ("/api/v1/deeds/{id}/objections", "POST", format!("/api/v1/deeds/{deed_z}/objections"), Some(reason.clone()), [401, 409, 409, 409, 409, 409]),
+        ("/api/v1/deeds/{id}/objections/{objection_id}/ruling", "POST", format!("/api/v1/deeds/{deed_z}/objections/{}/ruling", uuid::Uuid::nil()), Some(json!({"decision": "dismiss", "reason": "核实无误"}).to_string()), [401, 403, 403, 403, 403, 404]),
         ("/api/v1/notices", "GET", "/api/v1/notices".into(), None, [401, 200, 200, 200, 200, 200]),
         (
             "/api/v1/members/{id}",

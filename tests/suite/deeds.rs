@@ -304,10 +304,8 @@ fn notice_then_objection_returns_the_deed_to_review(app: TestApp) {
     let r = approve(&app, &app.admin_token, &id);
     assert_eq!(r.body["status"], "approved", "{}", r.text);
     assert!(r.body["notice_ends_at"].is_string());
-    assert_eq!(
-        app.balance_of(member["account_id"].as_str().unwrap()),
-        "0.00"
-    );
+    let account = member["account_id"].as_str().unwrap().to_string();
+    assert_eq!(app.balance_of(&account), "0.00");
     // The board shows it to everyone, with the name masked for residents.
     let board = app.get("/api/v1/notices", &neighbour);
     assert_eq!(board.body["items"][0]["member_name"], "钱*");
@@ -325,12 +323,19 @@ fn notice_then_objection_returns_the_deed_to_review(app: TestApp) {
         "objections",
         json!({"reason": "当天他不在社区"}),
     );
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.body["status"], "submitted");
-    assert!(app.get("/api/v1/notices", &neighbour).body["items"]
-        .as_array()
-        .unwrap()
-        .is_empty());
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["status"], "open");
+    assert_eq!(r.body["reason"], "当天他不在社区");
+    let objection = r.body["id"].as_str().unwrap().to_string();
+    // The objection is recorded; the deed stays on notice.
+    assert_eq!(deed(&app, &id)["status"], "approved");
+    assert_eq!(deed(&app, &id)["objections"][0]["status"], "open");
+    // Even after the notice ended, an undecided objection holds the crediting.
+    app.clock.advance(chrono::Duration::days(4));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(app.balance_of(&account), "0.00");
+    assert_eq!(deed(&app, &id)["status"], "approved");
+    // Nobody objects once the notice is over.
     act(
         &app,
         &neighbour,
@@ -339,16 +344,120 @@ fn notice_then_objection_returns_the_deed_to_review(app: TestApp) {
         json!({"reason": "again"}),
     )
     .assert_problem(409, "invalid_transition");
-    // Even after the notice would have ended, nothing is credited.
-    app.clock.advance(chrono::Duration::days(4));
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    assert_eq!(
-        app.balance_of(member["account_id"].as_str().unwrap()),
-        "0.00"
+    let ruling = format!("objections/{objection}/ruling");
+    // Only an admin rules, and a dismissal says why.
+    act(
+        &app,
+        &neighbour,
+        &id,
+        &ruling,
+        json!({"decision": "uphold"}),
+    )
+    .assert_problem(403, "forbidden");
+    act(
+        &app,
+        &app.admin_token,
+        &id,
+        &ruling,
+        json!({"decision": "dismiss"}),
+    )
+    .assert_problem(422, "validation_failed");
+    act(
+        &app,
+        &app.admin_token,
+        &id,
+        &ruling,
+        json!({"decision": "maybe"}),
+    )
+    .assert_problem(422, "validation_failed");
+    let r = act(
+        &app,
+        &app.admin_token,
+        &id,
+        &ruling,
+        json!({"decision": "uphold", "reason": "核实当天不在社区"}),
     );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["status"], "submitted");
+    assert_eq!(r.body["objections"][0]["status"], "upheld");
+    assert_eq!(r.body["objections"][0]["ruling_reason"], "核实当天不在社区");
+    assert!(r.body["objections"][0]["ruled_by"].is_string());
+    assert!(app.get("/api/v1/notices", &neighbour).body["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    // A ruling is made once.
+    act(
+        &app,
+        &app.admin_token,
+        &id,
+        &ruling,
+        json!({"decision": "dismiss", "reason": "x"}),
+    )
+    .assert_problem(409, "objection_ruled");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(app.balance_of(&account), "0.00");
     let history = deed(&app, &id)["history"].clone();
     assert_eq!(history[2]["action"], "object");
     assert_eq!(history[2]["reason"], "当天他不在社区");
+    assert_eq!(history[2]["to_status"], "approved");
+    assert_eq!(history[3]["action"], "uphold_objection");
+    assert_eq!(history[3]["to_status"], "submitted");
+}
+
+fn a_dismissed_objection_lets_the_deed_credit_once_after_the_notice(app: TestApp) {
+    settings(&app, 1, 3);
+    let rule = volunteer_rule(&app);
+    let (member, resident) = app.resident("钱七", "qianqi");
+    let (_, neighbour) = app.resident("孙八", "sunba");
+    let id = submitted(&app, &resident, &member, &rule, 1.0);
+    assert_eq!(
+        approve(&app, &app.admin_token, &id).body["status"],
+        "approved"
+    );
+    let account = member["account_id"].as_str().unwrap().to_string();
+    let first = act(
+        &app,
+        &neighbour,
+        &id,
+        "objections",
+        json!({"reason": "不实"}),
+    );
+    let second = act(
+        &app,
+        &resident,
+        &id,
+        "objections",
+        json!({"reason": "再看看"}),
+    );
+    assert_eq!((first.status, second.status), (201, 201), "{}", second.text);
+    let ruling = |o: &Resp| format!("objections/{}/ruling", o.body["id"].as_str().unwrap());
+    let r = act(
+        &app,
+        &app.admin_token,
+        &id,
+        &ruling(&first),
+        json!({"decision": "dismiss", "reason": "有照片为证"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["status"], "approved");
+    app.clock.advance(chrono::Duration::days(4));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // One objection is still undecided: no credit.
+    assert_eq!(app.balance_of(&account), "0.00");
+    let r = act(
+        &app,
+        &app.admin_token,
+        &id,
+        &ruling(&second),
+        json!({"decision": "dismiss", "reason": "本人撤回"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let credited = wait_for_status(&app, &id, "credited");
+    assert_eq!(credited["objections"][1]["status"], "dismissed");
+    assert_eq!(credited["objections"][1]["ruling_reason"], "本人撤回");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(app.balance_of(&account), "10.00", "credited exactly once");
 }
 
 fn wait_for_status(app: &TestApp, id: &str, status: &str) -> Value {
@@ -682,6 +791,7 @@ both_backends!(
     nobody_approves_their_own_deed,
     a_monthly_cap_refuses_with_what_remains,
     notice_then_objection_returns_the_deed_to_review,
+    a_dismissed_objection_lets_the_deed_credit_once_after_the_notice,
     the_sweeper_credits_when_the_notice_ends_also_after_restart,
     concurrent_approvals_credit_once,
     bulk_approval_answers_per_id,

@@ -25,6 +25,7 @@ mod communities;
 mod console;
 mod console_board;
 mod console_browser;
+mod console_desk;
 mod console_reports;
 mod dates;
 mod deeds;

@@ -46,4 +46,12 @@
   document.querySelectorAll("[data-print]").forEach(function (button) {
     button.addEventListener("click", function () { window.print(); });
   });
+
+  // The review desk: tick every deed of the queue at once.
+  document.querySelectorAll("[data-check-all]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var name = button.getAttribute("data-check-all");
+      button.form.querySelectorAll("input[type=checkbox][name=" + name + "]").forEach(function (box) { box.checked = true; });
+    });
+  });
 })();

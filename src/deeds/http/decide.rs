@@ -9,7 +9,7 @@ use crate::commands::{Command, Outcome};
 use crate::deeds::model::{DeedAction, ReviewStages};
 use crate::deeds::plan::{DeedCommand, Step};
 use crate::deeds::store;
-use crate::deeds::store::DeedRow;
+use crate::deeds::store::{DeedRow, ObjectionRow};
 use crate::http::extract::AuthUser;
 use crate::http::problem::responses as problems;
 use crate::http::problem::{ApiError, Problem};
@@ -20,8 +20,7 @@ use crate::kernel::{CommunityId, DeedId};
 use crate::ledger::command::MEMO_CHARS_MAX;
 use crate::ledger::LedgerError;
 
-use super::board::mask_name;
-use super::deeds::{deed_view, visible_deed, DeedView};
+use super::deeds::{deed_view, objection_view, visible_deed, DeedView, ObjectionView};
 
 /// Deeds one bulk approval may name.
 pub const BULK_APPROVAL_IDS_MAX: usize = 200;
@@ -30,9 +29,9 @@ pub const BULK_APPROVAL_IDS_MAX: usize = 200;
 /// it does the steps that move coins: the workflow's rules live in one place, and every step of
 /// a deed takes the same locks in the same order. `must_see` first answers "not found" for a deed
 /// the user may not see, exactly as for one that does not exist.
-async fn move_deed(
+pub async fn move_deed(
     state: &AppState,
-    user: AuthUser,
+    user: &AuthUser,
     id: DeedId,
     action: DeedAction,
     reason: Option<String>,
@@ -122,7 +121,7 @@ pub async fn review_deed(
         DeedAction::Return
     };
     let community = user.community_id;
-    let deed = move_deed(&state, user, DeedId(path.into_inner()), step, reason, true).await?;
+    let deed = move_deed(&state, &user, DeedId(path.into_inner()), step, reason, true).await?;
     let (no, name) = member_labels(&state, community, &deed).await?;
     Ok(HttpResponse::Ok().json(deed_view(&deed, &no, &name)))
 }
@@ -164,7 +163,7 @@ pub async fn reject_deed(
     let reason = required_text("reason", &body.reason, MEMO_CHARS_MAX)?;
     let community = user.community_id;
     let id = DeedId(path.into_inner());
-    let deed = move_deed(&state, user, id, DeedAction::Reject, Some(reason), true).await?;
+    let deed = move_deed(&state, &user, id, DeedAction::Reject, Some(reason), true).await?;
     let (no, name) = member_labels(&state, community, &deed).await?;
     Ok(HttpResponse::Ok().json(deed_view(&deed, &no, &name)))
 }
@@ -197,24 +196,26 @@ pub async fn withdraw_deed(
         .transpose()?;
     let community = user.community_id;
     let id = DeedId(path.into_inner());
-    let deed = move_deed(&state, user, id, DeedAction::Withdraw, reason, true).await?;
+    let deed = move_deed(&state, &user, id, DeedAction::Withdraw, reason, true).await?;
     let (no, name) = member_labels(&state, community, &deed).await?;
     Ok(HttpResponse::Ok().json(deed_view(&deed, &no, &name)))
 }
 
-/// Files an objection during public notice (any user): the deed goes back to review.
+/// Files an objection during public notice (any user). It is recorded; the deed stays on notice
+/// but is not credited until an admin rules on every undecided objection.
 #[utoipa::path(tag = "deeds", operation_id = "create_deed_objection",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "deed id")),
     request_body = ReasonRequest,
-    responses((status = 200, body = DeedView),
+    responses((status = 201, body = ObjectionView),
         problems::BadRequest,
         problems::Unauthorized,
         problems::NotFound,
         (status = 409, description = "invalid_transition: not on notice", body = Problem, content_type = "application/problem+json"),
         problems::PayloadTooLarge,
         problems::UnsupportedMediaType,
-        problems::Unprocessable))]
+        problems::Unprocessable,
+        problems::Unavailable))]
 #[post("/deeds/{id}/objections")]
 pub async fn object_to_deed(
     state: web::Data<AppState>,
@@ -223,20 +224,139 @@ pub async fn object_to_deed(
     body: web::Json<ReasonRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let reason = required_text("reason", &body.reason, MEMO_CHARS_MAX)?;
-    let id = DeedId(path.into_inner());
-    // Anyone in the community may object to what is on the public board, including residents
-    // who cannot otherwise see the deed; the board itself is public.
-    let sees_names = user.may(Permission::ReadDeeds);
-    let own_member = user.member_id;
-    let community = user.community_id;
-    let deed = move_deed(&state, user, id, DeedAction::Object, Some(reason), false).await?;
-    let (no, name) = member_labels(&state, community, &deed).await?;
-    let mut view = deed_view(&deed, &no, &name);
-    if !sees_names && own_member != Some(deed.member_id.into()) {
-        view.member_name = mask_name(&view.member_name);
-        view.member_no = String::new();
+    let objection = raise_objection(&state, &user, DeedId(path.into_inner()), reason).await?;
+    Ok(HttpResponse::Created().json(objection_view(&objection)))
+}
+
+/// Records an objection. Anyone in the community may object to what is on the public board,
+/// including residents who cannot otherwise see the deed; the board itself is public.
+pub async fn raise_objection(
+    state: &AppState,
+    user: &AuthUser,
+    id: DeedId,
+    reason: String,
+) -> Result<ObjectionRow, ApiError> {
+    let outcome = state
+        .engine
+        .execute(Command::Deed(DeedCommand {
+            community_id: user.community_id,
+            deed_id: id,
+            step: Step::Object {
+                actor: user.actor(),
+                reason,
+            },
+            clock_now: state.clock.now(),
+        }))
+        .await;
+    match outcome? {
+        Outcome::Deed(outcome) => outcome
+            .objection
+            .map(|o| *o)
+            .ok_or_else(|| ApiError::internal("an objection step answered no objection")),
+        other => Err(ApiError::internal(format!(
+            "the engine answered a deed command with {other:?}"
+        ))),
     }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectionRulingRequest {
+    /// `uphold` (the deed goes back to review) or `dismiss` (the notice runs on).
+    pub decision: String,
+    /// Required to dismiss.
+    pub reason: Option<String>,
+}
+
+/// An admin rules on an undecided objection: upheld, the deed goes back to review with its
+/// objections attached; dismissed with a reason, the notice runs on and the deed credits when it
+/// is over and no objection is undecided. Answers the deed with its objections.
+#[utoipa::path(tag = "deeds", operation_id = "create_objection_ruling",
+    security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "deed id"),
+        ("objection_id" = uuid::Uuid, Path, description = "objection id")),
+    request_body = ObjectionRulingRequest,
+    responses((status = 200, body = DeedView),
+        problems::BadRequest,
+        problems::Unauthorized,
+        (status = 403, description = "forbidden, forbidden_self_approval", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such deed or objection", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "objection_ruled (already upheld or dismissed), invalid_transition", body = Problem, content_type = "application/problem+json"),
+        problems::PayloadTooLarge,
+        problems::UnsupportedMediaType,
+        problems::Unprocessable,
+        problems::Unavailable))]
+#[post("/deeds/{id}/objections/{objection_id}/ruling")]
+pub async fn rule_objection(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<(uuid::Uuid, uuid::Uuid)>,
+    body: web::Json<ObjectionRulingRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, objection) = path.into_inner();
+    let r = body.into_inner();
+    let uphold = match r.decision.as_str() {
+        "uphold" => true,
+        "dismiss" => false,
+        _ => {
+            return Err(ApiError::validation("decision must be uphold or dismiss")
+                .with("field", "decision"))
+        }
+    };
+    let view = rule_on_objection(&state, &user, DeedId(id), objection, uphold, r.reason).await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+/// The one path of a ruling on an objection, for the JSON API and the console.
+pub async fn rule_on_objection(
+    state: &AppState,
+    user: &AuthUser,
+    id: DeedId,
+    objection: uuid::Uuid,
+    uphold: bool,
+    reason: Option<String>,
+) -> Result<DeedView, ApiError> {
+    user.require(Permission::DecideDeeds)?;
+    let reason = reason
+        .as_deref()
+        .map(|t| required_text("reason", t, MEMO_CHARS_MAX))
+        .transpose()?;
+    if !uphold && reason.is_none() {
+        return Err(
+            ApiError::validation("say why the objection is dismissed").with("field", "reason")
+        );
+    }
+    {
+        let user = user.clone();
+        with_conn(state, move |conn| visible_deed(conn, &user, id).map(|_| ())).await?;
+    }
+    let deed = deed_answer(
+        state
+            .engine
+            .execute(Command::Deed(DeedCommand {
+                community_id: user.community_id,
+                deed_id: id,
+                step: Step::RuleObjection {
+                    actor: user.actor(),
+                    objection_id: objection,
+                    uphold,
+                    reason,
+                },
+                clock_now: state.clock.now(),
+            }))
+            .await,
+    )?;
+    let community = user.community_id;
+    with_conn(state, move |conn| {
+        let (m, _) =
+            crate::members::store::member_with_account(conn, community, deed.member_id.into())?
+                .ok_or_else(|| ApiError::internal("a deed's member is missing"))?;
+        let mut view = deed_view(&deed, &m.member_no, &m.name);
+        let objections = store::objections_of(conn, deed.id.into())?;
+        view.objections = Some(objections.iter().map(objection_view).collect());
+        Ok(view)
+    })
+    .await
 }
 
 fn deed_answer(outcome: Result<Outcome, LedgerError>) -> Result<DeedRow, ApiError> {
@@ -300,24 +420,32 @@ pub async fn approve_deed(
     user: AuthUser,
     path: web::Path<uuid::Uuid>,
 ) -> Result<HttpResponse, ApiError> {
+    let deed = approve_one(&state, &user, DeedId(path.into_inner())).await?;
+    let (no, name) = member_labels(&state, user.community_id, &deed).await?;
+    Ok(HttpResponse::Ok().json(deed_view(&deed, &no, &name)))
+}
+
+/// Approves one deed (admin), for the JSON API and the console.
+pub async fn approve_one(
+    state: &AppState,
+    user: &AuthUser,
+    id: DeedId,
+) -> Result<DeedRow, ApiError> {
     user.require(Permission::DecideDeeds)?;
-    let id = DeedId(path.into_inner());
     let community = user.community_id;
-    let settings = with_conn(&state, move |conn| Ok(store::settings(conn, community)?)).await?;
-    let deed = deed_answer(
+    let settings = with_conn(state, move |conn| Ok(store::settings(conn, community)?)).await?;
+    deed_answer(
         state
             .engine
             .execute(approve_command(
-                &user,
+                user,
                 id,
                 state.clock.now(),
                 settings.review_stages,
                 settings.notice_days,
             ))
             .await,
-    )?;
-    let (no, name) = member_labels(&state, community, &deed).await?;
-    Ok(HttpResponse::Ok().json(deed_view(&deed, &no, &name)))
+    )
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -364,38 +492,12 @@ pub async fn approve_deeds(
     user: AuthUser,
     body: web::Json<BulkApprovalRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Permission::DecideDeeds)?;
     let ids = body.into_inner().ids;
-    if ids.is_empty() || ids.len() > BULK_APPROVAL_IDS_MAX {
-        return Err(ApiError::validation(format!(
-            "ids must hold 1-{BULK_APPROVAL_IDS_MAX} deed ids"
-        ))
-        .with("field", "ids"));
-    }
-    let unique: std::collections::HashSet<_> = ids.iter().collect();
-    if unique.len() != ids.len() {
-        return Err(ApiError::validation("each id may appear once").with("field", "ids"));
-    }
-    let community = user.community_id;
-    let settings = with_conn(&state, move |conn| Ok(store::settings(conn, community)?)).await?;
-    let now = state.clock.now();
-    let commands = ids
-        .iter()
-        .map(|id| {
-            approve_command(
-                &user,
-                DeedId(*id),
-                now,
-                settings.review_stages,
-                settings.notice_days,
-            )
-        })
-        .collect();
-    let outcomes = state.engine.execute_many(commands).await?;
-    let results = ids
-        .iter()
-        .zip(outcomes)
-        .map(|(id, outcome)| match deed_answer(outcome) {
+    let results = approve_many(&state, &user, &ids)
+        .await?
+        .into_iter()
+        .zip(&ids)
+        .map(|(outcome, id)| match outcome {
             Ok(deed) => BulkApprovalResult {
                 id: *id,
                 status: Some(deed.status.as_str().to_string()),
@@ -412,6 +514,43 @@ pub async fn approve_deeds(
         })
         .collect();
     Ok(HttpResponse::Ok().json(BulkApprovalResponse { results }))
+}
+
+/// Approves many deeds in one ledger batch (admin), answering per deed in the order given: the
+/// one path of `POST /deeds/approve` and the console's bulk approval.
+pub async fn approve_many(
+    state: &AppState,
+    user: &AuthUser,
+    ids: &[uuid::Uuid],
+) -> Result<Vec<Result<DeedRow, ApiError>>, ApiError> {
+    user.require(Permission::DecideDeeds)?;
+    if ids.is_empty() || ids.len() > BULK_APPROVAL_IDS_MAX {
+        return Err(ApiError::validation(format!(
+            "ids must hold 1-{BULK_APPROVAL_IDS_MAX} deed ids"
+        ))
+        .with("field", "ids"));
+    }
+    let unique: std::collections::HashSet<_> = ids.iter().collect();
+    if unique.len() != ids.len() {
+        return Err(ApiError::validation("each id may appear once").with("field", "ids"));
+    }
+    let community = user.community_id;
+    let settings = with_conn(state, move |conn| Ok(store::settings(conn, community)?)).await?;
+    let now = state.clock.now();
+    let commands = ids
+        .iter()
+        .map(|id| {
+            approve_command(
+                user,
+                DeedId(*id),
+                now,
+                settings.review_stages,
+                settings.notice_days,
+            )
+        })
+        .collect();
+    let outcomes = state.engine.execute_many(commands).await?;
+    Ok(outcomes.into_iter().map(deed_answer).collect())
 }
 
 /// Reverses a credited deed (admin, reason required) with a linked reversing transaction.

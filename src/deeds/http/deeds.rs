@@ -8,7 +8,7 @@ use super::rules::hundredths_to_quantity;
 use crate::db::DbConn;
 use crate::deeds::store::submit::{submit, Declaration, SubmitError};
 use crate::deeds::store::{self as store, DeedFilter};
-use crate::deeds::store::{DeedEventRow, DeedRow};
+use crate::deeds::store::{DeedEventRow, DeedRow, ObjectionRow};
 use crate::http::extract::AuthUser;
 use crate::http::problem::responses as problems;
 use crate::http::problem::{ApiError, Problem};
@@ -71,9 +71,44 @@ pub struct DeedView {
     /// Every transition, oldest first (only on `GET /deeds/{id}`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<DeedEventView>>,
+    /// Every objection raised during its notice and the ruling on it, oldest first (only on
+    /// `GET /deeds/{id}` and an answer to a ruling).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub objections: Option<Vec<ObjectionView>>,
 }
 
-pub(super) fn deed_view(deed: &DeedRow, member_no: &str, member_name: &str) -> DeedView {
+/// An objection to a deed on public notice (公示异议) and the admin's ruling on it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ObjectionView {
+    pub id: uuid::Uuid,
+    pub deed_id: uuid::Uuid,
+    pub raised_by: uuid::Uuid,
+    pub reason: String,
+    pub raised_at: String,
+    /// `open` (the deed is not credited while one is), `upheld` (the deed went back to
+    /// review) or `dismissed` (the notice ran on).
+    pub status: String,
+    pub ruled_by: Option<uuid::Uuid>,
+    /// Why it was dismissed (or upheld, when the admin said).
+    pub ruling_reason: Option<String>,
+    pub ruled_at: Option<String>,
+}
+
+pub fn objection_view(o: &ObjectionRow) -> ObjectionView {
+    ObjectionView {
+        id: o.id.0,
+        deed_id: o.deed_id.0,
+        raised_by: o.raised_by.0,
+        reason: o.reason.clone(),
+        raised_at: rfc3339(o.raised_at),
+        status: o.status.as_str().to_string(),
+        ruled_by: o.ruled_by.map(|u| u.0),
+        ruling_reason: o.ruling_reason.clone(),
+        ruled_at: o.ruled_at.map(rfc3339),
+    }
+}
+
+pub fn deed_view(deed: &DeedRow, member_no: &str, member_name: &str) -> DeedView {
     DeedView {
         id: deed.id.0,
         member_id: deed.member_id.0,
@@ -100,6 +135,7 @@ pub(super) fn deed_view(deed: &DeedRow, member_no: &str, member_name: &str) -> D
         created_at: rfc3339(deed.created_at),
         updated_at: rfc3339(deed.updated_at),
         history: None,
+        objections: None,
     }
 }
 
@@ -116,7 +152,7 @@ fn event_view(e: &DeedEventRow) -> DeedEventView {
 
 /// The deed with its member's number and name, if the user may see it. Another resident's deed
 /// answers exactly like a deed that does not exist.
-pub(super) fn visible_deed(
+pub fn visible_deed(
     conn: &mut DbConn,
     user: &AuthUser,
     id: DeedId,
@@ -195,7 +231,17 @@ pub async fn create_deed(
     user: AuthUser,
     body: web::Json<SubmitDeedRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let r = body.into_inner();
+    let view = declare_deed(&state, &user, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Declares a deed for the user (a resident for themself, a reviewer or admin for anyone): the
+/// one path of `POST /deeds` and the console's 登记善行.
+pub async fn declare_deed(
+    state: &AppState,
+    user: &AuthUser,
+    r: SubmitDeedRequest,
+) -> Result<DeedView, ApiError> {
     let member_id = MemberId(r.member_id);
     let on_behalf = user.may(Permission::DeclareForOthers);
     if !on_behalf {
@@ -240,13 +286,12 @@ pub async fn create_deed(
         on_behalf,
     };
     let now = state.clock.now();
-    let (deed, member) = with_conn(&state, move |conn| {
+    let (deed, member) = with_conn(state, move |conn| {
         let calendar = community_calendar(conn, declaration.community)?;
         submit(conn, &declaration, calendar, now).map_err(submit_problem)
     })
     .await?;
-    let (member_no, member_name) = (member.member_no, member.name);
-    Ok(HttpResponse::Created().json(deed_view(&deed, &member_no, &member_name)))
+    Ok(deed_view(&deed, &member.member_no, &member.name))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -367,6 +412,8 @@ pub async fn get_deed(
         let events = store::events_of(conn, id)?;
         let mut view = deed_view(&deed, &no, &name);
         view.history = Some(events.iter().map(event_view).collect());
+        let objections = store::objections_of(conn, id)?;
+        view.objections = Some(objections.iter().map(objection_view).collect());
         Ok(view)
     })
     .await?;

@@ -7,10 +7,10 @@ use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 
-use super::model::{DeedAction, DeedStatus, Direction, ReviewStages};
-use super::store::{DeedEventRow, DeedRow};
+use super::model::{may_credit, DeedAction, DeedStatus, Direction, ObjectionStatus, ReviewStages};
+use super::store::{DeedEventRow, DeedRow, ObjectionRow};
 use super::view::{CapKey, DeedView};
-use super::write::DeedUpdate;
+use super::write::{DeedUpdate, ObjectionRuling};
 use crate::db::DbUuid;
 use crate::kernel::policy::refuse_self_dealing;
 use crate::kernel::{
@@ -41,7 +41,17 @@ pub enum Step {
     CreditDue,
     /// Undo a credited deed with a linked reversing transaction.
     Reverse { actor: Actor, reason: String },
-    /// A step that moves no coins: first check, rejection, withdrawal, objection.
+    /// An objection during the notice: recorded, the deed stays on notice, crediting waits.
+    Object { actor: Actor, reason: String },
+    /// An admin's ruling on an objection: upheld, the deed goes back to review; dismissed (with
+    /// a reason), the notice runs on.
+    RuleObjection {
+        actor: Actor,
+        objection_id: uuid::Uuid,
+        uphold: bool,
+        reason: Option<String>,
+    },
+    /// A step that moves no coins: first check, rejection, withdrawal.
     Move {
         actor: Actor,
         action: DeedAction,
@@ -55,6 +65,8 @@ pub enum Step {
 pub struct DeedOutcome {
     pub deed: Box<DeedRow>,
     pub posted: Option<Posted>,
+    /// The objection raised or ruled on, for those steps.
+    pub objection: Option<Box<ObjectionRow>>,
 }
 
 /// The deeds and monthly cap sums a batch changes, over the view.
@@ -63,9 +75,37 @@ pub struct DeedPending {
     /// Deed → (version the view saw, new state).
     pub deeds: HashMap<DeedId, (i64, DeedRow)>,
     pub cap_sums: HashMap<CapKey, i64>,
+    /// Objections raised in this batch, as they stand at its end.
+    pub new_objections: Vec<ObjectionRow>,
+    /// Objections read from the view and ruled on in this batch.
+    pub rulings: HashMap<DbUuid, ObjectionRow>,
 }
 
 impl DeedPending {
+    /// The deed's objections as the batch so far leaves them, oldest first.
+    fn objections(&self, view: &DeedView, deed: DeedId) -> Vec<ObjectionRow> {
+        let stored = view.objections.get(&deed).into_iter().flatten();
+        let mut all: Vec<ObjectionRow> = stored
+            .map(|o| self.rulings.get(&o.id).unwrap_or(o).clone())
+            .collect();
+        let id = DbUuid::from(deed);
+        all.extend(
+            self.new_objections
+                .iter()
+                .filter(|o| o.deed_id == id)
+                .cloned(),
+        );
+        all
+    }
+
+    fn set_objection(&mut self, next: ObjectionRow) {
+        if let Some(new) = self.new_objections.iter_mut().find(|o| o.id == next.id) {
+            *new = next;
+        } else {
+            self.rulings.insert(next.id, next);
+        }
+    }
+
     fn deed(&self, view: &DeedView, id: DeedId) -> Option<DeedRow> {
         self.deeds
             .get(&id)
@@ -97,6 +137,14 @@ impl DeedPending {
         deeds.sort_by_key(|(id, _)| **id);
         for (_, (seen, deed)) in deeds {
             batch.rows.push(&DeedUpdate { seen: *seen, deed });
+        }
+        for objection in &self.new_objections {
+            batch.rows.push(objection);
+        }
+        let mut rulings: Vec<_> = self.rulings.values().collect();
+        rulings.sort_by_key(|o| o.id);
+        for objection in rulings {
+            batch.rows.push(&ObjectionRuling { objection });
         }
     }
 }
@@ -144,12 +192,19 @@ impl Deeds<'_> {
             } => self.approve(c, deed, *actor, *stages, *notice_days),
             Step::CreditDue => self.credit_due(c, deed),
             Step::Reverse { actor, reason } => self.reverse(c, deed, *actor, reason),
+            Step::Object { actor, reason } => self.object(c, deed, *actor, reason),
+            Step::RuleObjection {
+                actor,
+                objection_id,
+                uphold,
+                reason,
+            } => self.rule_objection(deed, *actor, *objection_id, *uphold, reason.clone()),
             Step::Move {
                 actor,
                 action,
                 reason,
                 stages,
-            } => self.move_deed(c, deed, *actor, *action, reason.clone(), *stages),
+            } => self.move_deed(deed, *actor, *action, reason.clone(), *stages),
         }
     }
 
@@ -271,6 +326,7 @@ impl Deeds<'_> {
         Ok(DeedOutcome {
             deed: Box::new(next),
             posted,
+            objection: None,
         })
     }
 
@@ -285,12 +341,17 @@ impl Deeds<'_> {
         if deed.notice_ends_at.is_none_or(|end| end > c.clock_now) {
             return Err(LedgerError::NoticeNotOver);
         }
+        let open = self.open_objections(&deed).len();
+        if !may_credit(deed.notice_ends_at, c.clock_now, open) {
+            return Err(LedgerError::ObjectionsUndecided { count: open });
+        }
         let (credited, posted) = self.credit(deed.clone(), None)?;
         self.event(&credited, DeedAction::Credit, deed.status, None, None);
         self.pending.set_deed(self.view, credited.clone());
         Ok(DeedOutcome {
             deed: Box::new(credited),
             posted,
+            objection: None,
         })
     }
 
@@ -460,13 +521,13 @@ impl Deeds<'_> {
         Ok(DeedOutcome {
             deed: Box::new(next),
             posted,
+            objection: None,
         })
     }
 
     /// The coinless steps: where the table lets the deed go, and who may take it there.
     fn move_deed(
         &mut self,
-        c: &DeedCommand,
         deed: DeedRow,
         actor: Actor,
         action: DeedAction,
@@ -479,8 +540,10 @@ impl Deeds<'_> {
         if action == DeedAction::Withdraw && UserId::from(deed.submitted_by) != actor.user_id {
             return Err(LedgerError::NotTheSubmitter);
         }
-        if action == DeedAction::Object && deed.notice_ends_at.is_none_or(|end| c.clock_now >= end)
-        {
+        if !matches!(
+            action,
+            DeedAction::Pass | DeedAction::Return | DeedAction::Reject | DeedAction::Withdraw
+        ) {
             return Err(refused(&deed, action));
         }
         let next_status = deed
@@ -496,10 +559,8 @@ impl Deeds<'_> {
         }
         let mut next = deed.clone();
         next.status = next_status;
-        match action {
-            DeedAction::Pass => next.first_checked_by = Some(actor.user_id.into()),
-            DeedAction::Object => self.back_to_review(&deed, &mut next),
-            _ => {}
+        if action == DeedAction::Pass {
+            next.first_checked_by = Some(actor.user_id.into());
         }
         next.updated_at = self.now;
         self.event(&next, action, deed.status, Some(actor.user_id), reason);
@@ -507,10 +568,137 @@ impl Deeds<'_> {
         Ok(DeedOutcome {
             deed: Box::new(next),
             posted: None,
+            objection: None,
         })
     }
 
-    /// An objection sends the deed back to review from the start; its approval no longer counts
+    fn open_objections(&self, deed: &DeedRow) -> Vec<ObjectionRow> {
+        self.pending
+            .objections(self.view, deed.id.into())
+            .into_iter()
+            .filter(|o| o.status == ObjectionStatus::Open)
+            .collect()
+    }
+
+    /// Records an objection while the deed is on notice. The deed stays where it is, but its
+    /// version moves, so that a crediting planned on the deed as it was is replayed and sees it.
+    fn object(
+        &mut self,
+        c: &DeedCommand,
+        deed: DeedRow,
+        actor: Actor,
+        reason: &str,
+    ) -> Result<DeedOutcome, LedgerError> {
+        let next_status = deed
+            .status
+            .after(DeedAction::Object, ReviewStages::One, true)
+            .filter(|_| deed.notice_ends_at.is_some_and(|end| c.clock_now < end))
+            .ok_or_else(|| refused(&deed, DeedAction::Object))?;
+        let objection = ObjectionRow {
+            id: DbUuid(self.batch.ids.next_id()),
+            deed_id: deed.id,
+            community_id: deed.community_id,
+            raised_by: actor.user_id.into(),
+            reason: reason.to_string(),
+            raised_at: self.now,
+            status: ObjectionStatus::Open,
+            ruled_by: None,
+            ruling_reason: None,
+            ruled_at: None,
+        };
+        let mut next = deed.clone();
+        next.status = next_status;
+        next.updated_at = self.now;
+        let why = Some(reason.to_string());
+        self.event(
+            &next,
+            DeedAction::Object,
+            deed.status,
+            Some(actor.user_id),
+            why,
+        );
+        self.pending.new_objections.push(objection.clone());
+        self.pending.set_deed(self.view, next.clone());
+        Ok(DeedOutcome {
+            deed: Box::new(next),
+            posted: None,
+            objection: Some(Box::new(objection)),
+        })
+    }
+
+    /// An admin's ruling on one undecided objection. Upheld, the deed goes back to review from
+    /// the start, and its other undecided objections are closed with the same ruling (they are
+    /// attached to the deed under review); dismissed, the notice runs on.
+    fn rule_objection(
+        &mut self,
+        deed: DeedRow,
+        actor: Actor,
+        objection_id: uuid::Uuid,
+        uphold: bool,
+        reason: Option<String>,
+    ) -> Result<DeedOutcome, LedgerError> {
+        let objections = self.pending.objections(self.view, deed.id.into());
+        let objection = objections
+            .iter()
+            .find(|o| o.id.0 == objection_id)
+            .cloned()
+            .ok_or(LedgerError::ObjectionNotFound)?;
+        if objection.status != ObjectionStatus::Open {
+            return Err(LedgerError::ObjectionRuled {
+                status: objection.status.as_str().to_string(),
+            });
+        }
+        let action = if uphold {
+            DeedAction::UpholdObjection
+        } else {
+            DeedAction::DismissObjection
+        };
+        let next_status = deed
+            .status
+            .after(action, ReviewStages::One, true)
+            .ok_or_else(|| refused(&deed, action))?;
+        refuse_self_dealing(actor, Act::Decide, subject(&deed))?;
+        let ruling = if uphold {
+            ObjectionStatus::Upheld
+        } else {
+            ObjectionStatus::Dismissed
+        };
+        let ruled: Vec<ObjectionRow> = objections
+            .into_iter()
+            .filter(|o| o.status == ObjectionStatus::Open && (uphold || o.id == objection.id))
+            .map(|mut o| {
+                o.status = ruling;
+                o.ruled_by = Some(actor.user_id.into());
+                o.ruling_reason = reason.clone();
+                o.ruled_at = Some(self.now);
+                o
+            })
+            .collect();
+        let answer = ruled
+            .iter()
+            .find(|o| o.id == objection.id)
+            .cloned()
+            .ok_or(LedgerError::ObjectionNotFound)?;
+        for o in ruled {
+            self.pending.set_objection(o);
+        }
+        let mut next = deed.clone();
+        next.status = next_status;
+        if uphold {
+            self.back_to_review(&deed, &mut next);
+        }
+        next.updated_at = self.now;
+        let why = reason.or_else(|| Some(objection.reason.clone()));
+        self.event(&next, action, deed.status, Some(actor.user_id), why);
+        self.pending.set_deed(self.view, next.clone());
+        Ok(DeedOutcome {
+            deed: Box::new(next),
+            posted: None,
+            objection: Some(Box::new(answer)),
+        })
+    }
+
+    /// An upheld objection sends the deed back to review from the start; its approval no longer counts
     /// against the month's cap.
     fn back_to_review(&mut self, deed: &DeedRow, next: &mut DeedRow) {
         if let (Some(month), Some(_)) = (&deed.cap_month, deed.monthly_cap) {

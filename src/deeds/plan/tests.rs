@@ -6,11 +6,13 @@ use crate::ledger::view::{AccountState, CommunityState};
 use crate::ledger::IdSource;
 
 /// The tables a deeds batch writes.
-static TABLES: [&crate::ledger::store::TableWrite; 5] = [
+static TABLES: [&crate::ledger::store::TableWrite; 7] = [
     &crate::ledger::batch::JOURNAL,
     &crate::ledger::batch::POSTINGS,
     &crate::deeds::write::DEEDS,
     &crate::deeds::write::DEED_EVENTS,
+    &crate::deeds::write::DEED_OBJECTIONS,
+    &crate::deeds::write::OBJECTION_RULINGS,
     &crate::ledger::batch::ACCOUNTS,
 ];
 
@@ -192,20 +194,154 @@ fn a_deduction_takes_no_more_than_the_balance_holds() {
     assert_eq!(batch.accounts[&AccountId::from_uuid(id(3))].1.balance, 0);
 }
 
-#[test]
-fn an_objection_sends_the_deed_back_to_review() {
+/// Runs steps one after another on the same pending state, as one batch does.
+fn run_all(
+    ledger: &View,
+    deeds: &DeedView,
+    steps: Vec<(Step, NaiveDateTime)>,
+) -> Vec<Result<DeedOutcome, LedgerError>> {
+    let mut batch = Batch::new(&TABLES, IdSource::Counter(500));
+    let mut pending = DeedPending::default();
+    steps
+        .into_iter()
+        .map(|(step, at)| {
+            Deeds {
+                ledger,
+                view: deeds,
+                batch: &mut batch,
+                pending: &mut pending,
+                now: at,
+            }
+            .run(&DeedCommand {
+                community_id: CommunityId::from_uuid(id(1)),
+                deed_id: DeedId::from_uuid(id(10)),
+                step,
+                clock_now: at,
+            })
+        })
+        .collect()
+}
+
+fn on_notice() -> (View, DeedView) {
     let (ledger, mut deeds, mut deed) = views(Direction::Earn, DeedStatus::Approved);
     deed.notice_ends_at = Some(now() + chrono::Duration::days(2));
     deed.cap_month = Some("2026-12".into());
     deeds.deeds.insert(DeedId::from_uuid(id(10)), deed);
-    let step = Step::Move {
-        actor: actor(70),
-        action: DeedAction::Object,
-        reason: Some("并非本人".into()),
-        stages: ReviewStages::One,
-    };
-    let (result, _) = run(&ledger, &deeds, step);
-    let outcome = result.unwrap();
+    (ledger, deeds)
+}
+
+fn object(by: u128) -> Step {
+    Step::Object {
+        actor: actor(by),
+        reason: "并非本人".into(),
+    }
+}
+
+fn rule(objection: uuid::Uuid, uphold: bool, reason: Option<&str>) -> Step {
+    Step::RuleObjection {
+        actor: actor(60),
+        objection_id: objection,
+        uphold,
+        reason: reason.map(str::to_string),
+    }
+}
+
+#[test]
+fn an_objection_is_recorded_and_holds_the_crediting_until_ruled() {
+    let (ledger, deeds) = on_notice();
+    let later = now() + chrono::Duration::days(3);
+    let results = run_all(
+        &ledger,
+        &deeds,
+        vec![(object(70), now()), (Step::CreditDue, later)],
+    );
+    let raised = results[0].as_ref().unwrap();
+    assert_eq!(raised.deed.status, DeedStatus::Approved);
+    let objection = raised.objection.as_ref().unwrap();
+    assert_eq!(objection.status, ObjectionStatus::Open);
+    assert_eq!(objection.raised_by, DbUuid(id(70)));
+    assert_eq!(
+        results[1],
+        Err(LedgerError::ObjectionsUndecided { count: 1 })
+    );
+}
+
+#[test]
+fn a_dismissed_objection_lets_the_notice_run_on_to_a_credit() {
+    let (ledger, deeds) = on_notice();
+    let later = now() + chrono::Duration::days(3);
+    let first = run_all(&ledger, &deeds, vec![(object(70), now())]);
+    let objection = first[0].as_ref().unwrap().objection.as_ref().unwrap().id.0;
+    let results = run_all(
+        &ledger,
+        &deeds,
+        vec![
+            (object(70), now()),
+            (rule(objection, false, Some("核实无误")), now()),
+            (rule(objection, false, Some("再次")), now()),
+            (Step::CreditDue, later),
+        ],
+    );
+    let dismissed = results[1].as_ref().unwrap();
+    assert_eq!(dismissed.deed.status, DeedStatus::Approved);
+    let ruling = dismissed.objection.as_ref().unwrap();
+    assert_eq!(ruling.status, ObjectionStatus::Dismissed);
+    assert_eq!(ruling.ruling_reason.as_deref(), Some("核实无误"));
+    assert_eq!(
+        results[2],
+        Err(LedgerError::ObjectionRuled {
+            status: "dismissed".into()
+        })
+    );
+    let credited = results[3].as_ref().unwrap();
+    assert_eq!(credited.deed.status, DeedStatus::Credited);
+    assert!(credited.posted.is_some());
+}
+
+#[test]
+fn an_upheld_objection_sends_the_deed_back_to_review() {
+    let (ledger, deeds) = on_notice();
+    let first = run_all(&ledger, &deeds, vec![(object(70), now())]);
+    let objection = first[0].as_ref().unwrap().objection.as_ref().unwrap().id.0;
+    let results = run_all(
+        &ledger,
+        &deeds,
+        vec![
+            (object(70), now()),
+            (object(71), now()),
+            (rule(objection, true, None), now()),
+        ],
+    );
+    let outcome = results[2].as_ref().unwrap();
     assert_eq!(outcome.deed.status, DeedStatus::Submitted);
     assert!(outcome.deed.notice_ends_at.is_none() && outcome.deed.cap_month.is_none());
+    assert_eq!(
+        outcome.objection.as_ref().unwrap().status,
+        ObjectionStatus::Upheld
+    );
+}
+
+#[test]
+fn nobody_objects_once_the_notice_is_over_nor_rules_on_their_own_deed() {
+    let (ledger, deeds) = on_notice();
+    let later = now() + chrono::Duration::days(3);
+    let results = run_all(&ledger, &deeds, vec![(object(70), later)]);
+    assert!(matches!(
+        results[0],
+        Err(LedgerError::InvalidTransition { .. })
+    ));
+    let first = run_all(&ledger, &deeds, vec![(object(70), now())]);
+    let objection = first[0].as_ref().unwrap().objection.as_ref().unwrap().id.0;
+    let submitter = Step::RuleObjection {
+        actor: actor(50),
+        objection_id: objection,
+        uphold: false,
+        reason: Some("没问题".into()),
+    };
+    let results = run_all(
+        &ledger,
+        &deeds,
+        vec![(object(70), now()), (submitter, now())],
+    );
+    assert!(matches!(results[1], Err(LedgerError::SelfDealing(_))));
 }

@@ -5,12 +5,14 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use chrono::NaiveDateTime;
 
-use super::model::{DeedAction, DeedStatus, Direction, Unit};
-use crate::db::schema::{community_settings, deed_events, deeds, members, rule_versions, rules};
+use super::model::{DeedAction, DeedStatus, Direction, ObjectionStatus, Unit};
+use crate::db::schema::{
+    community_settings, deed_events, deed_objections, deeds, members, rule_versions, rules,
+};
 use crate::db::{now_utc, DbConn, DbUuid};
 use crate::kernel::ActiveStatus;
 
-crate::text_column!(DeedStatus, DeedAction, Direction, Unit);
+crate::text_column!(DeedStatus, DeedAction, Direction, Unit, ObjectionStatus);
 use crate::kernel::{CommunityId, DeedId, MemberId, RuleId, UserId};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -96,6 +98,22 @@ pub struct DeedEventRow {
     pub actor_id: Option<DbUuid>,
     pub reason: Option<String>,
     pub created_at: NaiveDateTime,
+}
+
+/// An objection to a deed on notice (公示异议), and the admin's ruling once made.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = deed_objections)]
+pub struct ObjectionRow {
+    pub id: DbUuid,
+    pub deed_id: DbUuid,
+    pub community_id: DbUuid,
+    pub raised_by: DbUuid,
+    pub reason: String,
+    pub raised_at: NaiveDateTime,
+    pub status: ObjectionStatus,
+    pub ruled_by: Option<DbUuid>,
+    pub ruling_reason: Option<String>,
+    pub ruled_at: Option<NaiveDateTime>,
 }
 
 pub mod submit;
@@ -347,6 +365,25 @@ pub fn events_of(conn: &mut DbConn, deed: DeedId) -> QueryResult<Vec<DeedEventRo
         .load(conn)
 }
 
+/// Every objection to a deed, oldest first.
+pub fn objections_of(conn: &mut DbConn, deed: DeedId) -> QueryResult<Vec<ObjectionRow>> {
+    deed_objections::table
+        .filter(deed_objections::deed_id.eq(DbUuid::from(deed)))
+        .order(deed_objections::id.asc())
+        .select(ObjectionRow::as_select())
+        .load(conn)
+}
+
+/// The undecided objections to these deeds.
+pub fn open_objections(conn: &mut DbConn, deeds: &[DbUuid]) -> QueryResult<Vec<ObjectionRow>> {
+    deed_objections::table
+        .filter(deed_objections::deed_id.eq_any(deeds))
+        .filter(deed_objections::status.eq(ObjectionStatus::Open))
+        .order(deed_objections::id.asc())
+        .select(ObjectionRow::as_select())
+        .load(conn)
+}
+
 /// Moves a deed to `next` if nobody moved it since `seen_version`; records the event. Returns
 /// false when someone else got there first.
 pub fn move_deed(
@@ -421,15 +458,20 @@ pub fn list_deeds(
     query.load(conn)
 }
 
-/// Deeds whose public notice has ended by `now`, for the sweeper.
+/// Deeds whose public notice has ended by `now` with no undecided objection, for the sweeper
+/// (a deed waiting for a ruling is not offered, so it never stands in the way of the others).
 pub fn due_deeds(
     conn: &mut DbConn,
     now: chrono::NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<(DbUuid, DbUuid)>> {
+    let undecided = deed_objections::table
+        .filter(deed_objections::deed_id.eq(deeds::id))
+        .filter(deed_objections::status.eq(ObjectionStatus::Open));
     deeds::table
         .filter(deeds::status.eq("approved"))
         .filter(deeds::notice_ends_at.le(now))
+        .filter(diesel::dsl::not(diesel::dsl::exists(undecided)))
         .order(deeds::notice_ends_at.asc())
         .limit(limit)
         .select((deeds::community_id, deeds::id))
@@ -452,4 +494,104 @@ pub fn notices(
         .limit(limit)
         .select((DeedRow::as_select(), members::member_no, members::name))
         .load(conn)
+}
+
+/// What the review desk's queues filter on.
+pub struct QueueFilter<'a> {
+    pub status: DeedStatus,
+    /// The resident's group or grid (members' `member_group`).
+    pub group: Option<&'a str>,
+    pub rule: Option<RuleId>,
+    pub from: Option<&'a str>,
+    pub to: Option<&'a str>,
+    /// The username of who recorded the deed.
+    pub submitter: Option<&'a str>,
+    pub limit: i64,
+}
+
+/// A deed in a queue: with its resident's number, name and group, and who recorded it.
+pub struct QueueRow {
+    pub deed: DeedRow,
+    pub member_no: String,
+    pub member_name: String,
+    pub member_group: Option<String>,
+    pub submitter: String,
+}
+
+/// One queue of the review desk, oldest first.
+pub fn queue(
+    conn: &mut DbConn,
+    community: CommunityId,
+    filter: &QueueFilter<'_>,
+) -> QueryResult<Vec<QueueRow>> {
+    use crate::db::schema::users;
+    let mut query = deeds::table
+        .inner_join(members::table.on(members::id.eq(deeds::member_id)))
+        .inner_join(users::table.on(users::id.eq(deeds::submitted_by)))
+        .filter(deeds::community_id.eq(DbUuid::from(community)))
+        .filter(deeds::status.eq(filter.status))
+        .select((
+            DeedRow::as_select(),
+            members::member_no,
+            members::name,
+            members::member_group,
+            users::username,
+        ))
+        .order(deeds::id.asc())
+        .limit(filter.limit)
+        .into_boxed();
+    if let Some(group) = filter.group {
+        query = query.filter(members::member_group.eq(group));
+    }
+    if let Some(rule) = filter.rule {
+        query = query.filter(deeds::rule_id.eq(DbUuid::from(rule)));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(deeds::occurred_on.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(deeds::occurred_on.le(to));
+    }
+    if let Some(submitter) = filter.submitter {
+        query = query.filter(users::username.eq(submitter));
+    }
+    let rows: Vec<(DeedRow, String, String, Option<String>, String)> = query.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(deed, member_no, member_name, member_group, submitter)| QueueRow {
+                deed,
+                member_no,
+                member_name,
+                member_group,
+                submitter,
+            },
+        )
+        .collect())
+}
+
+/// The groups (grids) the community's members belong to, for the desk's filter.
+pub fn member_groups(conn: &mut DbConn, community: CommunityId) -> QueryResult<Vec<String>> {
+    let groups: Vec<Option<String>> = members::table
+        .filter(members::community_id.eq(DbUuid::from(community)))
+        .filter(members::member_group.is_not_null())
+        .select(members::member_group)
+        .distinct()
+        .order(members::member_group.asc())
+        .limit(200)
+        .load(conn)?;
+    Ok(groups.into_iter().flatten().collect())
+}
+
+/// Usernames of these users, for pages that say who did what.
+pub fn usernames(
+    conn: &mut DbConn,
+    ids: &[DbUuid],
+) -> QueryResult<std::collections::HashMap<DbUuid, String>> {
+    use crate::db::schema::users;
+    let rows: Vec<(DbUuid, String)> = users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::username))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
 }
