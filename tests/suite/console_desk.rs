@@ -248,6 +248,7 @@ fn objections_are_ruled_on_from_the_deeds_page(app: TestApp) {
     let mut admin = signed_in(&app, "admin", ADMIN_PASSWORD);
     let page = admin.get("/desk?queue=notice");
     assert!(page.text.contains(&format!("/desk/deeds/{upheld}")));
+    assert_eq!(page.text.matches("异议待裁决").count(), 2);
     let page = admin.get(&format!("/desk/deeds/{upheld}"));
     assert!(page.text.contains("那天没见到她") && page.text.contains("sunba"));
     assert!(page.text.contains("待裁决") && page.text.contains("异议成立，退回重审"));

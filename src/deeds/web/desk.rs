@@ -48,6 +48,8 @@ pub struct Row {
     pub occurred_on: String,
     pub submitter: String,
     pub age: String,
+    /// On notice with an undecided objection: not credited until an admin rules.
+    pub objected: bool,
 }
 
 pub struct RuleChoice {
@@ -146,7 +148,7 @@ pub async fn show_queue(
     let status = queue_status(queue, stages);
     let group = Some(q.group.trim().to_string()).filter(|g| !g.is_empty());
     let submitter = Some(q.submitter.trim().to_string()).filter(|s| !s.is_empty());
-    let (rows, groups, rules) = with_conn(&state, move |conn| {
+    let (rows, groups, rules, objected) = with_conn(&state, move |conn| {
         let rows = store::queue(
             conn,
             community,
@@ -162,7 +164,12 @@ pub async fn show_queue(
         )?;
         let groups = store::member_groups(conn, community)?;
         let rules = store::list_rules(conn, community, None, None, 200)?;
-        Ok((rows, groups, rules))
+        let ids: Vec<_> = rows.iter().map(|r| r.deed.id).collect();
+        let objected: std::collections::HashSet<_> = store::open_objections(conn, &ids)?
+            .into_iter()
+            .map(|o| o.deed_id)
+            .collect();
+        Ok((rows, groups, rules, objected))
     })
     .await?;
     let now = state.clock.now();
@@ -190,6 +197,7 @@ pub async fn show_queue(
                 occurred_on: r.deed.occurred_on.clone(),
                 submitter: r.submitter.clone(),
                 age: age(r.deed.created_at, now),
+                objected: objected.contains(&r.deed.id),
             })
             .collect(),
         groups,
