@@ -90,6 +90,7 @@ pub fn console(cfg: &mut actix_web::web::ServiceConfig) {
     // Each concept registers its own pages.
     crate::users::web::routes(cfg);
     crate::shop::web::routes(cfg);
+    crate::members::web::routes(cfg);
 }
 
 /// The OpenAPI document, from the same registration the server uses.

@@ -41,6 +41,12 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
         words::MENU_REGISTER,
         Some(Permission::ReadRegister),
     ),
+    (
+        "/members",
+        words::MENU_MEMBERS,
+        Some(Permission::RegisterMembers),
+    ),
+    ("/goods", words::MENU_GOODS, Some(Permission::ManageGoods)),
     ("/password", words::MENU_PASSWORD, None),
 ];
 

@@ -44,6 +44,102 @@ pub const RECEIPT_VOIDED: &str = "已撤销";
 pub const GOODS_OFF_SALE: &str = "已下架";
 pub const GOODS_SOLD_OUT: &str = "已售罄";
 
+// The committee's administration: roster, goods, rules, users.
+pub const MENU_MEMBERS: &str = "居民名册";
+pub const MENU_GOODS: &str = "商品管理";
+pub const MEMBER_SEARCH_INVALID: &str = "查找的内容太长，请少输入几个字。下面是全部居民。";
+pub const ROSTER_IMPORTED_BEFORE: &str = "花名册已导入：新增 ";
+pub const ROSTER_IMPORTED_AFTER: &str = " 位居民，期初积分已记入各自存折。";
+pub const ROSTER_WHOLE_FILE: &str = "整个文件";
+pub const ROSTER_NUMBER_GENERATED: &str = "（自动编号）";
+pub const ROSTER_FILE_REQUIRED: &str = "请选择一个花名册文件（CSV 或 Excel .xlsx）。";
+pub const ROSTER_TOO_LARGE: &str = "文件太大（最多 8 MB）。请把花名册分成几个文件，分别导入。";
+pub const ROSTER_NO_ROWS: &str = "文件里没有居民（除表头外都是空行）。";
+
+pub const GOODS_NO_LIMIT: &str = "不限";
+pub const GOODS_CREATED: &str = "商品已上架。可以在下面进货或修改。";
+pub const GOODS_CHANGED: &str = "已保存。新价格只用于以后的兑换，以前的小票不变。";
+pub const GOODS_RESTOCKED: &str = "已进货，库存和进出记录已更新。";
+pub const GOODS_STOCK_INVALID: &str = "库存应为 0 或正整数，例如 20。";
+pub const GOODS_LIMIT_INVALID: &str = "每月限兑应为 1 到 10000 的整数；不限就留空。";
+pub const GOODS_QUANTITY_INVALID: &str = "进货数量应为 1 到 1000000 的整数。";
+
+/// The Chinese for a refusal of a goods form, beside the field it names.
+pub fn goods_problem(e: &ApiError) -> FieldProblem {
+    let mut field = text(e, "field");
+    // Required texts name their field as the first word of the detail.
+    if field.is_empty() {
+        field = match e.detail.split(' ').next() {
+            Some(word @ ("name" | "reason")) => word.to_string(),
+            _ => String::new(),
+        };
+    }
+    let message = match (e.code, field.as_str()) {
+        ("sku_taken", _) => "已有商品用这个编号，请换一个。",
+        ("validation_failed", "sku") => "编号只能用字母、数字、短横线或下划线，最多 32 个字符。",
+        ("validation_failed", "name") => "请填写商品名称（最多 64 个字）。",
+        ("validation_failed", "price") => "价格应为大于 0 的数，最多两位小数，例如 30.00。",
+        ("validation_failed", "stock") => GOODS_STOCK_INVALID,
+        ("validation_failed", "monthly_limit") => GOODS_LIMIT_INVALID,
+        ("validation_failed", "quantity") => GOODS_QUANTITY_INVALID,
+        ("validation_failed", "reason") => "请填写进货原因，例如：乡镇配送。",
+        _ => return problem(e),
+    };
+    let field = if e.code == "sku_taken" {
+        "sku".to_string()
+    } else {
+        field
+    };
+    FieldProblem::on(&field, message)
+}
+
+/// A stock movement's kind as the log names it.
+pub fn stock_movement_kind(kind: &str) -> &'static str {
+    match kind {
+        "initial" => "上架",
+        "restock" => "进货",
+        "redemption" => "兑换出库",
+        "void" => "撤销退回",
+        _ => "其他",
+    }
+}
+
+/// The Chinese for a roster file's problem (`code` as the import names it); `detail` is the
+/// import's own words, which carry the row a duplicate repeats.
+pub fn roster_problem(code: &str, detail: &str) -> String {
+    let other_row = detail
+        .rsplit_once("row ")
+        .map(|(_, n)| n.trim().to_string())
+        .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+    match code {
+        "roster_unreadable" => "文件无法读取：请上传 CSV（UTF-8 或 GBK）或 Excel .xlsx 文件。".into(),
+        "roster_empty" => "文件是空的：第一行应是表头（姓名、电话……），下面每行一位居民。".into(),
+        "roster_too_long" => "行数太多，请把花名册分成几个文件导入。".into(),
+        "unknown_column" => "这一列的表头不认识。可用的表头：存折号、姓名、电话、楼栋、单元、门牌、地址、身份证后4位、小组、入册日期、备注、期初积分。".into(),
+        "duplicate_column" => "这一列的表头和另一列重复了，请删去一列。".into(),
+        "missing_column" => "缺少“姓名”列：花名册必须有姓名。".into(),
+        "cell_too_long" => "这一格的内容太长。".into(),
+        "invalid_name" => "姓名不能为空，也不能太长。".into(),
+        "invalid_member_no" => "存折号格式不对：只能用字母、数字和短横线。".into(),
+        "invalid_amount" => "期初积分应为不小于 0 的数，最多两位小数，例如 35.50。".into(),
+        "invalid_text" => "内容太长，或含有不能使用的字符。".into(),
+        "invalid_phone" => "手机号不对：应为 11 位手机号（如 13812345678）或带区号的座机号。".into(),
+        "invalid_id_card" => "身份证号不对：填身份证号码或最后 4 位（最后一位可以是 X）。".into(),
+        "invalid_date" => "入册日期不对：格式如 2026-12-02，不能晚于今天。".into(),
+        "duplicate_member_no" => match other_row {
+            Some(n) => format!("存折号和第 {n} 行重复。"),
+            None => "存折号在文件里重复。".into(),
+        },
+        "duplicate_phone" => match other_row {
+            Some(n) => format!("电话和第 {n} 行重复。"),
+            None => "电话在文件里重复。".into(),
+        },
+        "member_no_taken" => "已有居民用这个存折号，请换一个或留空自动编号。".into(),
+        "phone_taken" => "已有居民登记了这个电话。".into(),
+        _ => format!("这一行有问题：{detail}"),
+    }
+}
+
 /// A role as the top bar names it.
 pub fn role_name(role: Role) -> &'static str {
     match role {

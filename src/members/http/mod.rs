@@ -312,7 +312,16 @@ pub async fn list_members(
     user: AuthUser,
     query: web::Query<MemberListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
+    Ok(HttpResponse::Ok().json(member_page(&state, &user, query.into_inner()).await?))
+}
+
+/// The page of members `query` asks for, as `user` may see them (the JSON list and the
+/// console's roster page).
+pub async fn member_page(
+    state: &AppState,
+    user: &AuthUser,
+    query: MemberListQuery,
+) -> Result<MemberPage, ApiError> {
     let limit = page_limit(query.limit)?;
     let after = parse_cursor(query.cursor.as_deref())?.map(MemberId);
     for (field, value) in [("member_no", &query.member_no), ("q", &query.q)] {
@@ -333,7 +342,7 @@ pub async fn list_members(
         Some(user.member_id.unwrap_or(MemberId(uuid::Uuid::nil())))
     };
     let community = user.community_id;
-    let (rows, namesakes) = with_conn(&state, move |conn| {
+    let (rows, namesakes) = with_conn(state, move |conn| {
         let rows = crate::members::store::list_members(
             conn,
             community,
@@ -351,16 +360,16 @@ pub async fn list_members(
     })
     .await?;
     let next_cursor = crate::http::next_cursor(&rows, limit, |(m, _)| m.id.0);
-    Ok(HttpResponse::Ok().json(MemberPage {
+    Ok(MemberPage {
         items: rows
             .iter()
             .map(|(m, a)| {
                 let count = namesakes.get(&m.name).copied().unwrap_or(0);
-                member_view_for(&user, m, a, count)
+                member_view_for(user, m, a, count)
             })
             .collect(),
         next_cursor,
-    }))
+    })
 }
 
 /// One member with their account and balance. A resident may read only their own.
