@@ -91,6 +91,7 @@ pub fn console(cfg: &mut actix_web::web::ServiceConfig) {
     crate::users::web::routes(cfg);
     crate::shop::web::routes(cfg);
     crate::members::web::routes(cfg);
+    crate::deeds::web::routes(cfg);
 }
 
 /// The OpenAPI document, from the same registration the server uses.

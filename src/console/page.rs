@@ -41,6 +41,7 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
         words::MENU_REGISTER,
         Some(Permission::ReadRegister),
     ),
+    ("/rules", words::MENU_RULES, Some(Permission::ManageRules)),
     (
         "/members",
         words::MENU_MEMBERS,

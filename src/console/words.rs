@@ -104,6 +104,57 @@ pub fn stock_movement_kind(kind: &str) -> &'static str {
     }
 }
 
+pub const MENU_RULES: &str = "积分细则";
+pub const RULE_UNIT_EVENT: &str = "每次";
+pub const RULE_UNIT_HOUR: &str = "每小时";
+pub const RULE_EARN: &str = "加分";
+pub const RULE_DEDUCT: &str = "扣分";
+pub const RULE_CREATED: &str = "细则已公布，从现在起可以按它申报。";
+pub const RULE_CHANGED: &str = "已改为新版本。以前按旧版本记的分不变；下面列出了每个版本。";
+pub const RULE_STATUS_CHANGED: &str = "已保存细则的状态。";
+pub const RULE_SETTINGS_SAVED: &str = "审核设置已保存。";
+pub const RULE_CAP_INVALID: &str = "每次上限应为一个数，例如 4；不限就留空。";
+pub const RULE_SETTING_INVALID: &str = "请填一个整数。";
+
+/// The Chinese for a refusal of a rules or settings form, beside the field it names.
+pub fn rule_problem(e: &ApiError) -> FieldProblem {
+    let mut field = text(e, "field");
+    if field.is_empty() {
+        field = match e.detail.split(' ').next() {
+            Some(word @ ("name" | "category")) => word.to_string(),
+            _ => String::new(),
+        };
+    }
+    let message = match (e.code, field.as_str()) {
+        ("rule_code_taken", _) => "已有细则用这个编号，请换一个。",
+        ("validation_failed", "code") => {
+            "编号只能用字母、数字、短横线或下划线，例如 VOLUNTEER_HOUR。"
+        }
+        ("validation_failed", "name") => "请填写细则名称。",
+        ("validation_failed", "category") => "请填写类别，例如：志愿服务。",
+        ("validation_failed", "points") => "分值应为大于 0 的数，最多两位小数，例如 10.00。",
+        ("validation_failed", "unit") => "请选择按次还是按小时。",
+        ("validation_failed", "direction") => "请选择加分还是扣分。",
+        ("validation_failed", "monthly_cap") => {
+            "每月上限应为大于 0 的数，最多两位小数；不限就留空。"
+        }
+        ("validation_failed", "per_deed_cap") => {
+            "每次上限不对：按次的应为整数，按小时的最多两位小数；不限就留空。"
+        }
+        ("validation_failed", "review_stages") => "审核级数只能是 1 或 2。",
+        ("validation_failed", "notice_days") => "公示天数应为 0 到 30。",
+        ("validation_failed", "backdate_days") => "可补报天数应为 0 到 366。",
+        ("concurrent_update", _) => "细则刚被别人改过，请刷新后再改。",
+        _ => return problem(e),
+    };
+    let field = if e.code == "rule_code_taken" {
+        "code".to_string()
+    } else {
+        field
+    };
+    FieldProblem::on(&field, message)
+}
+
 /// The Chinese for a roster file's problem (`code` as the import names it); `detail` is the
 /// import's own words, which carry the row a duplicate repeats.
 pub fn roster_problem(code: &str, detail: &str) -> String {

@@ -6,4 +6,5 @@ pub mod model;
 pub mod plan;
 pub mod store;
 pub mod view;
+pub mod web;
 pub mod write;

@@ -106,6 +106,7 @@ fn an_admin_checks_a_roster_fixes_it_and_imports_it_once(app: TestApp) {
     let list = visitor.get("/members");
     assert_eq!(list.status, 200);
     assert!(list.text.contains("导入花名册"), "{}", list.text);
+    assert!(list.text.contains("aria-current=\"page\">居民名册</a>"));
     assert!(visitor.get("/members/import").text.contains("检查文件"));
 
     let report = check(&app, &visitor, &token, ROSTER_WITH_ERRORS);
@@ -294,6 +295,7 @@ fn an_admin_creates_goods_changes_and_restocks_them(app: TestApp) {
     let list = visitor.get("/goods");
     assert_eq!(list.status, 200);
     assert!(list.text.contains("添加商品"));
+    assert!(list.text.contains("aria-current=\"page\">商品管理</a>"));
     let new = |visitor: &mut Visitor<'_>, sku: &str, price: &str, stock: &str, limit: &str| {
         visitor.post(
             "/goods",
@@ -445,12 +447,181 @@ fn goods_pages_refuse_others_and_forged_forms(app: TestApp) {
     assert_eq!(oil["stock"], 10, "nothing was restocked");
 }
 
+fn rules_of(app: &TestApp) -> Vec<Value> {
+    let resp = app.get("/api/v1/rules?limit=200", &app.admin_token);
+    assert_eq!(resp.status, 200, "{}", resp.text);
+    resp.body["items"].as_array().cloned().unwrap_or_default()
+}
+
+fn an_admin_publishes_changes_and_stops_a_rule(app: TestApp) {
+    let before = rules_of(&app).len();
+    let mut visitor = admin(&app);
+    let token = visitor.form_token();
+    let page = visitor.get("/rules");
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("审核设置"));
+    assert!(
+        page.text
+            .contains("<a href=\"/rules\" class=\"active\" aria-current=\"page\">积分细则</a>"),
+        "the menu entry: {}",
+        page.text
+    );
+    let new = |visitor: &mut Visitor<'_>, code: &str, points: &str, per_deed_cap: &str| {
+        visitor.post(
+            "/rules",
+            &[
+                ("form_token", &token),
+                ("code", code),
+                ("name", "扫雪（每小时）"),
+                ("category", "环境卫生"),
+                ("direction", "earn"),
+                ("points", points),
+                ("unit", "hour"),
+                ("monthly_cap", "40.00"),
+                ("per_deed_cap", per_deed_cap),
+            ],
+        )
+    };
+    let made = new(&mut visitor, "snow_hour", "5.00", "4");
+    assert_eq!(made.status, 303, "{}", made.text);
+    let rule = rules_of(&app)
+        .into_iter()
+        .find(|r| r["code"] == "SNOW_HOUR")
+        .expect("the rule");
+    let id = rule["id"].as_str().unwrap().to_string();
+    for (code, points, cap, words) in [
+        ("SNOW_HOUR", "5.00", "", "已有细则用这个编号"),
+        ("SNOW2", "0", "", "分值应为大于 0 的数"),
+        ("SNOW2", "abc", "", "分值应为大于 0 的数"),
+        ("SNOW2", "5.00", "四", "每次上限应为一个数"),
+        ("雪", "5.00", "", "编号只能用字母"),
+    ] {
+        let page = new(&mut visitor, code, points, cap);
+        assert!(
+            page.status == 422 || page.status == 409,
+            "{code}: {}",
+            page.status
+        );
+        assert!(page.text.contains(words), "{words}: {}", page.text);
+        assert!(
+            page.text.contains("value=\"扫雪（每小时）\""),
+            "the form keeps the name"
+        );
+    }
+    assert_eq!(rules_of(&app).len(), before + 1);
+
+    let page = visitor.get("/rules");
+    let group = &page.text[page
+        .text
+        .find("<h2>环境卫生</h2>")
+        .expect("grouped by category")..];
+    assert!(group.contains("SNOW_HOUR") && group.contains("+5.00") && group.contains("每小时"));
+
+    // A change is a new version; the old one stays listed.
+    let change = |visitor: &mut Visitor<'_>, points: &str| {
+        visitor.post(
+            &format!("/rules/{id}"),
+            &[
+                ("form_token", &token),
+                ("name", "扫雪（每小时）"),
+                ("category", "环境卫生"),
+                ("points", points),
+                ("monthly_cap", ""),
+                ("per_deed_cap", "4"),
+            ],
+        )
+    };
+    let page = change(&mut visitor, "-2");
+    assert_eq!(page.status, 422);
+    assert!(page.text.contains("分值应为大于 0 的数"));
+    let page = change(&mut visitor, "6.50");
+    assert_eq!(page.status, 303, "{}", page.text);
+    let page = visitor.get(&page.location);
+    assert!(page.text.contains("已改为新版本"));
+    let versions = &page.text[page.text.find("id=\"versions\"").unwrap()..];
+    assert!(versions.contains("第 2 版") && versions.contains("6.50"));
+    assert!(versions.contains("第 1 版") && versions.contains("5.00"));
+    let api = app.get(&format!("/api/v1/rules/{id}"), &app.admin_token);
+    assert_eq!(api.body["version"], 2);
+    assert_eq!(api.body["points"], "6.50");
+    assert!(api.body["monthly_cap"].is_null());
+
+    let page = visitor.post(
+        &format!("/rules/{id}/status"),
+        &[("form_token", &token), ("active", "0")],
+    );
+    assert_eq!(page.status, 303);
+    let api = app.get(&format!("/api/v1/rules/{id}"), &app.admin_token);
+    assert_eq!(api.body["status"], "inactive");
+    assert!(visitor
+        .get(&format!("/rules/{id}"))
+        .text
+        .contains("重新启用"));
+
+    // Workflow settings.
+    let settings = |visitor: &mut Visitor<'_>, stages: &str, notice: &str| {
+        visitor.post(
+            "/rules/settings",
+            &[
+                ("form_token", &token),
+                ("review_stages", stages),
+                ("notice_days", notice),
+                ("backdate_days", "30"),
+            ],
+        )
+    };
+    let page = settings(&mut visitor, "2", "31");
+    assert_eq!(page.status, 422);
+    assert!(page.text.contains("公示天数应为 0 到 30"), "{}", page.text);
+    let page = settings(&mut visitor, "2", "七");
+    assert_eq!(page.status, 422);
+    assert!(page.text.contains("请填一个整数"));
+    let page = settings(&mut visitor, "2", "7");
+    assert_eq!(page.status, 303, "{}", page.text);
+    let api = app.get("/api/v1/settings", &app.admin_token);
+    assert_eq!(api.body["review_stages"], 2);
+    assert_eq!(api.body["notice_days"], 7);
+    assert_eq!(api.body["backdate_days"], 30);
+    assert!(visitor
+        .get("/rules?saved=1")
+        .text
+        .contains("审核设置已保存"));
+}
+
+fn rules_pages_refuse_others_and_forged_forms(app: TestApp) {
+    shop(&app);
+    let before = rules_of(&app).len();
+    let mut clerk = Visitor::new(&app);
+    clerk.login_ok(CLERK, CLERK_PASSWORD);
+    assert_eq!(clerk.get("/rules").status, 403);
+    assert!(!clerk.get("/counter").text.contains("积分细则"));
+    let token = clerk.form_token();
+    let fields = [
+        ("form_token", token.as_str()),
+        ("code", "X1"),
+        ("name", "x"),
+        ("category", "x"),
+        ("direction", "earn"),
+        ("points", "1"),
+        ("unit", "event"),
+    ];
+    assert_eq!(clerk.post("/rules", &fields).status, 403);
+    let mut visitor = admin(&app);
+    let mut forged = fields;
+    forged[0].1 = "forged";
+    assert_eq!(visitor.post("/rules", &forged).status, 403);
+    assert_eq!(visitor.get("/rules/not-an-id").status, 404);
+    assert_eq!(rules_of(&app).len(), before);
+}
+
 both_backends!(
     an_admin_checks_a_roster_fixes_it_and_imports_it_once,
     the_roster_import_refuses_what_it_cannot_take,
     the_roster_exports_as_csv_and_xlsx,
     an_admin_creates_goods_changes_and_restocks_them,
     goods_pages_refuse_others_and_forged_forms,
+    an_admin_publishes_changes_and_stops_a_rule,
+    rules_pages_refuse_others_and_forged_forms,
 );
 
 /// In Chromium: an admin checks a roster file with errors, reads them as a table, checks the
@@ -524,6 +695,16 @@ fn an_admin_imports_a_roster_and_restocks_goods_in_the_browser(app: TestApp) {
     browser.screenshot("admin-goods-restocked");
     browser.goto(&app.url("/goods"));
     browser.screenshot("admin-goods-list");
+    browser.goto(&app.url("/rules"));
+    browser.fill("#code", "SNOW");
+    browser.fill("#name", "扫雪");
+    browser.fill("#category", "环境卫生");
+    browser.fill("#points", "0");
+    browser.click("form[action='/rules'] button[type=submit]");
+    assert!(browser
+        .text("#rules-problem")
+        .contains("分值应为大于 0 的数"));
+    browser.screenshot("admin-rules-problem");
     browser.set_window_size(390, 844);
     browser.goto(&app.url("/members/import"));
     browser.fill("#file", bad.to_str().unwrap());
