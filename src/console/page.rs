@@ -48,6 +48,7 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
         Some(Permission::RegisterMembers),
     ),
     ("/goods", words::MENU_GOODS, Some(Permission::ManageGoods)),
+    ("/users", words::MENU_USERS, Some(Permission::ManageUsers)),
     ("/password", words::MENU_PASSWORD, None),
 ];
 

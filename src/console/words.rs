@@ -5,6 +5,7 @@
 use crate::auth::password::{PASSWORD_CHARS_MAX, PASSWORD_CHARS_MIN};
 use crate::http::problem::ApiError;
 use crate::kernel::Role;
+use crate::users::model::USERNAME_CHARS_MAX;
 
 use super::page::FieldProblem;
 
@@ -153,6 +154,56 @@ pub fn rule_problem(e: &ApiError) -> FieldProblem {
         field
     };
     FieldProblem::on(&field, message)
+}
+
+pub const MENU_USERS: &str = "用户账号";
+pub const USER_CREATED: &str = "账号已建好。请把用户名和初始密码告诉本人。";
+pub const USER_CHANGED: &str = "已保存。";
+pub const USER_MEMBER_NOT_FOUND: &str = "没有这个存折号的居民。请核对，或先在居民名册里登记。";
+
+/// The Chinese for a refusal of a users form, beside the field it belongs to.
+pub fn user_problem(e: &ApiError) -> FieldProblem {
+    let field = text(e, "field");
+    let (field, message): (&str, String) = match e.code {
+        "username_taken" => ("username", "这个用户名已有人用，请换一个。".into()),
+        "member_has_user" => ("member_no", "这位居民已有账号，不能再建一个。".into()),
+        "last_admin" => (
+            "roles",
+            "这是本社区最后一位管理员，不能取消管理员或停用。请先让另一个账号当管理员。".into(),
+        ),
+        "forbidden_self_password_reset" => (
+            "reset",
+            "不能重置自己的密码，请在“修改密码”里自己改。".into(),
+        ),
+        "too_many_password_resets" => (
+            "reset",
+            format!(
+                "重置次数太多，请 {} 秒后再试。",
+                e.retry_after_seconds.unwrap_or(60)
+            ),
+        ),
+        "validation_failed" if field == "username" => (
+            "username",
+            format!("用户名须为 2 到 {USERNAME_CHARS_MAX} 个字符，不能有空格或逗号。"),
+        ),
+        "validation_failed" if e.detail.contains("password") => (
+            "password",
+            format!("初始密码须为 {PASSWORD_CHARS_MIN} 到 {PASSWORD_CHARS_MAX} 个字符。"),
+        ),
+        "validation_failed" if e.detail.contains("resident") => (
+            "member_no",
+            "居民账号必须关联存折：请填写这位居民的存折号。".into(),
+        ),
+        "validation_failed" if e.detail.contains("themself") => (
+            "roles",
+            "不能停用自己，也不能取消自己的管理员角色。请另一位管理员办理。".into(),
+        ),
+        "validation_failed" if e.detail.contains("role") => {
+            ("roles", "请至少选择一个角色。".into())
+        }
+        _ => return problem(e),
+    };
+    FieldProblem::on(field, message)
 }
 
 /// The Chinese for a roster file's problem (`code` as the import names it); `detail` is the

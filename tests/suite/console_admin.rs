@@ -614,6 +614,223 @@ fn rules_pages_refuse_others_and_forged_forms(app: TestApp) {
     assert_eq!(rules_of(&app).len(), before);
 }
 
+fn users_of(app: &TestApp) -> Vec<Value> {
+    let resp = app.get("/api/v1/users?limit=200", &app.admin_token);
+    assert_eq!(resp.status, 200, "{}", resp.text);
+    resp.body["items"].as_array().cloned().unwrap_or_default()
+}
+
+fn user_named(app: &TestApp, username: &str) -> Value {
+    users_of(app)
+        .into_iter()
+        .find(|u| u["username"] == username)
+        .unwrap_or_else(|| panic!("no user {username}"))
+}
+
+fn an_admin_makes_accounts_changes_roles_and_resets_a_password(app: TestApp) {
+    let shop = shop(&app);
+    let member_no = shop.member["member_no"].as_str().unwrap().to_string();
+    let before = users_of(&app).len();
+    let mut visitor = admin(&app);
+    let token = visitor.form_token();
+    let page = visitor.get("/users");
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("aria-current=\"page\">用户账号</a>"));
+    assert!(page.text.contains(CLERK) && page.text.contains("兑换员"));
+    let new = |visitor: &mut Visitor<'_>, username: &str, password: &str, role: &str, no: &str| {
+        visitor.post(
+            "/users",
+            &[
+                ("form_token", &token),
+                ("username", username),
+                ("password", password),
+                (role, "1"),
+                ("member_no", no),
+            ],
+        )
+    };
+    for (username, password, role, no, words) in [
+        (
+            CLERK,
+            "a-good-password-1",
+            "role_clerk",
+            "",
+            "这个用户名已有人用",
+        ),
+        (
+            "x",
+            "a-good-password-1",
+            "role_clerk",
+            "",
+            "用户名须为 2 到",
+        ),
+        ("reviewer2", "short", "role_reviewer", "", "初始密码须为"),
+        (
+            "resident2",
+            "a-good-password-1",
+            "role_resident",
+            "",
+            "居民账号必须关联存折",
+        ),
+        (
+            "resident2",
+            "a-good-password-1",
+            "role_resident",
+            "NOPE-1",
+            "没有这个存折号的居民",
+        ),
+        (
+            "nobody",
+            "a-good-password-1",
+            "none",
+            "",
+            "请至少选择一个角色",
+        ),
+    ] {
+        let page = new(&mut visitor, username, password, role, no);
+        assert!(
+            page.status == 422 || page.status == 409,
+            "{username}: {}",
+            page.status
+        );
+        assert!(page.text.contains(words), "{words}: {}", page.text);
+        assert!(
+            page.text.contains(&format!("value=\"{username}\"")),
+            "the form keeps the name"
+        );
+    }
+    assert_eq!(users_of(&app).len(), before);
+    let page = new(
+        &mut visitor,
+        "zhang",
+        "a-good-password-1",
+        "role_resident",
+        &member_no,
+    );
+    assert_eq!(page.status, 303, "{}", page.text);
+    let zhang = user_named(&app, "zhang");
+    assert_eq!(zhang["member_id"], shop.member["id"]);
+    assert_eq!(zhang["roles"], serde_json::json!(["resident"]));
+    let page = new(
+        &mut visitor,
+        "zhang2",
+        "a-good-password-1",
+        "role_resident",
+        &member_no,
+    );
+    assert_eq!(page.status, 409);
+    assert!(page.text.contains("这位居民已有账号"));
+
+    // Roles: the last admin cannot be demoted.
+    let admin_id = user_named(&app, "admin")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let page = visitor.post(
+        &format!("/users/{admin_id}/roles"),
+        &[("form_token", &token), ("role_clerk", "1")],
+    );
+    assert_eq!(page.status, 409, "{}", page.text);
+    assert!(page.text.contains("最后一位管理员"), "{}", page.text);
+    assert_eq!(
+        user_named(&app, "admin")["roles"],
+        serde_json::json!(["admin"])
+    );
+    let clerk_id = user_named(&app, CLERK)["id"].as_str().unwrap().to_string();
+    let page = visitor.post(
+        &format!("/users/{clerk_id}/roles"),
+        &[
+            ("form_token", &token),
+            ("role_clerk", "1"),
+            ("role_reviewer", "1"),
+        ],
+    );
+    assert_eq!(page.status, 303, "{}", page.text);
+    let roles = user_named(&app, CLERK)["roles"].clone();
+    assert!(roles.as_array().unwrap().len() == 2, "{roles}");
+
+    // The password reset: shown once, large, with its expiry, not cached.
+    assert!(!visitor
+        .get(&format!("/users/{admin_id}"))
+        .text
+        .contains("id=\"reset-password\""));
+    let page = visitor.post(
+        &format!("/users/{clerk_id}/password-reset"),
+        &[("form_token", &token)],
+    );
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    let at =
+        page.text.find("id=\"temporary-password\">").unwrap() + "id=\"temporary-password\">".len();
+    let temporary = page.text[at..at + page.text[at..].find('<').unwrap()].to_string();
+    assert!(temporary.len() >= 8, "{temporary}");
+    assert!(page.text.contains("有效期到") && page.text.contains("只显示这一次"));
+    let mut clerk = Visitor::new(&app);
+    assert_eq!(
+        clerk.login(CLERK, CLERK_PASSWORD).status,
+        401,
+        "the old password is gone"
+    );
+    clerk.login_ok(CLERK, &temporary);
+    assert_eq!(
+        clerk.get("/counter").location,
+        "/password",
+        "a new password first"
+    );
+    let page = visitor.get(&format!("/users/{clerk_id}"));
+    assert!(page.text.contains("待改密码") && page.text.contains("上次重置密码"));
+
+    // Disabling, and the admin's own account.
+    let page = visitor.post(
+        &format!("/users/{clerk_id}/status"),
+        &[("form_token", &token), ("active", "0")],
+    );
+    assert_eq!(page.status, 303);
+    assert_eq!(user_named(&app, CLERK)["status"], "disabled");
+    let page = visitor.post(
+        &format!("/users/{admin_id}/status"),
+        &[("form_token", &token), ("active", "0")],
+    );
+    assert_eq!(page.status, 409);
+    assert!(page.text.contains("最后一位管理员"));
+    assert_eq!(user_named(&app, "admin")["status"], "active");
+}
+
+fn users_pages_refuse_others_and_forged_forms(app: TestApp) {
+    shop(&app);
+    let mut clerk = Visitor::new(&app);
+    clerk.login_ok(CLERK, CLERK_PASSWORD);
+    assert_eq!(clerk.get("/users").status, 403);
+    assert!(!clerk.get("/counter").text.contains("用户账号"));
+    let clerk_id = user_named(&app, CLERK)["id"].as_str().unwrap().to_string();
+    let admin_id = user_named(&app, "admin")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let token = clerk.form_token();
+    let page = clerk.post(
+        &format!("/users/{admin_id}/password-reset"),
+        &[("form_token", &token)],
+    );
+    assert_eq!(page.status, 403);
+    let mut visitor = admin(&app);
+    let page = visitor.post(
+        &format!("/users/{clerk_id}/password-reset"),
+        &[("form_token", "forged")],
+    );
+    assert_eq!(page.status, 403);
+    assert!(!user_named(&app, CLERK)["password_change_required"]
+        .as_bool()
+        .unwrap());
+    let token = visitor.form_token();
+    let page = visitor.post(
+        "/users/00000000-0000-0000-0000-000000000000/password-reset",
+        &[("form_token", &token)],
+    );
+    assert_eq!(page.status, 404);
+    clerk.login_ok(CLERK, CLERK_PASSWORD);
+}
+
 both_backends!(
     an_admin_checks_a_roster_fixes_it_and_imports_it_once,
     the_roster_import_refuses_what_it_cannot_take,
@@ -622,6 +839,8 @@ both_backends!(
     goods_pages_refuse_others_and_forged_forms,
     an_admin_publishes_changes_and_stops_a_rule,
     rules_pages_refuse_others_and_forged_forms,
+    an_admin_makes_accounts_changes_roles_and_resets_a_password,
+    users_pages_refuse_others_and_forged_forms,
 );
 
 /// In Chromium: an admin checks a roster file with errors, reads them as a table, checks the
@@ -705,6 +924,17 @@ fn an_admin_imports_a_roster_and_restocks_goods_in_the_browser(app: TestApp) {
         .text("#rules-problem")
         .contains("分值应为大于 0 的数"));
     browser.screenshot("admin-rules-problem");
+    browser.goto(&app.url("/users"));
+    browser.screenshot("admin-users");
+    browser.fill("#username", "clerk9");
+    browser.fill("#password", "a-good-password-9");
+    browser.click("input[name=role_clerk]");
+    browser.click("form[action='/users'] button[type=submit]");
+    browser.wait_for_path_prefix("/users/");
+    browser.click("#reset-password");
+    let temporary = browser.text("#temporary-password");
+    assert!(temporary.len() >= 8, "{temporary}");
+    browser.screenshot("admin-temporary-password");
     browser.set_window_size(390, 844);
     browser.goto(&app.url("/members/import"));
     browser.fill("#file", bad.to_str().unwrap());
