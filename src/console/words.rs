@@ -206,6 +206,25 @@ pub fn user_problem(e: &ApiError) -> FieldProblem {
     FieldProblem::on(field, message)
 }
 
+pub const MEMBER_NEW_TITLE: &str = "登记居民";
+
+/// The Chinese for a refusal of a member's form, beside the field it names.
+pub fn member_problem(e: &ApiError) -> FieldProblem {
+    let field = text(e, "field");
+    let reason = text(e, "reason");
+    let message = match e.code {
+        "member_no_taken" | "phone_taken" => roster_problem(e.code, &e.detail),
+        "member_no_required" => "手写的存折号占用了自动编号，请填写存折号。".to_string(),
+        "validation_failed" if field == "name" => roster_problem("invalid_name", &e.detail),
+        "validation_failed" if field == "member_no" => {
+            roster_problem("invalid_member_no", &e.detail)
+        }
+        "validation_failed" if !reason.is_empty() => roster_problem(&reason, &e.detail),
+        _ => return problem(e),
+    };
+    FieldProblem::on(&field, message)
+}
+
 /// The Chinese for a roster file's problem (`code` as the import names it); `detail` is the
 /// import's own words, which carry the row a duplicate repeats.
 pub fn roster_problem(code: &str, detail: &str) -> String {

@@ -831,6 +831,127 @@ fn users_pages_refuse_others_and_forged_forms(app: TestApp) {
     clerk.login_ok(CLERK, CLERK_PASSWORD);
 }
 
+fn an_admin_registers_edits_and_stops_a_resident(app: TestApp) {
+    let shop = shop(&app);
+    let before = members(&app).len();
+    let mut visitor = admin(&app);
+    let token = visitor.form_token();
+    assert!(visitor
+        .get("/members")
+        .text
+        .contains("href=\"/members/new\""));
+    assert_eq!(visitor.get("/members/new").status, 200);
+    let register = |visitor: &mut Visitor<'_>, name: &str, phone: &str| {
+        visitor.post(
+            "/members/new",
+            &[
+                ("form_token", &token),
+                ("member_no", ""),
+                ("name", name),
+                ("phone", phone),
+                ("building", "5"),
+                ("unit", "1"),
+                ("room", "302"),
+                ("group", "第二网格"),
+            ],
+        )
+    };
+    for (name, phone, words) in [
+        ("刘洋", "12345", "手机号不对"),
+        ("刘洋", "13812345678", "已有居民登记了这个电话"),
+        ("", "13700002222", "姓名不能为空"),
+    ] {
+        let page = register(&mut visitor, name, phone);
+        assert!(
+            page.status == 422 || page.status == 409,
+            "{phone}: {}",
+            page.status
+        );
+        let beside = format!("<p class=\"field-problem\" role=\"alert\">{words}");
+        assert!(
+            page.text.contains(&beside),
+            "{words} beside the field: {}",
+            page.text
+        );
+        assert!(
+            page.text.contains("value=\"第二网格\""),
+            "the form keeps what was typed"
+        );
+    }
+    assert_eq!(members(&app).len(), before);
+    let page = register(&mut visitor, "刘洋", "137 0000 2222");
+    assert_eq!(page.status, 303, "{}", page.text);
+    let liu = members(&app)
+        .into_iter()
+        .find(|m| m["name"] == "刘洋")
+        .unwrap();
+    assert_eq!(liu["phone"], "13700002222");
+    assert_eq!(liu["address_line"], "5栋1单元302");
+    let id = liu["id"].as_str().unwrap().to_string();
+    assert!(page.location.starts_with(&format!("/members/{id}")));
+
+    let page = visitor.post(
+        &format!("/members/{id}"),
+        &[
+            ("form_token", &token),
+            ("name", "刘洋"),
+            ("phone", shop.member["phone"].as_str().unwrap()),
+            ("group", "第三网格"),
+        ],
+    );
+    assert_eq!(page.status, 409, "{}", page.text);
+    assert!(page.text.contains("已有居民登记了这个电话"));
+    let page = visitor.post(
+        &format!("/members/{id}"),
+        &[
+            ("form_token", &token),
+            ("name", "刘洋洋"),
+            ("phone", "13700002222"),
+            ("group", "第三网格"),
+            ("note", "独居老人"),
+        ],
+    );
+    assert_eq!(page.status, 303, "{}", page.text);
+    let api = app.get(&format!("/api/v1/members/{id}"), &app.admin_token);
+    assert_eq!(api.body["name"], "刘洋洋");
+    assert_eq!(api.body["group"], "第三网格");
+    assert_eq!(api.body["note"], "独居老人");
+    assert!(
+        api.body["building"].is_null(),
+        "an emptied field is cleared"
+    );
+
+    let page = visitor.post(
+        &format!("/members/{id}/status"),
+        &[("form_token", &token), ("active", "0")],
+    );
+    assert_eq!(page.status, 303);
+    let api = app.get(&format!("/api/v1/members/{id}"), &app.admin_token);
+    assert_eq!(api.body["status"], "inactive");
+    assert!(visitor
+        .get(&format!("/members/{id}"))
+        .text
+        .contains("重新启用存折"));
+
+    // Others.
+    let mut clerk = Visitor::new(&app);
+    clerk.login_ok(CLERK, CLERK_PASSWORD);
+    assert_eq!(clerk.get(&format!("/members/{id}")).status, 403);
+    let token = clerk.form_token();
+    let page = clerk.post(
+        &format!("/members/{id}/status"),
+        &[("form_token", &token), ("active", "1")],
+    );
+    assert_eq!(page.status, 403);
+    let page = visitor.post(
+        &format!("/members/{id}/status"),
+        &[("form_token", "forged"), ("active", "1")],
+    );
+    assert_eq!(page.status, 403);
+    let api = app.get(&format!("/api/v1/members/{id}"), &app.admin_token);
+    assert_eq!(api.body["status"], "inactive");
+}
+
 both_backends!(
     an_admin_checks_a_roster_fixes_it_and_imports_it_once,
     the_roster_import_refuses_what_it_cannot_take,
@@ -841,6 +962,7 @@ both_backends!(
     rules_pages_refuse_others_and_forged_forms,
     an_admin_makes_accounts_changes_roles_and_resets_a_password,
     users_pages_refuse_others_and_forged_forms,
+    an_admin_registers_edits_and_stops_a_resident,
 );
 
 /// In Chromium: an admin checks a roster file with errors, reads them as a table, checks the

@@ -16,6 +16,7 @@ use crate::members::http::{member_page, MemberListQuery};
 pub const MEMBER_LIST_ROWS_MAX: i64 = 100;
 
 pub struct MemberLine {
+    pub id: String,
     pub member_no: String,
     pub name: String,
     pub phone: String,
@@ -89,6 +90,7 @@ pub async fn show_members(
             .items
             .iter()
             .map(|m| MemberLine {
+                id: m.id.to_string(),
                 member_no: m.member_no.clone(),
                 name: m.name.clone(),
                 phone: m.phone.clone().unwrap_or_default(),
