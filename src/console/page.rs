@@ -50,6 +50,14 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
     ("/board", words::MENU_BOARD, None),
     ("/honor-roll", words::MENU_HONOR_ROLL, None),
     (
+        "/members",
+        words::MENU_MEMBERS,
+        Some(Permission::RegisterMembers),
+    ),
+    ("/goods", words::MENU_GOODS, Some(Permission::ManageGoods)),
+    ("/rules", words::MENU_RULES, Some(Permission::ManageRules)),
+    ("/users", words::MENU_USERS, Some(Permission::ManageUsers)),
+    (
         "/reports",
         words::MENU_REPORTS,
         Some(Permission::ReadReports),

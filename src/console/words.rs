@@ -5,6 +5,7 @@
 use crate::auth::password::{PASSWORD_CHARS_MAX, PASSWORD_CHARS_MIN};
 use crate::http::problem::ApiError;
 use crate::kernel::{AccountKind, Role};
+use crate::users::model::USERNAME_CHARS_MAX;
 
 use super::page::FieldProblem;
 
@@ -103,6 +104,222 @@ pub const MENU_RECORD: &str = "登记善行";
 pub const RECORD_RULE_REQUIRED: &str = "请从积分细则中选一条。";
 pub const RECORD_QUANTITY_INVALID: &str =
     "数量有误：按次的填整数，按小时的以半小时计（如 1.5），且不超过 1000。";
+
+// The committee's administration: roster, goods, rules, users.
+pub const MENU_MEMBERS: &str = "居民名册";
+pub const MENU_GOODS: &str = "商品管理";
+pub const MEMBER_SEARCH_INVALID: &str = "查找的内容太长，请少输入几个字。下面是全部居民。";
+pub const ROSTER_IMPORTED_BEFORE: &str = "花名册已导入：新增 ";
+pub const ROSTER_IMPORTED_AFTER: &str = " 位居民，期初积分已记入各自存折。";
+pub const ROSTER_WHOLE_FILE: &str = "整个文件";
+pub const ROSTER_NUMBER_GENERATED: &str = "（自动编号）";
+pub const ROSTER_FILE_REQUIRED: &str = "请选择一个花名册文件（CSV 或 Excel .xlsx）。";
+pub const ROSTER_TOO_LARGE: &str = "文件太大（最多 8 MB）。请把花名册分成几个文件，分别导入。";
+pub const ROSTER_NO_ROWS: &str = "文件里没有居民（除表头外都是空行）。";
+
+pub const GOODS_NO_LIMIT: &str = "不限";
+pub const GOODS_CREATED: &str = "商品已上架。可以在下面进货或修改。";
+pub const GOODS_CHANGED: &str = "已保存。新价格只用于以后的兑换，以前的小票不变。";
+pub const GOODS_RESTOCKED: &str = "已进货，库存和进出记录已更新。";
+pub const GOODS_STOCK_INVALID: &str = "库存应为 0 或正整数，例如 20。";
+pub const GOODS_LIMIT_INVALID: &str = "每月限兑应为 1 到 10000 的整数；不限就留空。";
+pub const GOODS_QUANTITY_INVALID: &str = "进货数量应为 1 到 1000000 的整数。";
+
+/// The Chinese for a refusal of a goods form, beside the field it names.
+pub fn goods_problem(e: &ApiError) -> FieldProblem {
+    let mut field = text(e, "field");
+    // Required texts name their field as the first word of the detail.
+    if field.is_empty() {
+        field = match e.detail.split(' ').next() {
+            Some(word @ ("name" | "reason")) => word.to_string(),
+            _ => String::new(),
+        };
+    }
+    let message = match (e.code, field.as_str()) {
+        ("sku_taken", _) => "已有商品用这个编号，请换一个。",
+        ("validation_failed", "sku") => "编号只能用字母、数字、短横线或下划线，最多 32 个字符。",
+        ("validation_failed", "name") => "请填写商品名称（最多 64 个字）。",
+        ("validation_failed", "price") => "价格应为大于 0 的数，最多两位小数，例如 30.00。",
+        ("validation_failed", "stock") => GOODS_STOCK_INVALID,
+        ("validation_failed", "monthly_limit") => GOODS_LIMIT_INVALID,
+        ("validation_failed", "quantity") => GOODS_QUANTITY_INVALID,
+        ("validation_failed", "reason") => "请填写进货原因，例如：乡镇配送。",
+        _ => return problem(e),
+    };
+    let field = if e.code == "sku_taken" {
+        "sku".to_string()
+    } else {
+        field
+    };
+    FieldProblem::on(&field, message)
+}
+
+/// A stock movement's kind as the log names it.
+pub fn stock_movement_kind(kind: &str) -> &'static str {
+    match kind {
+        "initial" => "上架",
+        "restock" => "进货",
+        "redemption" => "兑换出库",
+        "void" => "撤销退回",
+        _ => "其他",
+    }
+}
+
+pub const MENU_RULES: &str = "积分细则";
+pub const RULE_UNIT_EVENT: &str = "每次";
+pub const RULE_UNIT_HOUR: &str = "每小时";
+pub const RULE_EARN: &str = "加分";
+pub const RULE_DEDUCT: &str = "扣分";
+pub const RULE_CREATED: &str = "细则已公布，从现在起可以按它申报。";
+pub const RULE_CHANGED: &str = "已改为新版本。以前按旧版本记的分不变；下面列出了每个版本。";
+pub const RULE_STATUS_CHANGED: &str = "已保存细则的状态。";
+pub const RULE_SETTINGS_SAVED: &str = "审核设置已保存。";
+pub const RULE_CAP_INVALID: &str = "每次上限应为一个数，例如 4；不限就留空。";
+pub const RULE_SETTING_INVALID: &str = "请填一个整数。";
+
+/// The Chinese for a refusal of a rules or settings form, beside the field it names.
+pub fn rule_problem(e: &ApiError) -> FieldProblem {
+    let mut field = text(e, "field");
+    if field.is_empty() {
+        field = match e.detail.split(' ').next() {
+            Some(word @ ("name" | "category")) => word.to_string(),
+            _ => String::new(),
+        };
+    }
+    let message = match (e.code, field.as_str()) {
+        ("rule_code_taken", _) => "已有细则用这个编号，请换一个。",
+        ("validation_failed", "code") => {
+            "编号只能用字母、数字、短横线或下划线，例如 VOLUNTEER_HOUR。"
+        }
+        ("validation_failed", "name") => "请填写细则名称。",
+        ("validation_failed", "category") => "请填写类别，例如：志愿服务。",
+        ("validation_failed", "points") => "分值应为大于 0 的数，最多两位小数，例如 10.00。",
+        ("validation_failed", "unit") => "请选择按次还是按小时。",
+        ("validation_failed", "direction") => "请选择加分还是扣分。",
+        ("validation_failed", "monthly_cap") => {
+            "每月上限应为大于 0 的数，最多两位小数；不限就留空。"
+        }
+        ("validation_failed", "per_deed_cap") => {
+            "每次上限不对：按次的应为整数，按小时的最多两位小数；不限就留空。"
+        }
+        ("validation_failed", "review_stages") => "审核级数只能是 1 或 2。",
+        ("validation_failed", "notice_days") => "公示天数应为 0 到 30。",
+        ("validation_failed", "backdate_days") => "可补报天数应为 0 到 366。",
+        ("concurrent_update", _) => "细则刚被别人改过，请刷新后再改。",
+        _ => return problem(e),
+    };
+    let field = if e.code == "rule_code_taken" {
+        "code".to_string()
+    } else {
+        field
+    };
+    FieldProblem::on(&field, message)
+}
+
+pub const MENU_USERS: &str = "用户账号";
+pub const USER_CREATED: &str = "账号已建好。请把用户名和初始密码告诉本人。";
+pub const USER_CHANGED: &str = "已保存。";
+pub const USER_MEMBER_NOT_FOUND: &str = "没有这个存折号的居民。请核对，或先在居民名册里登记。";
+
+/// The Chinese for a refusal of a users form, beside the field it belongs to.
+pub fn user_problem(e: &ApiError) -> FieldProblem {
+    let field = text(e, "field");
+    let (field, message): (&str, String) = match e.code {
+        "username_taken" => ("username", "这个用户名已有人用，请换一个。".into()),
+        "member_has_user" => ("member_no", "这位居民已有账号，不能再建一个。".into()),
+        "last_admin" => (
+            "roles",
+            "这是本社区最后一位管理员，不能取消管理员或停用。请先让另一个账号当管理员。".into(),
+        ),
+        "forbidden_self_password_reset" => (
+            "reset",
+            "不能重置自己的密码，请在“修改密码”里自己改。".into(),
+        ),
+        "too_many_password_resets" => (
+            "reset",
+            format!(
+                "重置次数太多，请 {} 秒后再试。",
+                e.retry_after_seconds.unwrap_or(60)
+            ),
+        ),
+        "validation_failed" if field == "username" => (
+            "username",
+            format!("用户名须为 2 到 {USERNAME_CHARS_MAX} 个字符，不能有空格或逗号。"),
+        ),
+        "validation_failed" if e.detail.contains("password") => (
+            "password",
+            format!("初始密码须为 {PASSWORD_CHARS_MIN} 到 {PASSWORD_CHARS_MAX} 个字符。"),
+        ),
+        "validation_failed" if e.detail.contains("resident") => (
+            "member_no",
+            "居民账号必须关联存折：请填写这位居民的存折号。".into(),
+        ),
+        "validation_failed" if e.detail.contains("themself") => (
+            "roles",
+            "不能停用自己，也不能取消自己的管理员角色。请另一位管理员办理。".into(),
+        ),
+        "validation_failed" if e.detail.contains("role") => {
+            ("roles", "请至少选择一个角色。".into())
+        }
+        _ => return problem(e),
+    };
+    FieldProblem::on(field, message)
+}
+
+pub const MEMBER_NEW_TITLE: &str = "登记居民";
+
+/// The Chinese for a refusal of a member's form, beside the field it names.
+pub fn member_problem(e: &ApiError) -> FieldProblem {
+    let field = text(e, "field");
+    let reason = text(e, "reason");
+    let message = match e.code {
+        "member_no_taken" | "phone_taken" => roster_problem(e.code, &e.detail),
+        "member_no_required" => "手写的存折号占用了自动编号，请填写存折号。".to_string(),
+        "validation_failed" if field == "name" => roster_problem("invalid_name", &e.detail),
+        "validation_failed" if field == "member_no" => {
+            roster_problem("invalid_member_no", &e.detail)
+        }
+        "validation_failed" if !reason.is_empty() => roster_problem(&reason, &e.detail),
+        _ => return problem(e),
+    };
+    FieldProblem::on(&field, message)
+}
+
+/// The Chinese for a roster file's problem (`code` as the import names it); `detail` is the
+/// import's own words, which carry the row a duplicate repeats.
+pub fn roster_problem(code: &str, detail: &str) -> String {
+    let other_row = detail
+        .rsplit_once("row ")
+        .map(|(_, n)| n.trim().to_string())
+        .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+    match code {
+        "roster_unreadable" => "文件无法读取：请上传 CSV（UTF-8 或 GBK）或 Excel .xlsx 文件。".into(),
+        "roster_empty" => "文件是空的：第一行应是表头（姓名、电话……），下面每行一位居民。".into(),
+        "roster_too_long" => "行数太多，请把花名册分成几个文件导入。".into(),
+        "unknown_column" => "这一列的表头不认识。可用的表头：存折号、姓名、电话、楼栋、单元、门牌、地址、身份证后4位、小组、入册日期、备注、期初积分。".into(),
+        "duplicate_column" => "这一列的表头和另一列重复了，请删去一列。".into(),
+        "missing_column" => "缺少“姓名”列：花名册必须有姓名。".into(),
+        "cell_too_long" => "这一格的内容太长。".into(),
+        "invalid_name" => "姓名不能为空，也不能太长。".into(),
+        "invalid_member_no" => "存折号格式不对：只能用字母、数字和短横线。".into(),
+        "invalid_amount" => "期初积分应为不小于 0 的数，最多两位小数，例如 35.50。".into(),
+        "invalid_text" => "内容太长，或含有不能使用的字符。".into(),
+        "invalid_phone" => "手机号不对：应为 11 位手机号（如 13812345678）或带区号的座机号。".into(),
+        "invalid_id_card" => "身份证号不对：填身份证号码或最后 4 位（最后一位可以是 X）。".into(),
+        "invalid_date" => "入册日期不对：格式如 2026-12-02，不能晚于今天。".into(),
+        "duplicate_member_no" => match other_row {
+            Some(n) => format!("存折号和第 {n} 行重复。"),
+            None => "存折号在文件里重复。".into(),
+        },
+        "duplicate_phone" => match other_row {
+            Some(n) => format!("电话和第 {n} 行重复。"),
+            None => "电话在文件里重复。".into(),
+        },
+        "member_no_taken" => "已有居民用这个存折号，请换一个或留空自动编号。".into(),
+        "phone_taken" => "已有居民登记了这个电话。".into(),
+        _ => format!("这一行有问题：{detail}"),
+    }
+}
 
 /// A role as the top bar names it.
 pub fn role_name(role: Role) -> &'static str {

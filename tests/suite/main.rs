@@ -23,6 +23,7 @@ mod bench_smoke;
 mod cli;
 mod communities;
 mod console;
+mod console_admin;
 mod console_board;
 mod console_browser;
 mod console_desk;

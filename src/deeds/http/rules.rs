@@ -136,8 +136,17 @@ pub async fn create_rule(
     user: AuthUser,
     body: web::Json<CreateRuleRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let view = create(&state, &user, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Publishes a rule: the JSON endpoint and the console's form.
+pub async fn create(
+    state: &AppState,
+    user: &AuthUser,
+    r: CreateRuleRequest,
+) -> Result<RuleView, ApiError> {
     user.require(Permission::ManageRules)?;
-    let r = body.into_inner();
     let code = parse_code(&r.code)?;
     let unit = Unit::parse(&r.unit)
         .ok_or_else(|| ApiError::validation("unit must be event or hour").with("field", "unit"))?;
@@ -161,7 +170,7 @@ pub async fn create_rule(
         direction,
     };
     let (community, actor) = (user.community_id, user.user_id);
-    let (rule, version) = with_conn(&state, move |conn| {
+    let (rule, version) = with_conn(state, move |conn| {
         crate::db::write_transaction(conn, |conn| {
             store::create_rule(conn, community, &code, &terms, actor)
         })
@@ -173,7 +182,7 @@ pub async fn create_rule(
         })
     })
     .await?;
-    Ok(HttpResponse::Created().json(rule_view(&rule, &version)))
+    Ok(rule_view(&rule, &version))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -205,7 +214,15 @@ pub async fn list_rules(
     user: AuthUser,
     query: web::Query<RuleListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
+    Ok(HttpResponse::Ok().json(rule_page(&state, &user, query.into_inner()).await?))
+}
+
+/// A page of the points schedule: the JSON list and the console's rules page.
+pub async fn rule_page(
+    state: &AppState,
+    user: &AuthUser,
+    query: RuleListQuery,
+) -> Result<RulePage, ApiError> {
     let limit = page_limit(query.limit)?;
     let after = parse_cursor(query.cursor.as_deref())?.map(RuleId);
     if let Some(status) = &query.status {
@@ -217,7 +234,7 @@ pub async fn list_rules(
         }
     }
     let community = user.community_id;
-    let rows = with_conn(&state, move |conn| {
+    let rows = with_conn(state, move |conn| {
         Ok(store::list_rules(
             conn,
             community,
@@ -228,10 +245,10 @@ pub async fn list_rules(
     })
     .await?;
     let next_cursor = crate::http::next_cursor(&rows, limit, |(r, _)| r.id.0);
-    Ok(HttpResponse::Ok().json(RulePage {
+    Ok(RulePage {
         items: rows.iter().map(|(r, v)| rule_view(r, v)).collect(),
         next_cursor,
-    }))
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -266,9 +283,20 @@ pub async fn get_rule(
     user: AuthUser,
     path: web::Path<uuid::Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = RuleId(path.into_inner());
+    Ok(
+        HttpResponse::Ok()
+            .json(rule_with_versions(&state, &user, RuleId(path.into_inner())).await?),
+    )
+}
+
+/// One rule with every version it had.
+pub async fn rule_with_versions(
+    state: &AppState,
+    user: &AuthUser,
+    id: RuleId,
+) -> Result<RuleWithVersions, ApiError> {
     let community = user.community_id;
-    let (rule, current, versions) = with_conn(&state, move |conn| {
+    let (rule, current, versions) = with_conn(state, move |conn| {
         let Some((rule, current)) = store::rule_with_current(conn, community, id)? else {
             return Err(ApiError::not_found("rule"));
         };
@@ -276,7 +304,7 @@ pub async fn get_rule(
         Ok((rule, current, versions))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(RuleWithVersions {
+    Ok(RuleWithVersions {
         rule: rule_view(&rule, &current),
         versions: versions
             .iter()
@@ -292,7 +320,7 @@ pub async fn get_rule(
                 created_at: rfc3339(v.created_at),
             })
             .collect(),
-    }))
+    })
 }
 
 fn double_option_string<'de, D>(deserializer: D) -> Result<Option<Option<String>>, D::Error>
@@ -348,9 +376,18 @@ pub async fn update_rule(
     path: web::Path<uuid::Uuid>,
     body: web::Json<UpdateRuleRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let view = update(&state, &user, RuleId(path.into_inner()), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Changes a rule (a new version) or its status: the JSON endpoint and the console.
+pub async fn update(
+    state: &AppState,
+    user: &AuthUser,
+    id: RuleId,
+    r: UpdateRuleRequest,
+) -> Result<RuleView, ApiError> {
     user.require(Permission::ManageRules)?;
-    let id = RuleId(path.into_inner());
-    let r = body.into_inner();
     let status = crate::http::parse_active(r.status.as_deref())?;
     let name = r
         .name
@@ -385,7 +422,7 @@ pub async fn update_rule(
         return Err(ApiError::validation("nothing to change"));
     }
     let (community, actor) = (user.community_id, user.user_id);
-    let (rule, version) = with_conn(&state, move |conn| {
+    let (rule, version) = with_conn(state, move |conn| {
         crate::db::write_transaction(conn, |conn| {
             let Some((rule, current)) = store::rule_with_current(conn, community, id)? else {
                 return Err(ApiError::not_found("rule"));
@@ -425,7 +462,7 @@ pub async fn update_rule(
         })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(rule_view(&rule, &version)))
+    Ok(rule_view(&rule, &version))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -457,9 +494,14 @@ pub async fn get_settings(
     state: web::Data<AppState>,
     user: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(settings(&state, &user).await?))
+}
+
+/// The community's workflow settings.
+pub async fn settings(state: &AppState, user: &AuthUser) -> Result<Settings, ApiError> {
     let community = user.community_id;
-    let row = with_conn(&state, move |conn| Ok(store::settings(conn, community)?)).await?;
-    Ok(HttpResponse::Ok().json(settings_view(&row)))
+    let row = with_conn(state, move |conn| Ok(store::settings(conn, community)?)).await?;
+    Ok(settings_view(&row))
 }
 
 /// Sets the workflow (admin): review stages, notice days, how far back deeds may be dated.
@@ -479,8 +521,16 @@ pub async fn update_settings(
     user: AuthUser,
     body: web::Json<Settings>,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(save_settings(&state, &user, body.into_inner()).await?))
+}
+
+/// Saves the workflow settings: the JSON endpoint and the console's form.
+pub async fn save_settings(
+    state: &AppState,
+    user: &AuthUser,
+    s: Settings,
+) -> Result<Settings, ApiError> {
     user.require(Permission::ManageRules)?;
-    let s = body.into_inner();
     if !(1..=2).contains(&s.review_stages) {
         return Err(
             ApiError::validation("review_stages must be 1 or 2").with("field", "review_stages")
@@ -501,10 +551,10 @@ pub async fn update_settings(
         backdate_days: s.backdate_days,
         updated_at: crate::db::now_utc(),
     };
-    let saved = with_conn(&state, move |conn| {
+    let saved = with_conn(state, move |conn| {
         crate::db::write_transaction(conn, |conn| store::save_settings(conn, &row))?;
         Ok(row)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(settings_view(&saved)))
+    Ok(settings_view(&saved))
 }

@@ -1,12 +1,14 @@
 //! The deeds' pages in the console: the review desk (审核台) — the queues with their filters and
 //! the bulk approval, recording a deed for a resident, and a deed's page with its history,
 //! objections and the decisions the person may take — and the notice board (公示栏), for people
-//! signed in and, without a login, for any resident of the community.
+//! signed in and, without a login, for any resident of the community — and the committee's
+//! points schedule (积分细则) and workflow settings.
 
 pub mod board;
 pub mod deed;
 pub mod desk;
 pub mod record;
+pub mod rules;
 
 use actix_web::web::{get, post, ServiceConfig};
 
@@ -29,4 +31,5 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(resource("/desk/deeds/{id}").route(get().to(deed::show_deed)))
         .service(resource("/desk/deeds/{id}/decide").route(post().to(deed::decide)))
         .service(resource("/desk/deeds/{id}/objections/{objection}").route(post().to(deed::rule)));
+    rules::routes(cfg);
 }

@@ -243,6 +243,16 @@ pub async fn create_member(
     user: AuthUser,
     body: web::Json<CreateMemberRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let view = register_member(&state, &user, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Registers a resident: the JSON endpoint and the console's form.
+pub async fn register_member(
+    state: &AppState,
+    user: &AuthUser,
+    body: CreateMemberRequest,
+) -> Result<MemberView, ApiError> {
     user.require(Permission::RegisterMembers)?;
     let name =
         MemberName::parse(&body.name).map_err(|e| ApiError::validation(e).with("field", "name"))?;
@@ -254,8 +264,9 @@ pub async fn create_member(
         .map_err(|e| ApiError::validation(e).with("field", "member_no"))?;
     let text = body.roster_text();
     let community = user.community_id;
+    let user = user.clone();
     let now = state.clock.now();
-    let view = with_conn(&state, move |conn| {
+    let view = with_conn(state, move |conn| {
         let today = crate::members::store::community_today(conn, community, now)?;
         let fields = roster_fields(&text, today)?;
         let (member, account) = crate::db::write_transaction(conn, |conn| {
@@ -272,7 +283,7 @@ pub async fn create_member(
         one_member_view(conn, &user, &member, &account)
     })
     .await?;
-    Ok(HttpResponse::Created().json(view))
+    Ok(view)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -312,7 +323,16 @@ pub async fn list_members(
     user: AuthUser,
     query: web::Query<MemberListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
+    Ok(HttpResponse::Ok().json(member_page(&state, &user, query.into_inner()).await?))
+}
+
+/// The page of members `query` asks for, as `user` may see them (the JSON list and the
+/// console's roster page).
+pub async fn member_page(
+    state: &AppState,
+    user: &AuthUser,
+    query: MemberListQuery,
+) -> Result<MemberPage, ApiError> {
     let limit = page_limit(query.limit)?;
     let after = parse_cursor(query.cursor.as_deref())?.map(MemberId);
     for (field, value) in [("member_no", &query.member_no), ("q", &query.q)] {
@@ -333,7 +353,7 @@ pub async fn list_members(
         Some(user.member_id.unwrap_or(MemberId(uuid::Uuid::nil())))
     };
     let community = user.community_id;
-    let (rows, namesakes) = with_conn(&state, move |conn| {
+    let (rows, namesakes) = with_conn(state, move |conn| {
         let rows = crate::members::store::list_members(
             conn,
             community,
@@ -351,16 +371,16 @@ pub async fn list_members(
     })
     .await?;
     let next_cursor = crate::http::next_cursor(&rows, limit, |(m, _)| m.id.0);
-    Ok(HttpResponse::Ok().json(MemberPage {
+    Ok(MemberPage {
         items: rows
             .iter()
             .map(|(m, a)| {
                 let count = namesakes.get(&m.name).copied().unwrap_or(0);
-                member_view_for(&user, m, a, count)
+                member_view_for(user, m, a, count)
             })
             .collect(),
         next_cursor,
-    }))
+    })
 }
 
 /// One member with their account and balance. A resident may read only their own.
@@ -376,14 +396,23 @@ pub async fn get_member(
     user: AuthUser,
     path: web::Path<uuid::Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let member_id = MemberId(path.into_inner());
+    Ok(HttpResponse::Ok().json(member_one(&state, &user, MemberId(path.into_inner())).await?))
+}
+
+/// One member as `user` may see them.
+pub async fn member_one(
+    state: &AppState,
+    user: &AuthUser,
+    member_id: MemberId,
+) -> Result<MemberView, ApiError> {
     // Another resident's id answers exactly like an id that does not exist.
     if !user.may(Permission::ReadMembers) && user.member_id != Some(member_id) {
         return Err(ApiError::not_found("member"));
     }
     let community = user.community_id;
+    let user = user.clone();
     let view = with_conn(
-        &state,
+        state,
         move |conn| match crate::members::store::member_with_account(conn, community, member_id)? {
             Some((member, account)) => one_member_view(conn, &user, &member, &account).map(Some),
             None => Ok(None),
@@ -391,7 +420,7 @@ pub async fn get_member(
     )
     .await?
     .ok_or_else(|| ApiError::not_found("member"))?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(view)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -478,9 +507,24 @@ pub async fn update_member(
     path: web::Path<uuid::Uuid>,
     body: web::Json<UpdateMemberRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let view = change_member(
+        &state,
+        &user,
+        MemberId(path.into_inner()),
+        body.into_inner(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Changes a member's name, roster fields or status: the JSON endpoint and the console.
+pub async fn change_member(
+    state: &AppState,
+    user: &AuthUser,
+    member_id: MemberId,
+    request: UpdateMemberRequest,
+) -> Result<MemberView, ApiError> {
     user.require(Permission::EditMembers)?;
-    let member_id = MemberId(path.into_inner());
-    let request = body.into_inner();
     let name = request
         .name
         .as_deref()
@@ -492,8 +536,9 @@ pub async fn update_member(
         return Err(ApiError::validation("nothing to change"));
     }
     let community = user.community_id;
+    let user = user.clone();
     let now = state.clock.now();
-    let view = with_conn(&state, move |conn| {
+    let view = with_conn(state, move |conn| {
         let today = crate::members::store::community_today(conn, community, now)?;
         let found = crate::db::write_transaction(conn, |conn| {
             let Some((member, _)) =
@@ -524,5 +569,5 @@ pub async fn update_member(
     })
     .await?
     .ok_or_else(|| ApiError::not_found("member"))?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(view)
 }

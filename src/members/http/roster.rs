@@ -104,8 +104,9 @@ pub struct ImportPreview {
     pub items: Vec<ImportPreviewRow>,
 }
 
-/// The body, refused with 413 once it passes the limit.
-async fn read_body(payload: web::Payload) -> Result<Vec<u8>, ApiError> {
+/// The body, refused with 413 once it passes the limit (the console's upload form reads its
+/// multipart body with this too).
+pub async fn read_body(payload: web::Payload) -> Result<Vec<u8>, ApiError> {
     match payload.to_bytes_limited(ROSTER_IMPORT_BYTES_MAX).await {
         Ok(Ok(bytes)) => Ok(bytes.to_vec()),
         Ok(Err(_)) => Err(ApiError::bad_request(
@@ -319,8 +320,8 @@ pub async fn import_roster(
     query: web::Query<ImportQuery>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Permission::RegisterMembers)?;
     let dry_run = query.dry_run.unwrap_or(false);
+    user.require(Permission::RegisterMembers)?;
     let key = if dry_run {
         None
     } else {
@@ -332,11 +333,41 @@ pub async fn import_roster(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let format = sheet_format(&body, content_type.as_deref());
+    match import_roster_file(&state, &user, key, body, content_type.as_deref()).await? {
+        RosterImport::Preview(preview) => Ok(HttpResponse::Ok().json(preview)),
+        RosterImport::Imported(summary) => Ok(HttpResponse::Created().json(summary)),
+    }
+}
+
+/// What [`import_roster_file`] answered: a dry run's report, or the import done.
+pub enum RosterImport {
+    Preview(ImportPreview),
+    Imported(ImportSummary),
+}
+
+/// Checks (no `key`: a dry run, writing nothing) or imports (under the Idempotency-Key `key`)
+/// the roster file `body`; `content_type` helps tell CSV from .xlsx. The JSON endpoint and the
+/// console's upload form both come here.
+pub async fn import_roster_file(
+    state: &AppState,
+    user: &AuthUser,
+    key: Option<String>,
+    body: Vec<u8>,
+    content_type: Option<&str>,
+) -> Result<RosterImport, ApiError> {
+    user.require(Permission::RegisterMembers)?;
+    if body.len() > ROSTER_IMPORT_BYTES_MAX {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("a roster file may have at most {ROSTER_IMPORT_BYTES_MAX} bytes; split it"),
+        ));
+    }
+    let format = sheet_format(&body, content_type);
     let hash = import_hash(&body);
     let (community, user_id, now) = (user.community_id, user.user_id, state.clock.now());
     let request_hash = hash.clone();
-    let checked = with_conn(&state, move |conn| {
+    let checked = with_conn(state, move |conn| {
         if let Some(key) = &key {
             if let Some(record) = store::import_by_key(conn, community, user_id, key)? {
                 return Ok(Checked::Earlier(record));
@@ -369,19 +400,19 @@ pub async fn import_roster(
     })
     .await?;
     match checked {
-        Checked::Preview(preview) => Ok(HttpResponse::Ok().json(preview)),
+        Checked::Preview(preview) => Ok(RosterImport::Preview(preview)),
         Checked::Earlier(record) => {
             if record.request_hash != hash {
                 return Err(key_reused());
             }
             let summary: ImportSummary = serde_json::from_str(&record.summary)
                 .map_err(|e| ApiError::internal(format!("unreadable import summary: {e}")))?;
-            post_opening_balances(&state, &user, &summary, &hash).await?;
-            Ok(HttpResponse::Created().json(summary))
+            post_opening_balances(state, user, &summary, &hash).await?;
+            Ok(RosterImport::Imported(summary))
         }
         Checked::Created(summary) => {
-            post_opening_balances(&state, &user, &summary, &hash).await?;
-            Ok(HttpResponse::Created().json(summary))
+            post_opening_balances(state, user, &summary, &hash).await?;
+            Ok(RosterImport::Imported(summary))
         }
     }
 }
@@ -542,8 +573,30 @@ pub async fn export_roster(
     user: AuthUser,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let format = query.format.as_deref().unwrap_or("xlsx");
+    let file = roster_file(&state, &user, format).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(file.content_type)
+        .insert_header((header::CONTENT_DISPOSITION, file.disposition))
+        .body(file.bytes))
+}
+
+/// A roster export: the bytes and how to send them.
+pub struct RosterFile {
+    pub bytes: Vec<u8>,
+    pub content_type: &'static str,
+    /// The Content-Disposition header's value.
+    pub disposition: String,
+}
+
+/// The whole roster as `format` (`xlsx` or `csv`), for the JSON endpoint and the console's link.
+pub async fn roster_file(
+    state: &AppState,
+    user: &AuthUser,
+    format: &str,
+) -> Result<RosterFile, ApiError> {
     user.require(Permission::ReadMembers)?;
-    let format = match query.format.as_deref().unwrap_or("xlsx") {
+    let format = match format {
         "xlsx" => SheetFormat::Xlsx,
         "csv" => SheetFormat::Csv,
         _ => {
@@ -555,7 +608,8 @@ pub async fn export_roster(
     };
     let community = user.community_id;
     let now = state.clock.now();
-    let (bytes, today) = with_conn(&state, move |conn| {
+    let user = user.clone();
+    let (bytes, today) = with_conn(state, move |conn| {
         let today = crate::members::store::community_today(conn, community, now)?;
         let members = store::roster(conn, community, ROSTER_EXPORT_ROWS_MAX + 1)?;
         if members.len() as i64 > ROSTER_EXPORT_ROWS_MAX {
@@ -599,14 +653,12 @@ pub async fn export_roster(
         SheetFormat::Xlsx => (XLSX_CONTENT_TYPE, "xlsx"),
         SheetFormat::Csv => ("text/csv; charset=utf-8", "csv"),
     };
-    Ok(HttpResponse::Ok()
-        .content_type(content_type)
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!(
-                "attachment; filename=\"roster-{today}.{extension}\"; \
-                 filename*=UTF-8''%E8%8A%B1%E5%90%8D%E5%86%8C-{today}.{extension}"
-            ),
-        ))
-        .body(bytes))
+    Ok(RosterFile {
+        bytes,
+        content_type,
+        disposition: format!(
+            "attachment; filename=\"roster-{today}.{extension}\"; \
+             filename*=UTF-8''%E8%8A%B1%E5%90%8D%E5%86%8C-{today}.{extension}"
+        ),
+    })
 }

@@ -120,8 +120,17 @@ pub async fn create_goods(
     user: AuthUser,
     body: web::Json<CreateGoodsRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let view = create(&state, &user, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Puts new goods in the shop: the JSON endpoint and the console's form.
+pub async fn create(
+    state: &AppState,
+    user: &AuthUser,
+    request: CreateGoodsRequest,
+) -> Result<GoodsView, ApiError> {
     user.require(Permission::ManageGoods)?;
-    let request = body.into_inner();
     let sku = parse_sku(&request.sku)?;
     let name = required_text("name", &request.name, GOODS_NAME_CHARS_MAX)?;
     let price = parse_price(&request.price)?;
@@ -133,7 +142,7 @@ pub async fn create_goods(
     }
     check_monthly_limit(request.monthly_limit)?;
     let (community, actor) = (user.community_id, user.user_id);
-    let row = with_conn(&state, move |conn| {
+    let row = with_conn(state, move |conn| {
         crate::db::write_transaction(conn, |conn| {
             crate::shop::store::create_goods(
                 conn,
@@ -156,7 +165,7 @@ pub async fn create_goods(
         })
     })
     .await?;
-    Ok(HttpResponse::Created().json(goods_view(&row)))
+    Ok(goods_view(&row))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -190,7 +199,15 @@ pub async fn list_goods(
     user: AuthUser,
     query: web::Query<GoodsListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
+    Ok(HttpResponse::Ok().json(goods_page(&state, &user, query.into_inner()).await?))
+}
+
+/// A page of the shop's goods: the JSON list and the console's goods page.
+pub async fn goods_page(
+    state: &AppState,
+    user: &AuthUser,
+    query: GoodsListQuery,
+) -> Result<GoodsPage, ApiError> {
     let limit = page_limit(query.limit)?;
     let after = parse_cursor(query.cursor.as_deref())?.map(GoodsId);
     if let Some(status) = &query.status {
@@ -202,7 +219,7 @@ pub async fn list_goods(
         }
     }
     let community = user.community_id;
-    let rows = with_conn(&state, move |conn| {
+    let rows = with_conn(state, move |conn| {
         Ok(crate::shop::store::list_goods(
             conn,
             community,
@@ -215,10 +232,10 @@ pub async fn list_goods(
     })
     .await?;
     let next_cursor = crate::http::next_cursor(&rows, limit, |g| g.id.0);
-    Ok(HttpResponse::Ok().json(GoodsPage {
+    Ok(GoodsPage {
         items: rows.iter().map(goods_view).collect(),
         next_cursor,
-    }))
+    })
 }
 
 /// One goods with its price and stock.
@@ -234,14 +251,22 @@ pub async fn get_goods(
     user: AuthUser,
     path: web::Path<uuid::Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = GoodsId(path.into_inner());
+    Ok(HttpResponse::Ok().json(goods_one(&state, &user, GoodsId(path.into_inner())).await?))
+}
+
+/// One goods of the user's community.
+pub async fn goods_one(
+    state: &AppState,
+    user: &AuthUser,
+    id: GoodsId,
+) -> Result<GoodsView, ApiError> {
     let community = user.community_id;
-    let row = with_conn(&state, move |conn| {
+    let row = with_conn(state, move |conn| {
         Ok(crate::shop::store::goods_by_id(conn, community, id)?)
     })
     .await?
     .ok_or_else(|| ApiError::not_found("goods"))?;
-    Ok(HttpResponse::Ok().json(goods_view(&row)))
+    Ok(goods_view(&row))
 }
 
 /// `null` and absent differ: absent keeps the limit, `null` removes it.
@@ -287,9 +312,18 @@ pub async fn update_goods(
     path: web::Path<uuid::Uuid>,
     body: web::Json<UpdateGoodsRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let view = update(&state, &user, GoodsId(path.into_inner()), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Changes name, price, sale status or monthly limit: the JSON endpoint and the console.
+pub async fn update(
+    state: &AppState,
+    user: &AuthUser,
+    id: GoodsId,
+    request: UpdateGoodsRequest,
+) -> Result<GoodsView, ApiError> {
     user.require(Permission::ManageGoods)?;
-    let id = GoodsId(path.into_inner());
-    let request = body.into_inner();
     let changes = GoodsChanges {
         name: request
             .name
@@ -311,14 +345,14 @@ pub async fn update_goods(
         return Err(ApiError::validation("nothing to change"));
     }
     let community = user.community_id;
-    let row = with_conn(&state, move |conn| {
+    let row = with_conn(state, move |conn| {
         Ok(crate::db::write_transaction(conn, |conn| {
             crate::shop::store::update_goods(conn, community, id, &changes)
         })?)
     })
     .await?
     .ok_or_else(|| ApiError::not_found("goods"))?;
-    Ok(HttpResponse::Ok().json(goods_view(&row)))
+    Ok(goods_view(&row))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -351,9 +385,18 @@ pub async fn restock_goods(
     path: web::Path<uuid::Uuid>,
     body: web::Json<RestockRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let view = restock(&state, &user, GoodsId(path.into_inner()), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Adds stock with a reason, logged as a stock movement: the JSON endpoint and the console.
+pub async fn restock(
+    state: &AppState,
+    user: &AuthUser,
+    id: GoodsId,
+    request: RestockRequest,
+) -> Result<GoodsView, ApiError> {
     user.require(Permission::ManageGoods)?;
-    let id = GoodsId(path.into_inner());
-    let request = body.into_inner();
     if !(1..=RESTOCK_QUANTITY_MAX).contains(&request.quantity) {
         return Err(ApiError::validation(format!(
             "quantity must be between 1 and {RESTOCK_QUANTITY_MAX}"
@@ -377,12 +420,12 @@ pub async fn restock_goods(
         ));
     }
     let community = user.community_id;
-    let row = with_conn(&state, move |conn| {
+    let row = with_conn(state, move |conn| {
         Ok(crate::shop::store::goods_by_id(conn, community, id)?)
     })
     .await?
     .ok_or_else(|| ApiError::not_found("goods"))?;
-    Ok(HttpResponse::Ok().json(goods_view(&row)))
+    Ok(goods_view(&row))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -435,12 +478,28 @@ pub async fn list_stock_movements(
     path: web::Path<uuid::Uuid>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let page = movement_page(
+        &state,
+        &user,
+        GoodsId(path.into_inner()),
+        query.into_inner(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// A page of one goods' stock movements, oldest first.
+pub async fn movement_page(
+    state: &AppState,
+    user: &AuthUser,
+    id: GoodsId,
+    query: PageQuery,
+) -> Result<StockMovementPage, ApiError> {
     user.require(Permission::ReadStockMovements)?;
-    let id = GoodsId(path.into_inner());
     let limit = page_limit(query.limit)?;
     let after = parse_cursor(query.cursor.as_deref())?;
     let community = user.community_id;
-    let rows = with_conn(&state, move |conn| {
+    let rows = with_conn(state, move |conn| {
         if crate::shop::store::goods_by_id(conn, community, id)?.is_none() {
             return Err(ApiError::not_found("goods"));
         }
@@ -448,8 +507,8 @@ pub async fn list_stock_movements(
     })
     .await?;
     let next_cursor = crate::http::next_cursor(&rows, limit, |m| m.id.0);
-    Ok(HttpResponse::Ok().json(StockMovementPage {
+    Ok(StockMovementPage {
         items: rows.iter().map(movement_view).collect(),
         next_cursor,
-    }))
+    })
 }

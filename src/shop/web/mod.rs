@@ -2,6 +2,7 @@
 //! the basket, the receipt and its prints, voids, and the day's register.
 
 pub mod counter;
+pub mod goods;
 pub mod receipts;
 pub mod register;
 
@@ -17,5 +18,16 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(resource("/counter/members/{id}/redeem").route(post().to(counter::confirm)))
         .service(resource("/counter/receipts/{id}").route(get().to(receipts::show_receipt)))
         .service(resource("/counter/receipts/{id}/print").route(get().to(receipts::print_receipt)))
-        .service(resource("/counter/receipts/{id}/void").route(post().to(receipts::void_receipt)));
+        .service(resource("/counter/receipts/{id}/void").route(post().to(receipts::void_receipt)))
+        .service(
+            resource("/goods")
+                .route(get().to(goods::show_goods))
+                .route(post().to(goods::create_goods)),
+        )
+        .service(
+            resource("/goods/{id}")
+                .route(get().to(goods::show_one))
+                .route(post().to(goods::change_goods)),
+        )
+        .service(resource("/goods/{id}/restock").route(post().to(goods::restock_goods)));
 }

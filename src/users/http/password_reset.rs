@@ -58,8 +58,20 @@ pub async fn reset_user_password(
     user: AuthUser,
     path: web::Path<uuid::Uuid>,
 ) -> Result<HttpResponse, ApiError> {
+    let reset = reset_password(&state, &user, UserId(path.into_inner())).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .json(reset))
+}
+
+/// Resets `target`'s password to a temporary one, answered once: the JSON endpoint and the
+/// console's page.
+pub async fn reset_password(
+    state: &AppState,
+    user: &AuthUser,
+    target: UserId,
+) -> Result<PasswordResetResponse, ApiError> {
     user.require(Permission::ManageUsers)?;
-    let target = UserId(path.into_inner());
     let actor = user.user_id;
     check_reset(actor, target).map_err(|refusal| match refusal {
         ResetRefusal::OwnPassword => ApiError::new(
@@ -74,7 +86,7 @@ pub async fn reset_user_password(
         .map_err(too_many_resets)?;
     let community = user.community_id;
     // Looked up before the slow hash, so an unknown id answers at once (and gives its slot back).
-    with_conn(&state, move |conn| {
+    with_conn(state, move |conn| {
         crate::users::store::user_by_id(conn, target)?
             .filter(|u| u.community_id == community.into())
             .map(|_| ())
@@ -95,7 +107,7 @@ pub async fn reset_user_password(
     };
     let reset_at = state.clock.now();
     let expires_at = temporary_password_expiry(reset_at);
-    let row = with_conn(&state, move |conn| {
+    let row = with_conn(state, move |conn| {
         crate::db::write_transaction(conn, |conn| {
             crate::users::store::reset_password(
                 conn,
@@ -118,13 +130,11 @@ pub async fn reset_user_password(
     let row = row?.ok_or_else(|| ApiError::not_found("user"))?;
     attempt.spent();
     tracing::info!(user = %target.0, by = %actor.0, "password reset");
-    Ok(HttpResponse::Ok()
-        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
-        .json(PasswordResetResponse {
-            user_id: row.id.0,
-            username: row.username,
-            temporary_password,
-            expires_at: rfc3339(expires_at),
-            password_change_required: row.password_change_required,
-        }))
+    Ok(PasswordResetResponse {
+        user_id: row.id.0,
+        username: row.username,
+        temporary_password,
+        expires_at: rfc3339(expires_at),
+        password_change_required: row.password_change_required,
+    })
 }

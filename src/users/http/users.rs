@@ -83,8 +83,17 @@ pub async fn create_user(
     user: AuthUser,
     body: web::Json<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let view = create(&state, &user, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Creates a user: the JSON endpoint and the console's form.
+pub async fn create(
+    state: &AppState,
+    user: &AuthUser,
+    request: CreateUserRequest,
+) -> Result<UserView, ApiError> {
     user.require(Permission::ManageUsers)?;
-    let request = body.into_inner();
     check_username(&request.username)?;
     check_password_rules(&request.password).map_err(ApiError::validation)?;
     if request.roles.len() > ROLES_PER_USER_MAX {
@@ -100,7 +109,7 @@ pub async fn create_user(
     let community = user.community_id;
     let member = request.member_id.map(MemberId);
     if let Some(member) = member {
-        let exists = with_conn(&state, move |conn| {
+        let exists = with_conn(state, move |conn| {
             Ok(crate::members::store::member_with_account(conn, community, member)?.is_some())
         })
         .await?;
@@ -116,7 +125,7 @@ pub async fn create_user(
         .await?
         .map_err(ApiError::internal)?;
     let username = request.username;
-    let row = with_conn(&state, move |conn| {
+    let row = with_conn(state, move |conn| {
         crate::users::store::insert_user(
             conn,
             &NewUser {
@@ -138,7 +147,7 @@ pub async fn create_user(
         })
     })
     .await?;
-    Ok(HttpResponse::Created().json(user_view(&row)))
+    Ok(user_view(&row))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -161,21 +170,30 @@ pub async fn list_users(
     user: AuthUser,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(user_page(&state, &user, query.into_inner()).await?))
+}
+
+/// A page of the community's users.
+pub async fn user_page(
+    state: &AppState,
+    user: &AuthUser,
+    query: PageQuery,
+) -> Result<UserPage, ApiError> {
     user.require(Permission::ManageUsers)?;
     let limit = page_limit(query.limit)?;
     let after = parse_cursor(query.cursor.as_deref())?.map(UserId);
     let community = user.community_id;
-    let rows = with_conn(&state, move |conn| {
+    let rows = with_conn(state, move |conn| {
         Ok(crate::users::store::list_users(
             conn, community, after, limit,
         )?)
     })
     .await?;
     let next_cursor = crate::http::next_cursor(&rows, limit, |u| u.id.0);
-    Ok(HttpResponse::Ok().json(UserPage {
+    Ok(UserPage {
         items: rows.iter().map(user_view).collect(),
         next_cursor,
-    }))
+    })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -209,9 +227,18 @@ pub async fn update_user(
     path: web::Path<uuid::Uuid>,
     body: web::Json<UpdateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let view = update(&state, &user, UserId(path.into_inner()), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Changes a user's roles or status: the JSON endpoint and the console.
+pub async fn update(
+    state: &AppState,
+    user: &AuthUser,
+    target: UserId,
+    request: UpdateUserRequest,
+) -> Result<UserView, ApiError> {
     user.require(Permission::ManageUsers)?;
-    let target = UserId(path.into_inner());
-    let request = body.into_inner();
     let roles = match &request.roles {
         None => None,
         Some(names) if names.len() > ROLES_PER_USER_MAX => {
@@ -227,7 +254,7 @@ pub async fn update_user(
     }
     let community = user.community_id;
     let actor = user.user_id;
-    let row = with_conn(&state, move |conn| {
+    let row = with_conn(state, move |conn| {
         crate::db::write_transaction(conn, |conn| {
             // Taken before anything is read, so that two admins removing each other at the same
             // moment are judged one after the other, each against what the other left.
@@ -287,7 +314,7 @@ pub async fn update_user(
     .await;
     state.users.forget(target);
     let row = row?;
-    Ok(HttpResponse::Ok().json(user_view(&row)))
+    Ok(user_view(&row))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -329,10 +356,18 @@ pub async fn get_user(
     user: AuthUser,
     path: web::Path<uuid::Uuid>,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(user_detail(&state, &user, UserId(path.into_inner())).await?))
+}
+
+/// One user with their last password reset.
+pub async fn user_detail(
+    state: &AppState,
+    user: &AuthUser,
+    target: UserId,
+) -> Result<UserDetail, ApiError> {
     user.require(Permission::ManageUsers)?;
-    let target = UserId(path.into_inner());
     let community = user.community_id;
-    let (row, reset) = with_conn(&state, move |conn| {
+    let (row, reset) = with_conn(state, move |conn| {
         let row = crate::users::store::user_by_id(conn, target)?
             .filter(|u| u.community_id == community.into())
             .ok_or_else(|| ApiError::not_found("user"))?;
@@ -340,7 +375,7 @@ pub async fn get_user(
         Ok((row, reset))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(UserDetail {
+    Ok(UserDetail {
         user: user_view(&row),
         last_password_reset: reset.map(|(reset, by)| PasswordResetRecord {
             reset_at: rfc3339(reset.reset_at),
@@ -350,5 +385,5 @@ pub async fn get_user(
                 .zip(by)
                 .map(|(id, username)| UserRef { id: id.0, username }),
         }),
-    }))
+    })
 }
