@@ -21,7 +21,7 @@ const RUNNABLE_SECTIONS: &[&str] = &[
     "## Walk-through with curl",
     "## Deeds: from a good deed to a passbook line",
     "## At the counter (积分超市)",
-    "## Console (web pages for the counter)",
+    "## Console (web pages)",
     "## Passbook statements, exports and reports",
     "## Password reset",
     "## People and the roster (花名册)",
