@@ -45,8 +45,11 @@ pub struct HonorRollQuery {
 pub struct HonorRollEntry {
     /// 1 for the most; tied members share a rank and the next rank skips (1, 1, 3).
     pub rank: usize,
-    pub member_id: uuid::Uuid,
-    pub member_no: String,
+    /// Only for users who may read the roster; a resident reads names and figures, as on the wall.
+    pub member_id: Option<uuid::Uuid>,
+    /// Only for users who may read the roster (a passbook number is what the counter finds a
+    /// resident by; it is not put on the notice wall).
+    pub member_no: Option<String>,
     pub member_name: String,
     /// Coins earned from deeds credited in the month, less reversals of such credits.
     pub earned: String,
@@ -77,6 +80,7 @@ pub async fn honor_roll(
     }
     let last = month_last_day(first);
     let community = user.community_id;
+    let roster = user.may(Permission::ReadMembers);
     let entries = with_conn(state, move |conn| {
         let offset = offset_of(conn, community)?;
         let ranked = store::honor_roll(
@@ -90,8 +94,8 @@ pub async fn honor_roll(
             .into_iter()
             .map(|r| HonorRollEntry {
                 rank: r.rank,
-                member_id: r.member_id.0,
-                member_no: r.member_no,
+                member_id: roster.then_some(r.member_id.0),
+                member_no: roster.then_some(r.member_no),
                 member_name: r.member_name,
                 earned: r.earned.to_string(),
             })

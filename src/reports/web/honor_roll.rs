@@ -85,7 +85,7 @@ fn roll_of(person: &Person, roll: HonorRoll, now: chrono::NaiveDateTime) -> Roll
             .into_iter()
             .map(|p| Place {
                 rank: p.rank,
-                member_no: p.member_no,
+                member_no: p.member_no.unwrap_or_default(),
                 member_name: p.member_name,
                 earned: p.earned,
             })
