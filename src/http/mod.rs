@@ -139,17 +139,19 @@ pub fn parse_cursor(cursor: Option<&str>) -> Result<Option<uuid::Uuid>, ApiError
 pub fn required_text(field: &str, text: &str, max: usize) -> Result<String, ApiError> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
-        return Err(ApiError::validation(format!("{field} must not be empty")));
+        return Err(ApiError::validation(format!("{field} must not be empty")).with("field", field));
     }
     if trimmed.chars().count() > max {
-        return Err(ApiError::validation(format!(
-            "{field} is longer than {max} characters"
-        )));
+        return Err(
+            ApiError::validation(format!("{field} is longer than {max} characters"))
+                .with("field", field),
+        );
     }
     if trimmed.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(ApiError::validation(format!(
-            "{field} must not contain control characters"
-        )));
+        return Err(
+            ApiError::validation(format!("{field} must not contain control characters"))
+                .with("field", field),
+        );
     }
     Ok(trimmed.to_string())
 }

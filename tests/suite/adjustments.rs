@@ -156,6 +156,14 @@ fn an_opening_balance_must_be_positive_and_admins_cannot_adjust_themselves(app: 
     let member_id = member["id"].as_str().unwrap();
     app.adjust("n", member_id, "-1", "opening_balance", "r")
         .assert_problem(422, "validation_failed");
+    // A blank reason is refused, naming the field, so a form can say it beside the box.
+    let blank = app.adjust("b", member_id, "1", "correction", "  ");
+    blank.assert_problem(422, "validation_failed");
+    assert_eq!(blank.body["field"], "reason", "{}", blank.text);
+    let long = app.adjust("l", member_id, "1", "correction", &"长".repeat(1000));
+    long.assert_problem(422, "validation_failed");
+    assert_eq!(long.body["field"], "reason", "{}", long.text);
+    assert_eq!(app.ledger_counts().0, 0, "nothing was posted");
     // An admin who is also a resident may not credit their own passbook.
     let admin_member = app.create_member("管理员本人");
     let admin2 = app.user_with_roles(
