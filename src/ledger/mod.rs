@@ -8,6 +8,7 @@ pub mod batch;
 mod checkpoint;
 pub mod command;
 pub mod engine;
+pub mod merkle;
 pub mod posting;
 pub mod read;
 pub mod store;
