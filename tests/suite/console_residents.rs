@@ -149,7 +149,7 @@ fn a_resident_lands_on_their_passbook_and_sees_only_their_own_lines(app: TestApp
     assert!(page.text.contains("id=\"month-in\">50.00"));
     assert!(page.text.contains("id=\"month-out\">0.00"));
     // The menu of a passbook holder: their own pages, the board, the roll, the password.
-    let menu = &page.text[page.text.find("class=\"menu\"").unwrap()..page.text.find("</nav>").unwrap()];
+    let menu = &page.text[page.text.find("aria-label=\"菜单\"").unwrap()..page.text.find("</nav>").unwrap()];
     for entry in ["我的存折", "我的申报", "申报好事", "商品", "公示栏", "光荣榜", "修改密码"] {
         assert!(menu.contains(entry), "{entry} missing from {menu}");
     }
@@ -474,6 +474,14 @@ fn a_resident_on_a_phone_declares_objects_and_reaches_nothing_of_anothers(app: T
         assert!(wide.as_i64().unwrap_or(1) <= 0, "{name} is wider than the phone: {wide}");
         browser.screenshot(name);
     };
+    // The part of a long page below the first screen, pictured too.
+    let below = |css: &str, name: &str| {
+        browser.execute(
+            "document.querySelector(arguments[0]).scrollIntoView();",
+            vec![json!(css)],
+        );
+        browser.screenshot(name);
+    };
     browser.goto(&app.url("/login"));
     browser.fill("#username", RESIDENT);
     browser.fill("#password", PASSWORD);
@@ -482,6 +490,8 @@ fn a_resident_on_a_phone_declares_objects_and_reaches_nothing_of_anothers(app: T
     assert_eq!(browser.text("#me-balance"), "50.00 分");
     assert!(browser.text(".me-lines").contains("期初结转"));
     fits("residents-me-phone");
+    below(".me-month", "residents-me-lines-phone");
+    below(".me-prints", "residents-me-prints-phone");
     browser.goto(&app.url("/me/declare"));
     browser.execute(
         "document.querySelector('#rule').value = arguments[0];",
@@ -492,12 +502,14 @@ fn a_resident_on_a_phone_declares_objects_and_reaches_nothing_of_anothers(app: T
     browser.click("#declare-preview");
     browser.wait_for_path("/me/declare");
     assert_eq!(browser.text("#declare-points"), "20.00");
-    fits("residents-declare-preview-phone");
+    fits("residents-declare-phone");
+    below(".me-preview", "residents-declare-preview-phone");
     browser.click("#declare-submit");
     let path = browser.wait_for_path_prefix("/me/deeds/");
     assert!(browser.text("#declared").contains("已提交申报"));
     assert!(browser.text("#deed-standing").contains("待审批"));
     fits("residents-deed-phone");
+    below("#deed-history", "residents-deed-history-phone");
     assert!(path.contains("declared=1"));
     browser.goto(&app.url("/me/deeds"));
     fits("residents-deeds-phone");
@@ -510,7 +522,16 @@ fn a_resident_on_a_phone_declares_objects_and_reaches_nothing_of_anothers(app: T
     browser.click("#object-submit");
     browser.wait_for_path_prefix("/board?objected=1");
     assert!(browser.text("#objected").contains("等待管理员裁定"));
+    for (sku, name, price, stock) in [("G1", "食用油 5L", "60.00", 10), ("G2", "洗衣粉", "15.50", 4), ("G3", "鸡蛋一盒", "12.00", 0)] {
+        let resp = app.post(
+            "/api/v1/goods",
+            &app.admin_token,
+            &json!({"sku": sku, "name": name, "price": price, "stock": stock, "monthly_limit": 2}),
+        );
+        assert_eq!(resp.status, 201, "{}", resp.text);
+    }
     browser.goto(&app.url("/shop"));
+    assert!(browser.text(".shop-goods").contains("已售罄"));
     fits("residents-shop-phone");
     browser.goto(&app.url(&format!("/me/deeds/{}", f.notice_deed)));
     assert!(browser.text("main").contains("找不到"));
@@ -519,6 +540,7 @@ fn a_resident_on_a_phone_declares_objects_and_reaches_nothing_of_anothers(app: T
     browser.set_window_size(LAPTOP.0, LAPTOP.1);
     browser.goto(&app.url("/me"));
     fits("residents-me-laptop");
+    below(".me-month", "residents-me-lines-laptop");
 }
 
 mod in_chromium {
