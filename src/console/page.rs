@@ -57,7 +57,11 @@ const MENU: &[(&str, &str, Shown)] = &[
         Shown::PassbookHoldersWith(Permission::DeclareOwnDeeds),
     ),
     ("/shop", words::MENU_SHOP, Shown::PassbookHolders),
-    ("/counter", words::MENU_COUNTER, Shown::To(Permission::Redeem)),
+    (
+        "/counter",
+        words::MENU_COUNTER,
+        Shown::To(Permission::Redeem),
+    ),
     (
         "/counter/register",
         words::MENU_REGISTER,
@@ -76,9 +80,21 @@ const MENU: &[(&str, &str, Shown)] = &[
         words::MENU_MEMBERS,
         Shown::To(Permission::RegisterMembers),
     ),
-    ("/goods", words::MENU_GOODS, Shown::To(Permission::ManageGoods)),
-    ("/rules", words::MENU_RULES, Shown::To(Permission::ManageRules)),
-    ("/users", words::MENU_USERS, Shown::To(Permission::ManageUsers)),
+    (
+        "/goods",
+        words::MENU_GOODS,
+        Shown::To(Permission::ManageGoods),
+    ),
+    (
+        "/rules",
+        words::MENU_RULES,
+        Shown::To(Permission::ManageRules),
+    ),
+    (
+        "/users",
+        words::MENU_USERS,
+        Shown::To(Permission::ManageUsers),
+    ),
     (
         "/reports",
         words::MENU_REPORTS,

@@ -500,10 +500,7 @@ pub fn declare_problem(e: &ApiError) -> FieldProblem {
             "请写下做了什么（最多 500 字），例如：帮邻居王奶奶买菜。".into(),
         ),
         ("validation_failed", "quantity") => ("quantity", RECORD_QUANTITY_INVALID.into()),
-        ("rule_inactive", _) | ("not_found", _) => (
-            "rule",
-            "这条细则已停用，请另选一条。".into(),
-        ),
+        ("rule_inactive", _) | ("not_found", _) => ("rule", "这条细则已停用，请另选一条。".into()),
         ("idempotency_key_reused", _) => (
             "form",
             "这张申报单已经提交过了，内容和这次不同。请重新打开“申报好事”再填一张。".into(),

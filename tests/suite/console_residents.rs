@@ -139,18 +139,34 @@ fn a_resident_lands_on_their_passbook_and_sees_only_their_own_lines(app: TestApp
     assert_eq!((page.status, page.location.as_str()), (303, "/me"));
     let page = me.get("/me");
     assert_eq!(page.status, 200, "{}", page.text);
-    assert!(page.text.contains("id=\"me-balance\">50.00"), "{}", page.text);
+    assert!(
+        page.text.contains("id=\"me-balance\">50.00"),
+        "{}",
+        page.text
+    );
     assert!(page.text.contains("钱七") && !page.text.contains("孙八"));
     let lines = lines_of(&page.text);
     assert_eq!(lines.matches("class=\"me-line\"").count(), 1, "{lines}");
-    assert!(lines.contains("期初结转") && lines.contains("+50.00"), "{lines}");
+    assert!(
+        lines.contains("期初结转") && lines.contains("+50.00"),
+        "{lines}"
+    );
     assert!(!lines.contains("30.00"), "the neighbour's line: {lines}");
     assert!(lines.contains("余额 <strong>50.00</strong>") && lines.contains("经办：admin"));
     assert!(page.text.contains("id=\"month-in\">50.00"));
     assert!(page.text.contains("id=\"month-out\">0.00"));
     // The menu of a passbook holder: their own pages, the board, the roll, the password.
-    let menu = &page.text[page.text.find("aria-label=\"菜单\"").unwrap()..page.text.find("</nav>").unwrap()];
-    for entry in ["我的存折", "我的申报", "申报好事", "商品", "公示栏", "光荣榜", "修改密码"] {
+    let menu = &page.text
+        [page.text.find("aria-label=\"菜单\"").unwrap()..page.text.find("</nav>").unwrap()];
+    for entry in [
+        "我的存折",
+        "我的申报",
+        "申报好事",
+        "商品",
+        "公示栏",
+        "光荣榜",
+        "修改密码",
+    ] {
         assert!(menu.contains(entry), "{entry} missing from {menu}");
     }
     for staff in ["柜台兑换", "审核台", "居民名册", "报表", "用户账号"] {
@@ -168,18 +184,29 @@ fn a_resident_lands_on_their_passbook_and_sees_only_their_own_lines(app: TestApp
         assert!(page.text.contains(&link), "{link} missing");
     }
     assert!(page.text.contains("size=large"));
-    assert!(!page.text.contains(f.neighbour["account_id"].as_str().unwrap()));
+    assert!(!page
+        .text
+        .contains(f.neighbour["account_id"].as_str().unwrap()));
     // The month before holds nothing; a month that is not one is said beside the picker.
     let previous = page.input("month");
     assert_eq!(previous, month);
-    let at = page.text.find("id=\"month-previous\"").expect("a link to last month");
+    let at = page
+        .text
+        .find("id=\"month-previous\"")
+        .expect("a link to last month");
     let href_at = page.text[..at].rfind("href=\"/me?month=").unwrap();
     let before = &page.text[href_at + 16..href_at + 23];
     let page = me.get(&format!("/me?month={before}"));
     assert_eq!(page.status, 200);
     assert!(page.text.contains("id=\"month-empty\""), "{}", page.text);
-    assert!(page.text.contains("id=\"month-next\""), "a way back to this month");
-    assert!(page.text.contains("id=\"me-balance\">50.00"), "the balance is today's");
+    assert!(
+        page.text.contains("id=\"month-next\""),
+        "a way back to this month"
+    );
+    assert!(
+        page.text.contains("id=\"me-balance\">50.00"),
+        "the balance is today's"
+    );
     let page = me.get("/me?month=2026-13");
     assert_eq!(page.status, 200);
     assert!(page.text.contains("月份格式应为"), "{}", page.text);
@@ -199,9 +226,16 @@ fn a_resident_declares_with_the_points_shown_first_and_a_double_submit_makes_one
     let mut me = signed_in(&app, RESIDENT);
     let page = me.get("/me/declare");
     assert_eq!(page.status, 200, "{}", page.text);
-    assert!(page.text.contains("助人为乐（每次 10.00 分）"), "{}", page.text);
+    assert!(
+        page.text.contains("助人为乐（每次 10.00 分）"),
+        "{}",
+        page.text
+    );
     assert!(page.text.contains("志愿服务（每小时 10.00 分）"));
-    assert!(!page.text.contains(&f.deduction_rule), "no deductions offered");
+    assert!(
+        !page.text.contains(&f.deduction_rule),
+        "no deductions offered"
+    );
     assert_eq!(page.input("occurred_on"), f.today, "today by default");
     let token = page.input("form_token");
     let key = page.input("key");
@@ -224,8 +258,15 @@ fn a_resident_declares_with_the_points_shown_first_and_a_double_submit_makes_one
     // The points first; nothing is recorded by a preview.
     let page = post(&mut me, &form("preview", "3", f.today.clone()));
     assert_eq!(page.status, 200, "{}", page.text);
-    assert!(page.text.contains("id=\"declare-points\">30.00"), "{}", page.text);
-    assert!(page.text.contains("陪李爷爷去医院"), "the form keeps what was typed");
+    assert!(
+        page.text.contains("id=\"declare-points\">30.00"),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text.contains("陪李爷爷去医院"),
+        "the form keeps what was typed"
+    );
     assert_eq!(page.input("key"), key, "the same form, the same key");
     // Half an event, and a day in the future: said beside the field, nothing recorded.
     let page = post(&mut me, &form("submit", "1.5", f.today.clone()));
@@ -237,7 +278,11 @@ fn a_resident_declares_with_the_points_shown_first_and_a_double_submit_makes_one
     let page = post(&mut me, &form("submit", "3", tomorrow));
     assert_eq!(page.status, 422, "{}", page.text);
     assert!(page.text.contains("日期不能晚于今天"), "{}", page.text);
-    assert_eq!(deeds_of(&app, &f.me).len(), before, "refusals record nothing");
+    assert_eq!(
+        deeds_of(&app, &f.me).len(),
+        before,
+        "refusals record nothing"
+    );
     // Submitted twice (a double click): one deed, the same answer.
     let first = post(&mut me, &form("submit", "3", f.today.clone()));
     assert_eq!(first.status, 303, "{}", first.text);
@@ -245,7 +290,10 @@ fn a_resident_declares_with_the_points_shown_first_and_a_double_submit_makes_one
     assert_eq!(second.location, first.location);
     let deeds = deeds_of(&app, &f.me);
     assert_eq!(deeds.len(), before + 1);
-    let new = deeds.iter().find(|d| d["description"] == "陪李爷爷去医院").unwrap();
+    let new = deeds
+        .iter()
+        .find(|d| d["description"] == "陪李爷爷去医院")
+        .unwrap();
     assert_eq!(new["points"], "30.00");
     assert_eq!(new["status"], "submitted");
     assert_eq!(
@@ -274,7 +322,10 @@ fn my_deeds_say_where_each_stands_and_another_residents_deed_is_not_found(app: T
     assert_eq!(page.status, 200, "{}", page.text);
     assert!(page.text.contains(&format!("/me/deeds/{}", f.my_deed)));
     assert!(page.text.contains("待审批") && page.text.contains("+20.00 分"));
-    assert!(!page.text.contains(&f.notice_deed), "the neighbour's deed is not listed");
+    assert!(
+        !page.text.contains(&f.notice_deed),
+        "the neighbour's deed is not listed"
+    );
     // Rejected with a reason: said in the list and on the deed's page, with who did it.
     let resp = app.post(
         &format!("/api/v1/deeds/{}/reject", f.my_deed),
@@ -283,12 +334,21 @@ fn my_deeds_say_where_each_stands_and_another_residents_deed_is_not_found(app: T
     );
     assert_eq!(resp.status, 200, "{}", resp.text);
     let page = me.get("/me/deeds");
-    assert!(page.text.contains("已驳回：当天没有人看到"), "{}", page.text);
+    assert!(
+        page.text.contains("已驳回：当天没有人看到"),
+        "{}",
+        page.text
+    );
     let page = me.get(&format!("/me/deeds/{}", f.my_deed));
     assert_eq!(page.status, 200);
-    assert!(page.text.contains("id=\"deed-standing\">已驳回：当天没有人看到"));
+    assert!(page
+        .text
+        .contains("id=\"deed-standing\">已驳回：当天没有人看到"));
     let history = &page.text[page.text.find("id=\"deed-history\"").unwrap()..];
-    assert!(history.contains("<strong>qianqi</strong> 登记"), "{history}");
+    assert!(
+        history.contains("<strong>qianqi</strong> 登记"),
+        "{history}"
+    );
     assert!(history.contains("<strong>admin</strong> 驳回"), "{history}");
     assert!(!history.contains(&f.my_user_id), "names, not ids");
     // The neighbour's deed on notice, as the neighbour reads it: 公示中 until the end.
@@ -309,11 +369,7 @@ fn my_deeds_say_where_each_stands_and_another_residents_deed_is_not_found(app: T
     // Once the notice is over and the deed credited, the points are said.
     app.clock.advance(Duration::days(4));
     for _ in 0..200 {
-        if neighbour
-            .get("/me/deeds")
-            .text
-            .contains("已入账 20.00 分")
-        {
+        if neighbour.get("/me/deeds").text.contains("已入账 20.00 分") {
             return;
         }
         std::thread::sleep(std::time::Duration::from_millis(25));
@@ -336,15 +392,31 @@ fn a_resident_objects_to_a_notice_from_the_board(app: TestApp) {
     let page = me.post(&link, &[("form_token", &token), ("reason", "  ")]);
     assert_eq!(page.status, 422);
     assert!(page.text.contains("请写明理由"), "{}", page.text);
-    let deed = |app: &TestApp| app.get(&format!("/api/v1/deeds/{}", f.notice_deed), &app.admin_token).body;
+    let deed = |app: &TestApp| {
+        app.get(
+            &format!("/api/v1/deeds/{}", f.notice_deed),
+            &app.admin_token,
+        )
+        .body
+    };
     assert!(deed(&app)["objections"].as_array().unwrap().is_empty());
     // Without the session's form token, nothing either.
     let page = me.post(&link, &[("form_token", "forged"), ("reason", "不实")]);
     assert_eq!(page.status, 403);
-    let page = me.post(&link, &[("form_token", &token), ("reason", "那天楼道是物业打扫的")]);
-    assert_eq!((page.status, page.location.as_str()), (303, "/board?objected=1"));
+    let page = me.post(
+        &link,
+        &[("form_token", &token), ("reason", "那天楼道是物业打扫的")],
+    );
+    assert_eq!(
+        (page.status, page.location.as_str()),
+        (303, "/board?objected=1")
+    );
     let page = me.get(&page.location);
-    assert!(page.text.contains("已提出异议，等待管理员裁定"), "{}", page.text);
+    assert!(
+        page.text.contains("已提出异议，等待管理员裁定"),
+        "{}",
+        page.text
+    );
     // Recorded in the objector's own name, and the deed stays on notice.
     let now = deed(&app);
     assert_eq!(now["status"], "approved");
@@ -368,7 +440,10 @@ fn a_resident_objects_to_a_notice_from_the_board(app: TestApp) {
 
 fn the_shop_lists_goods_with_price_and_stock_and_sends_residents_to_the_counter(app: TestApp) {
     fixture(&app);
-    for (sku, name, price, stock) in [("G1", "食用油 5L", "60.00", 10), ("G2", "鸡蛋一盒", "12.00", 0)] {
+    for (sku, name, price, stock) in [
+        ("G1", "食用油 5L", "60.00", 10),
+        ("G2", "鸡蛋一盒", "12.00", 0),
+    ] {
         let resp = app.post(
             "/api/v1/goods",
             &app.admin_token,
@@ -384,7 +459,12 @@ fn the_shop_lists_goods_with_price_and_stock_and_sends_residents_to_the_counter(
     assert!(page.text.contains("鸡蛋一盒") && page.text.contains("已售罄"));
     assert!(page.text.contains("id=\"shop-balance\">50.00"));
     assert!(page.text.contains("柜台"), "redeem at the counter");
-    assert!(!page.text.contains("<form method=\"post\" action=\"/counter"), "no redeeming from home");
+    assert!(
+        !page
+            .text
+            .contains("<form method=\"post\" action=\"/counter"),
+        "no redeeming from home"
+    );
 }
 
 fn staff_pages_are_forbidden_to_a_resident(app: TestApp) {
@@ -415,7 +495,15 @@ fn staff_pages_are_forbidden_to_a_resident(app: TestApp) {
     let token = me.form_token();
     let page = me.post(
         "/desk/record",
-        &[("form_token", &token), ("member", member), ("rule", &f.help_rule), ("quantity", "1"), ("occurred_on", &f.today), ("description", "x"), ("step", "submit")],
+        &[
+            ("form_token", &token),
+            ("member", member),
+            ("rule", &f.help_rule),
+            ("quantity", "1"),
+            ("occurred_on", &f.today),
+            ("description", "x"),
+            ("step", "submit"),
+        ],
     );
     assert_eq!(page.status, 403);
     assert_eq!(deeds_of(&app, &f.neighbour).len(), 1);
@@ -445,7 +533,11 @@ fn a_resident_whose_password_was_reset_is_sent_to_the_password_page_first(app: T
     assert_eq!((page.status, page.location.as_str()), (303, "/password"));
     for path in ["/", "/me", "/me/deeds", "/me/declare", "/shop", "/board"] {
         let page = me.get(path);
-        assert_eq!((page.status, page.location.as_str()), (303, "/password"), "{path}");
+        assert_eq!(
+            (page.status, page.location.as_str()),
+            (303, "/password"),
+            "{path}"
+        );
     }
 }
 
@@ -471,7 +563,10 @@ fn a_resident_on_a_phone_declares_objects_and_reaches_nothing_of_anothers(app: T
             "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
             vec![],
         );
-        assert!(wide.as_i64().unwrap_or(1) <= 0, "{name} is wider than the phone: {wide}");
+        assert!(
+            wide.as_i64().unwrap_or(1) <= 0,
+            "{name} is wider than the phone: {wide}"
+        );
         browser.screenshot(name);
     };
     // The part of a long page below the first screen, pictured too.
@@ -522,7 +617,11 @@ fn a_resident_on_a_phone_declares_objects_and_reaches_nothing_of_anothers(app: T
     browser.click("#object-submit");
     browser.wait_for_path_prefix("/board?objected=1");
     assert!(browser.text("#objected").contains("等待管理员裁定"));
-    for (sku, name, price, stock) in [("G1", "食用油 5L", "60.00", 10), ("G2", "洗衣粉", "15.50", 4), ("G3", "鸡蛋一盒", "12.00", 0)] {
+    for (sku, name, price, stock) in [
+        ("G1", "食用油 5L", "60.00", 10),
+        ("G2", "洗衣粉", "15.50", 4),
+        ("G3", "鸡蛋一盒", "12.00", 0),
+    ] {
         let resp = app.post(
             "/api/v1/goods",
             &app.admin_token,

@@ -104,7 +104,7 @@ pub fn submit(
     }
     let (counted, points) = deed_points(quantity, version.per_deed_cap, version.points)?;
     let deed = DeedRow {
-        id: d.id.unwrap_or_else(DeedId::new).into(),
+        id: d.id.unwrap_or_default().into(),
         community_id: d.community.into(),
         member_id: member.id,
         account_id: account.id,

@@ -10,7 +10,9 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::record::{rules_in_force, schedule, worth_of, Category};
-use crate::console::page::{local_minute, points, render, render_with, Chrome, ConsoleError, FieldProblem};
+use crate::console::page::{
+    local_minute, points, render, render_with, Chrome, ConsoleError, FieldProblem,
+};
 use crate::console::session::{see_other, Person};
 use crate::console::words;
 use crate::deeds::http::deeds::{declare_deed_as, visible_deed, SubmitDeedRequest};
@@ -214,7 +216,13 @@ pub async fn show_my_deed(
         let unit = store::rule_versions_of(conn, deed.rule_id.into())?
             .into_iter()
             .find(|v| v.id == deed.rule_version_id)
-            .map(|v| if v.unit == Unit::Hour { "小时" } else { "次" })
+            .map(|v| {
+                if v.unit == Unit::Hour {
+                    "小时"
+                } else {
+                    "次"
+                }
+            })
             .unwrap_or("");
         Ok((deed, events, objections, settings, names, unit))
     })
@@ -236,7 +244,11 @@ pub async fn show_my_deed(
         chrome: Some(Chrome::new(&person, "/me/deeds", state.clock.now())),
         rule: deed.rule_name.clone(),
         quantity: format!("{} {unit}", hundredths_to_quantity(deed.quantity)),
-        points: format!("{}{}", if deduction { "-" } else { "+" }, points(deed.points)),
+        points: format!(
+            "{}{}",
+            if deduction { "-" } else { "+" },
+            points(deed.points)
+        ),
         deduction,
         occurred_on: deed.occurred_on.clone(),
         description: deed.description.clone(),

@@ -43,7 +43,9 @@ async fn notice_of(
 ) -> Result<Option<BoardRow>, ConsoleError> {
     let notices = notice_board(state, &person.user).await?;
     let on_board: Vec<_> = notices.into_iter().filter(|n| n.deed_id == id).collect();
-    Ok(rows_of(&on_board, person.community.calendar).into_iter().next())
+    Ok(rows_of(&on_board, person.community.calendar)
+        .into_iter()
+        .next())
 }
 
 pub async fn show_object(

@@ -169,10 +169,7 @@ pub async fn worth_of(
         .and_then(|q| deed_points(q, version.per_deed_cap, version.points));
     Ok(match counted {
         Ok((_, worth)) => Ok((rule, quantity, worth)),
-        Err(_) => Err(FieldProblem::on(
-            "quantity",
-            words::RECORD_QUANTITY_INVALID,
-        )),
+        Err(_) => Err(FieldProblem::on("quantity", words::RECORD_QUANTITY_INVALID)),
     })
 }
 

@@ -83,7 +83,10 @@ pub async fn show_mine(
     let member = own_member(&person)?;
     let calendar = person.community.calendar;
     let now = state.clock.now();
-    let this_month = calendar.day_of(now).with_day(1).unwrap_or(calendar.day_of(now));
+    let this_month = calendar
+        .day_of(now)
+        .with_day(1)
+        .unwrap_or(calendar.day_of(now));
     let mut problem = FieldProblem::default();
     let first = match query.month.as_deref().map(str::trim) {
         None | Some("") => this_month,
