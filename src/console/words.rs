@@ -523,6 +523,7 @@ pub fn objection_problem(e: &ApiError) -> FieldProblem {
             "这一项已不在公示期（公示已结束，或已退回重审），不能再提出异议。".to_string()
         }
         "validation_failed" => OBJECTION_REASON_REQUIRED.to_string(),
+        "already_objected" => "您已对这一项提出过异议，正在等待管理员裁定，不用再提。".to_string(),
         _ => problem(e).message,
     };
     FieldProblem::on("form", message)

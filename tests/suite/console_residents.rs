@@ -422,6 +422,26 @@ fn a_resident_objects_to_a_notice_from_the_board(app: TestApp) {
     assert_eq!(now["status"], "approved");
     assert_eq!(now["objections"][0]["raised_by"], f.my_user_id.as_str());
     assert_eq!(now["objections"][0]["reason"], "那天楼道是物业打扫的");
+    // Saying it again while it is undecided adds nothing, on the page or through the API.
+    let page = me.post(&link, &[("form_token", &token), ("reason", "再说一遍")]);
+    assert_eq!(page.status, 409, "{}", page.text);
+    assert!(
+        page.text.contains("您已对这一项提出过异议"),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text.contains("再说一遍"),
+        "the form keeps what was typed"
+    );
+    let my_token = app.login_ok(RESIDENT, PASSWORD);
+    app.post(
+        &format!("/api/v1/deeds/{}/objections", f.notice_deed),
+        &my_token,
+        &json!({"reason": "第三遍"}),
+    )
+    .assert_problem(409, "already_objected");
+    assert_eq!(deed(&app)["objections"].as_array().unwrap().len(), 1);
     // The neighbour reads it on their deed's page, waiting for the ruling.
     let mut neighbour = signed_in(&app, NEIGHBOUR);
     let page = neighbour.get(&format!("/me/deeds/{}", f.notice_deed));
