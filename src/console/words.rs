@@ -481,7 +481,7 @@ pub const MY_DEED_DECISION: &str = "待审批";
 pub const MY_DEED_OBJECTED: &str = "（有人提出异议，等待管理员裁定）";
 pub const OBJECTION_WAITING: &str = "等待管理员裁定";
 pub const OBJECTION_REASON_REQUIRED: &str = "请写明理由：哪里与事实不符（最多 500 字）。";
-pub const OBJECTION_RAISED: &str = "已提出异议，等待管理员裁定。";
+pub const ME_MONTH_AHEAD: &str = "这个月还没到；下面显示的是本月。";
 
 /// The Chinese for a refusal of 申报好事, beside the field it belongs to.
 pub fn declare_problem(e: &ApiError) -> FieldProblem {

@@ -211,6 +211,8 @@ fn a_resident_lands_on_their_passbook_and_sees_only_their_own_lines(app: TestApp
     assert_eq!(page.status, 200);
     assert!(page.text.contains("月份格式应为"), "{}", page.text);
     assert!(page.text.contains("+50.00"), "this month instead");
+    let page = me.get("/me?month=2999-01");
+    assert!(page.text.contains("这个月还没到"), "{}", page.text);
     // Staff without a passbook keep their menu and are told /me is not theirs.
     let mut admin = Visitor::new(&app);
     admin.login_ok("admin", crate::common::ADMIN_PASSWORD);

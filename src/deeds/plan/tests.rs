@@ -366,5 +366,8 @@ fn a_person_has_one_undecided_objection_to_a_deed_at_a_time() {
     assert_eq!(results[1], Err(LedgerError::AlreadyObjected));
     assert!(results[2].is_ok(), "another person still may");
     assert!(results[3].is_ok());
-    assert!(results[4].is_ok(), "after the ruling, the same person may again");
+    assert!(
+        results[4].is_ok(),
+        "after the ruling, the same person may again"
+    );
 }

@@ -92,7 +92,11 @@ pub async fn show_mine(
         None | Some("") => this_month,
         Some(text) => match parse_month(text) {
             Ok(first) if first <= this_month => first,
-            _ => {
+            Ok(_) => {
+                problem = FieldProblem::on("month", words::ME_MONTH_AHEAD);
+                this_month
+            }
+            Err(_) => {
                 problem = FieldProblem::on("month", words::MONTH_INVALID);
                 this_month
             }
