@@ -91,6 +91,7 @@ pub fn console(cfg: &mut actix_web::web::ServiceConfig) {
     // Each concept registers its own pages.
     crate::users::web::routes(cfg);
     crate::shop::web::routes(cfg);
+    crate::passbook::web::routes(cfg);
     crate::members::web::routes(cfg);
     crate::deeds::web::routes(cfg);
     crate::reports::web::routes(cfg);

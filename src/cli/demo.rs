@@ -398,6 +398,7 @@ fn declare_season(
                 evidence: Vec::new(),
                 declared_by: resident.user,
                 on_behalf: false,
+                id: None,
             };
             let (deed, _) = submit(conn, &declaration, demo.calendar, now).map_err(fail)?;
             deeds.push(deed.id.into());
@@ -423,6 +424,7 @@ fn record_deduction(
         evidence: Vec::new(),
         declared_by: demo.staff.grid,
         on_behalf: true,
+        id: None,
     };
     let (deed, _) = submit(conn, &declaration, demo.calendar, now).map_err(fail)?;
     Ok(deed.id.into())

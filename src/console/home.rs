@@ -1,4 +1,5 @@
-//! The first page after login: the counter for those who serve it, otherwise the menu.
+//! The first page after login: the counter for those who serve it, a resident's own passbook
+//! for those who hold one, otherwise the menu.
 
 use actix_web::HttpResponse;
 use askama::Template;
@@ -20,6 +21,9 @@ pub async fn home(
 ) -> Result<HttpResponse, ConsoleError> {
     if person.may(Permission::Redeem) {
         return Ok(see_other("/counter"));
+    }
+    if person.user.member_id.is_some() {
+        return Ok(see_other("/me"));
     }
     render(&Home {
         chrome: Some(Chrome::new(&person, "/", state.clock.now())),

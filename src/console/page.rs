@@ -33,46 +33,84 @@ pub struct Chrome {
     pub now: String,
 }
 
-/// The menu entries in order: where, what it is called, who may see it.
-const MENU: &[(&str, &str, Option<Permission>)] = &[
-    ("/counter", words::MENU_COUNTER, Some(Permission::Redeem)),
+/// Who sees a menu entry.
+#[derive(Debug, Clone, Copy)]
+enum Shown {
+    /// Everyone signed in.
+    Always,
+    /// Those whose roles hold the permission.
+    To(Permission),
+    /// Those whose account is linked to a member's passbook.
+    PassbookHolders,
+    /// Passbook holders whose roles also hold the permission.
+    PassbookHoldersWith(Permission),
+}
+
+/// The menu entries in order: where, what it is called, who may see it. A resident's own pages
+/// come first; staff without a passbook see none of them.
+const MENU: &[(&str, &str, Shown)] = &[
+    ("/me", words::MENU_MINE, Shown::PassbookHolders),
+    ("/me/deeds", words::MENU_MY_DEEDS, Shown::PassbookHolders),
+    (
+        "/me/declare",
+        words::MENU_DECLARE,
+        Shown::PassbookHoldersWith(Permission::DeclareOwnDeeds),
+    ),
+    ("/shop", words::MENU_SHOP, Shown::PassbookHolders),
+    (
+        "/counter",
+        words::MENU_COUNTER,
+        Shown::To(Permission::Redeem),
+    ),
     (
         "/counter/register",
         words::MENU_REGISTER,
-        Some(Permission::ReadRegister),
+        Shown::To(Permission::ReadRegister),
     ),
-    ("/desk", words::MENU_DESK, Some(Permission::FirstCheck)),
+    ("/desk", words::MENU_DESK, Shown::To(Permission::FirstCheck)),
     (
         "/desk/record",
         words::MENU_RECORD,
-        Some(Permission::DeclareForOthers),
+        Shown::To(Permission::DeclareForOthers),
     ),
-    ("/board", words::MENU_BOARD, None),
-    ("/honor-roll", words::MENU_HONOR_ROLL, None),
+    ("/board", words::MENU_BOARD, Shown::Always),
+    ("/honor-roll", words::MENU_HONOR_ROLL, Shown::Always),
     (
         "/members",
         words::MENU_MEMBERS,
-        Some(Permission::RegisterMembers),
+        Shown::To(Permission::RegisterMembers),
     ),
-    ("/goods", words::MENU_GOODS, Some(Permission::ManageGoods)),
-    ("/rules", words::MENU_RULES, Some(Permission::ManageRules)),
-    ("/users", words::MENU_USERS, Some(Permission::ManageUsers)),
+    (
+        "/goods",
+        words::MENU_GOODS,
+        Shown::To(Permission::ManageGoods),
+    ),
+    (
+        "/rules",
+        words::MENU_RULES,
+        Shown::To(Permission::ManageRules),
+    ),
+    (
+        "/users",
+        words::MENU_USERS,
+        Shown::To(Permission::ManageUsers),
+    ),
     (
         "/reports",
         words::MENU_REPORTS,
-        Some(Permission::ReadReports),
+        Shown::To(Permission::ReadReports),
     ),
     (
         "/audit/verify",
         words::MENU_VERIFY,
-        Some(Permission::VerifyLedger),
+        Shown::To(Permission::VerifyLedger),
     ),
     (
         "/audit/journal",
         words::MENU_JOURNAL,
-        Some(Permission::ReadJournal),
+        Shown::To(Permission::ReadJournal),
     ),
-    ("/password", words::MENU_PASSWORD, None),
+    ("/password", words::MENU_PASSWORD, Shown::Always),
 ];
 
 impl Chrome {
@@ -80,7 +118,15 @@ impl Chrome {
     pub fn new(person: &Person, active: &str, now_utc: NaiveDateTime) -> Chrome {
         let menu = MENU
             .iter()
-            .filter(|(_, _, needs)| needs.is_none_or(|p| person.may(p)))
+            .filter(|(_, _, shown)| {
+                let holder = person.user.member_id.is_some();
+                match *shown {
+                    Shown::Always => true,
+                    Shown::To(p) => person.may(p),
+                    Shown::PassbookHolders => holder,
+                    Shown::PassbookHoldersWith(p) => holder && person.may(p),
+                }
+            })
             .map(|(href, label, _)| MenuItem {
                 href,
                 label,

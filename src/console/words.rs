@@ -467,3 +467,64 @@ pub fn deed_action_name(action: &str) -> &'static str {
         _ => "其他",
     }
 }
+
+// ---- The residents' own pages (我的存折, 我的申报, 申报好事, 商品, 提出异议): src/passbook/web/mine.rs,
+// src/deeds/web/mine.rs, src/deeds/web/object.rs, src/shop/web/on_sale.rs.
+pub const MENU_MINE: &str = "我的存折";
+pub const MENU_MY_DEEDS: &str = "我的申报";
+pub const MENU_DECLARE: &str = "申报好事";
+pub const MENU_SHOP: &str = "商品";
+/// Who recorded a line or a step that no person made (the notice sweeper).
+pub const ME_RECORDER_SYSTEM: &str = "系统（公示期满自动入账）";
+pub const MY_DEED_FIRST_CHECK: &str = "待初审";
+pub const MY_DEED_DECISION: &str = "待审批";
+pub const MY_DEED_OBJECTED: &str = "（有人提出异议，等待管理员裁定）";
+pub const OBJECTION_WAITING: &str = "等待管理员裁定";
+pub const OBJECTION_REASON_REQUIRED: &str = "请写明理由：哪里与事实不符（最多 500 字）。";
+pub const ME_MONTH_AHEAD: &str = "这个月还没到；下面显示的是本月。";
+
+/// The Chinese for a refusal of 申报好事, beside the field it belongs to.
+pub fn declare_problem(e: &ApiError) -> FieldProblem {
+    let field = text(e, "field");
+    let (field, message): (&str, String) = match (e.code, field.as_str()) {
+        ("validation_failed", "occurred_on") if e.detail.contains("future") => {
+            ("occurred_on", "日期不能晚于今天。".into())
+        }
+        ("validation_failed", "occurred_on") if e.detail.contains("days ago") => (
+            "occurred_on",
+            "这个日期太早了，已过了本社区允许补报的天数。请联系网格员。".into(),
+        ),
+        ("validation_failed", "occurred_on") => ("occurred_on", "日期应写成 2026-12-02。".into()),
+        ("validation_failed", "description") => (
+            "description",
+            "请写下做了什么（最多 500 字），例如：帮邻居王奶奶买菜。".into(),
+        ),
+        ("validation_failed", "quantity") => ("quantity", RECORD_QUANTITY_INVALID.into()),
+        ("rule_inactive", _) | ("not_found", _) => ("rule", "这条细则已停用，请另选一条。".into()),
+        ("idempotency_key_reused", _) => (
+            "form",
+            "这张申报单已经提交过了，内容和这次不同。请重新打开“申报好事”再填一张。".into(),
+        ),
+        _ => {
+            let mut p = problem(e);
+            if p.field.is_empty() {
+                p.field = "form".into();
+            }
+            return p;
+        }
+    };
+    FieldProblem::on(field, message)
+}
+
+/// The Chinese for a refused objection, above the form.
+pub fn objection_problem(e: &ApiError) -> FieldProblem {
+    let message = match e.code {
+        "invalid_transition" => {
+            "这一项已不在公示期（公示已结束，或已退回重审），不能再提出异议。".to_string()
+        }
+        "validation_failed" => OBJECTION_REASON_REQUIRED.to_string(),
+        "already_objected" => "您已对这一项提出过异议，正在等待管理员裁定，不用再提。".to_string(),
+        _ => problem(e).message,
+    };
+    FieldProblem::on("form", message)
+}

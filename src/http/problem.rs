@@ -272,6 +272,10 @@ impl From<LedgerError> for ApiError {
             )
             .with("count", count),
             LedgerError::ObjectionNotFound => ApiError::not_found("objection"),
+            LedgerError::AlreadyObjected => ApiError::conflict(
+                "already_objected",
+                "your objection to this deed is still undecided; an admin rules on it first",
+            ),
             LedgerError::ObjectionRuled { status } => ApiError::conflict(
                 "objection_ruled",
                 format!("the objection was already {status}"),

@@ -116,6 +116,8 @@ pub enum LedgerError {
     ObjectionsUndecided { count: usize },
     #[error("objection not found")]
     ObjectionNotFound,
+    #[error("this user's objection to the deed is still undecided")]
+    AlreadyObjected,
     #[error("the objection was already {status}")]
     ObjectionRuled { status: String },
     #[error("the idempotency key was taken by a concurrent request")]

@@ -268,7 +268,10 @@ fn a_resident_reads_the_honor_roll_with_shared_ranks(app: TestApp) {
     let month = this_month(f.offset_minutes);
     let mut resident = Visitor::new(&app);
     resident.login_ok(RESIDENT, RESIDENT_PASSWORD);
+    // A resident lands on their passbook, whose menu holds the roll.
     let home = resident.get("/");
+    assert_eq!((home.status, home.location.as_str()), (303, "/me"));
+    let home = resident.get("/me");
     assert!(home.text.contains("href=\"/honor-roll\""), "{}", home.text);
     let page = resident.get("/honor-roll");
     assert_eq!(page.status, 200, "{}", page.text);
@@ -392,7 +395,7 @@ fn the_board_and_the_honor_roll_print_on_a4(app: TestApp) {
     browser.fill("#username", RESIDENT);
     browser.fill("#password", RESIDENT_PASSWORD);
     browser.click("#login-form button[type=submit]");
-    browser.wait_for_path("/");
+    browser.wait_for_path("/me");
     browser.click(".menu a[href='/board']");
     browser.wait_for_path("/board");
     assert_eq!(browser.text("table.notices td.who"), "钱*");

@@ -28,6 +28,7 @@ mod console_board;
 mod console_browser;
 mod console_desk;
 mod console_reports;
+mod console_residents;
 mod dates;
 mod deeds;
 mod hardening;

@@ -211,7 +211,7 @@ pub async fn withdraw_deed(
         problems::BadRequest,
         problems::Unauthorized,
         problems::NotFound,
-        (status = 409, description = "invalid_transition: not on notice", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "invalid_transition: not on notice; already_objected: the user's own objection to it is undecided", body = Problem, content_type = "application/problem+json"),
         problems::PayloadTooLarge,
         problems::UnsupportedMediaType,
         problems::Unprocessable,
@@ -229,7 +229,8 @@ pub async fn object_to_deed(
 }
 
 /// Records an objection. Anyone in the community may object to what is on the public board,
-/// including residents who cannot otherwise see the deed; the board itself is public.
+/// including residents who cannot otherwise see the deed; the board itself is public. A person
+/// has one undecided objection to a deed at a time.
 pub async fn raise_objection(
     state: &AppState,
     user: &AuthUser,

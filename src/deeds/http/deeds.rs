@@ -181,6 +181,7 @@ fn submit_problem(e: SubmitError) -> ApiError {
         SubmitError::DeductionNotAllowed => {
             ApiError::forbidden("deductions are recorded by reviewers and admins")
         }
+        SubmitError::IdTaken => crate::http::idempotency::key_reused(),
         SubmitError::Database(e) => e.into(),
     }
 }
@@ -242,6 +243,17 @@ pub async fn declare_deed(
     user: &AuthUser,
     r: SubmitDeedRequest,
 ) -> Result<DeedView, ApiError> {
+    declare_deed_as(state, user, r, None).await
+}
+
+/// [`declare_deed`], the deed to have the id `id` when one is given: the console's 申报好事
+/// makes one per drawing of its form, so a double submit records one deed and answers it again.
+pub async fn declare_deed_as(
+    state: &AppState,
+    user: &AuthUser,
+    r: SubmitDeedRequest,
+    id: Option<DeedId>,
+) -> Result<DeedView, ApiError> {
     let member_id = MemberId(r.member_id);
     let on_behalf = user.may(Permission::DeclareForOthers);
     if !on_behalf {
@@ -284,6 +296,7 @@ pub async fn declare_deed(
         evidence,
         declared_by: user.user_id,
         on_behalf,
+        id,
     };
     let now = state.clock.now();
     let (deed, member) = with_conn(state, move |conn| {

@@ -594,6 +594,16 @@ impl Deeds<'_> {
             .after(DeedAction::Object, ReviewStages::One, true)
             .filter(|_| deed.notice_ends_at.is_some_and(|end| c.clock_now < end))
             .ok_or_else(|| refused(&deed, DeedAction::Object))?;
+        // One undecided objection per person and deed: saying it again adds nothing for the
+        // admin to rule on. After a ruling the person may object again while the notice runs.
+        let undecided_own = self
+            .pending
+            .objections(self.view, deed.id.into())
+            .iter()
+            .any(|o| o.raised_by == actor.user_id.into() && o.status == ObjectionStatus::Open);
+        if undecided_own {
+            return Err(LedgerError::AlreadyObjected);
+        }
         let objection = ObjectionRow {
             id: DbUuid(self.batch.ids.next_id()),
             deed_id: deed.id,

@@ -345,3 +345,29 @@ fn nobody_objects_once_the_notice_is_over_nor_rules_on_their_own_deed() {
     );
     assert!(matches!(results[1], Err(LedgerError::SelfDealing(_))));
 }
+
+#[test]
+fn a_person_has_one_undecided_objection_to_a_deed_at_a_time() {
+    let (ledger, deeds) = on_notice();
+    let first = run_all(&ledger, &deeds, vec![(object(70), now())]);
+    let objection = first[0].as_ref().unwrap().objection.as_ref().unwrap().id.0;
+    let results = run_all(
+        &ledger,
+        &deeds,
+        vec![
+            (object(70), now()),
+            (object(70), now()),
+            (object(71), now()),
+            (rule(objection, false, Some("核实无误")), now()),
+            (object(70), now()),
+        ],
+    );
+    assert!(results[0].is_ok());
+    assert_eq!(results[1], Err(LedgerError::AlreadyObjected));
+    assert!(results[2].is_ok(), "another person still may");
+    assert!(results[3].is_ok());
+    assert!(
+        results[4].is_ok(),
+        "after the ruling, the same person may again"
+    );
+}

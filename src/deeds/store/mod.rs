@@ -365,6 +365,34 @@ pub fn events_of(conn: &mut DbConn, deed: DeedId) -> QueryResult<Vec<DeedEventRo
         .load(conn)
 }
 
+/// A member's deeds, newest first, at most `limit`: the resident's 我的申报.
+pub fn member_deeds_newest(
+    conn: &mut DbConn,
+    community: CommunityId,
+    member: MemberId,
+    limit: i64,
+) -> QueryResult<Vec<DeedRow>> {
+    deeds::table
+        .filter(deeds::community_id.eq(DbUuid::from(community)))
+        .filter(deeds::member_id.eq(DbUuid::from(member)))
+        .order(deeds::id.desc())
+        .limit(limit)
+        .select(DeedRow::as_select())
+        .load(conn)
+}
+
+/// The history of these deeds, oldest first, in one query.
+pub fn events_of_deeds(conn: &mut DbConn, ids: &[DbUuid]) -> QueryResult<Vec<DeedEventRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    deed_events::table
+        .filter(deed_events::deed_id.eq_any(ids))
+        .order(deed_events::id.asc())
+        .select(DeedEventRow::as_select())
+        .load(conn)
+}
+
 /// Every objection to a deed, oldest first.
 pub fn objections_of(conn: &mut DbConn, deed: DeedId) -> QueryResult<Vec<ObjectionRow>> {
     deed_objections::table

@@ -28,6 +28,10 @@ pub struct Declaration {
     pub declared_by: UserId,
     /// Declared for someone else by a reviewer or admin, who may also record deductions.
     pub on_behalf: bool,
+    /// The id the deed is to have, chosen by the declarer's form when it was drawn: the same
+    /// declaration sent twice under it (a double click, a retried POST) records one deed and
+    /// answers it both times. `None` makes a fresh id.
+    pub id: Option<DeedId>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,8 +46,36 @@ pub enum SubmitError {
     RuleInactive,
     #[error("deductions are recorded by reviewers and admins")]
     DeductionNotAllowed,
+    /// The id was already taken by another declaration (another person's, or different words).
+    #[error("this declaration's id was used for a different declaration")]
+    IdTaken,
     #[error(transparent)]
     Database(#[from] DieselError),
+}
+
+/// The deed already recorded under the declaration's id, when this very declaration made it;
+/// refused when the id holds something else.
+fn recorded_before(
+    conn: &mut DbConn,
+    d: &Declaration,
+    quantity: i64,
+) -> Result<Option<(DeedRow, MemberRow)>, SubmitError> {
+    let Some(id) = d.id else { return Ok(None) };
+    let Some(deed) = super::deed_by_id(conn, d.community, id)? else {
+        return Ok(None);
+    };
+    let same = deed.submitted_by == d.declared_by.into()
+        && deed.member_id == d.member.into()
+        && deed.rule_id == d.rule.into()
+        && deed.quantity == quantity
+        && deed.occurred_on == d.occurred_on.format("%Y-%m-%d").to_string()
+        && deed.description == d.description;
+    if !same {
+        return Err(SubmitError::IdTaken);
+    }
+    let (member, _) =
+        member_with_account(conn, d.community, d.member)?.ok_or(SubmitError::MemberNotFound)?;
+    Ok(Some((deed, member)))
 }
 
 /// Checks the declaration against the community's settings and the rule, and records the deed
@@ -67,9 +99,12 @@ pub fn submit(
         return Err(SubmitError::DeductionNotAllowed);
     }
     let quantity = parse_quantity("quantity", d.quantity, version.unit)?;
+    if let Some(earlier) = recorded_before(conn, d, quantity)? {
+        return Ok(earlier);
+    }
     let (counted, points) = deed_points(quantity, version.per_deed_cap, version.points)?;
     let deed = DeedRow {
-        id: DeedId::new().into(),
+        id: d.id.unwrap_or_default().into(),
         community_id: d.community.into(),
         member_id: member.id,
         account_id: account.id,
@@ -107,6 +142,15 @@ pub fn submit(
         reason: None,
         created_at: now,
     };
-    db::write_transaction(conn, |conn| super::insert_deed(conn, &deed, &event))?;
-    Ok((deed, member))
+    match db::write_transaction(conn, |conn| super::insert_deed(conn, &deed, &event)) {
+        Ok(()) => Ok((deed, member)),
+        // The same declaration sent twice at once: the one that lost the race answers the deed
+        // the other recorded.
+        Err(DieselError::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
+            if d.id.is_some() =>
+        {
+            recorded_before(conn, d, quantity)?.ok_or(SubmitError::IdTaken)
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -20,6 +20,7 @@ const COMMUNITY_CODE_CHARS_MAX: usize = 64;
 
 /// One deed on the board, as the page writes it.
 pub struct BoardRow {
+    pub deed_id: String,
     pub member_name: String,
     pub rule_name: String,
     pub description: String,
@@ -43,12 +44,13 @@ pub struct Board {
     pub printed: String,
 }
 
-fn rows_of(notices: &[Notice], calendar: LocalCalendar) -> Vec<BoardRow> {
+pub fn rows_of(notices: &[Notice], calendar: LocalCalendar) -> Vec<BoardRow> {
     notices
         .iter()
         .map(|n| {
             let deduction = n.direction == Direction::Deduct;
             BoardRow {
+                deed_id: n.deed_id.0.to_string(),
                 member_name: n.member_name.clone(),
                 rule_name: n.rule_name.clone(),
                 description: n.description.clone(),
@@ -129,6 +131,13 @@ struct BoardPage {
     /// The reader's roles see full names on screen (never on the print).
     full_names: bool,
     print_path: String,
+    /// Back from 提出异议: the objection is recorded.
+    objected: bool,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct BoardQuery {
+    objected: Option<String>,
 }
 
 #[derive(Template)]
@@ -142,6 +151,7 @@ struct BoardPrint {
 pub async fn show_board(
     state: web::Data<AppState>,
     person: Person,
+    query: web::Query<BoardQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     let notices = notice_board(&state, &person.user).await?;
     let board = board_of(&state, &place_of(&person), notices).await?;
@@ -151,6 +161,7 @@ pub async fn show_board(
         public: false,
         full_names: person.may(Permission::ReadBoardNames),
         print_path: "/board/print".into(),
+        objected: query.objected.is_some(),
     })
 }
 
@@ -181,6 +192,7 @@ pub async fn show_public_board(
         board,
         public: true,
         full_names: false,
+        objected: false,
     })
 }
 

@@ -85,29 +85,18 @@ pub struct RecordForm {
     step: String,
 }
 
-async fn blank(
-    state: &AppState,
-    person: &Person,
-    member: Option<MemberId>,
-    form: &RecordForm,
-) -> Result<RecordPage, ConsoleError> {
-    let community = person.user.community_id;
-    let chosen = form.rule.clone();
-    let (name, rules) = with_conn(state, move |conn| {
-        let name = match member {
-            Some(m) => crate::members::store::member_with_account(conn, community, m)?
-                .map(|(m, _)| format!("{}（{}）", m.name, m.member_no)),
-            None => None,
-        };
-        let rules = store::list_rules(conn, community, Some("active"), None, RULES_MAX)?;
-        Ok((name, rules))
-    })
-    .await?;
-    if member.is_some() && name.is_none() {
-        return Err(ConsoleError::NotFound);
-    }
+/// The published schedule as the form's choices, grouped by category with points and unit; only
+/// the rules that give points when `earn_only` (a resident declares no deductions).
+pub fn schedule(
+    rules: &[(store::RuleRow, store::RuleVersionRow)],
+    chosen: &str,
+    earn_only: bool,
+) -> Vec<Category> {
     let mut categories: Vec<Category> = Vec::new();
-    for (rule, version) in &rules {
+    for (rule, version) in rules {
+        if earn_only && version.direction != crate::deeds::model::Direction::Earn {
+            continue;
+        }
         let unit = if version.unit == Unit::Hour {
             "小时"
         } else {
@@ -131,6 +120,81 @@ async fn blank(
             }),
         }
     }
+    categories
+}
+
+/// The rules of the schedule in force, for the forms that offer them.
+pub async fn rules_in_force(
+    state: &AppState,
+    community: crate::kernel::CommunityId,
+) -> Result<Vec<(store::RuleRow, store::RuleVersionRow)>, ConsoleError> {
+    Ok(with_conn(state, move |conn| {
+        Ok(store::list_rules(
+            conn,
+            community,
+            Some("active"),
+            None,
+            RULES_MAX,
+        )?)
+    })
+    .await?)
+}
+
+/// What the form's rule and quantity are worth, computed as the deed will be (the rule version
+/// in force, its per-deed cap): (rule, quantity, points in hundredths), or the problem beside
+/// the field that is wrong.
+pub async fn worth_of(
+    state: &AppState,
+    community: crate::kernel::CommunityId,
+    rule: &str,
+    quantity: &str,
+) -> Result<Result<(uuid::Uuid, f64, i64), FieldProblem>, ConsoleError> {
+    let Ok(rule) = uuid::Uuid::parse_str(rule) else {
+        return Ok(Err(FieldProblem::on("rule", words::RECORD_RULE_REQUIRED)));
+    };
+    let Ok(quantity) = quantity.trim().parse::<f64>() else {
+        return Ok(Err(FieldProblem::on(
+            "quantity",
+            words::RECORD_QUANTITY_INVALID,
+        )));
+    };
+    let current = with_conn(state, move |conn| {
+        Ok(store::rule_with_current(conn, community, RuleId(rule))?)
+    })
+    .await?;
+    let Some((_, version)) = current else {
+        return Ok(Err(FieldProblem::on("rule", words::RECORD_RULE_REQUIRED)));
+    };
+    let counted = parse_quantity("quantity", quantity, version.unit)
+        .and_then(|q| deed_points(q, version.per_deed_cap, version.points));
+    Ok(match counted {
+        Ok((_, worth)) => Ok((rule, quantity, worth)),
+        Err(_) => Err(FieldProblem::on("quantity", words::RECORD_QUANTITY_INVALID)),
+    })
+}
+
+async fn blank(
+    state: &AppState,
+    person: &Person,
+    member: Option<MemberId>,
+    form: &RecordForm,
+) -> Result<RecordPage, ConsoleError> {
+    let community = person.user.community_id;
+    let chosen = form.rule.clone();
+    let (name, rules) = with_conn(state, move |conn| {
+        let name = match member {
+            Some(m) => crate::members::store::member_with_account(conn, community, m)?
+                .map(|(m, _)| format!("{}（{}）", m.name, m.member_no)),
+            None => None,
+        };
+        let rules = store::list_rules(conn, community, Some("active"), None, RULES_MAX)?;
+        Ok((name, rules))
+    })
+    .await?;
+    if member.is_some() && name.is_none() {
+        return Err(ConsoleError::NotFound);
+    }
+    let categories = schedule(&rules, &chosen, false);
     let today = person.community.calendar.day_of(state.clock.now());
     Ok(RecordPage {
         chrome: Some(Chrome::new(person, "/desk/record", state.clock.now())),
@@ -227,34 +291,12 @@ pub async fn record(
         page.problem = problem;
         render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
     };
-    let Ok(rule) = uuid::Uuid::parse_str(&form.rule) else {
-        return again(page, FieldProblem::on("rule", words::RECORD_RULE_REQUIRED));
-    };
-    let Ok(quantity) = form.quantity.trim().parse::<f64>() else {
-        return again(
-            page,
-            FieldProblem::on("quantity", words::RECORD_QUANTITY_INVALID),
-        );
-    };
     let community = person.user.community_id;
-    let current = with_conn(&state, move |conn| {
-        Ok(store::rule_with_current(conn, community, RuleId(rule))?)
-    })
-    .await?;
-    let Some((_, version)) = current else {
-        return again(page, FieldProblem::on("rule", words::RECORD_RULE_REQUIRED));
-    };
-    let counted = parse_quantity("quantity", quantity, version.unit)
-        .and_then(|q| deed_points(q, version.per_deed_cap, version.points));
-    let (_, worth) = match counted {
-        Ok(c) => c,
-        Err(_) => {
-            return again(
-                page,
-                FieldProblem::on("quantity", words::RECORD_QUANTITY_INVALID),
-            )
-        }
-    };
+    let (rule, quantity, worth) =
+        match worth_of(&state, community, &form.rule, &form.quantity).await? {
+            Ok(found) => found,
+            Err(problem) => return again(page, problem),
+        };
     if form.step != "submit" {
         page.preview = points(worth);
         return render(&page);

@@ -553,3 +553,17 @@ pub async fn get_balance(
         seq,
     }))
 }
+
+/// Every line of an account's statement for a period of local dates, checked against who may
+/// read it as the API checks it: the one read behind the console's 我的存折.
+pub fn period_statement(
+    conn: &mut DbConn,
+    user: &AuthUser,
+    account_id: AccountId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Statement, ApiError> {
+    let p = period(conn, user, account_id, Some(from), Some(to))?;
+    let lines = all_lines(conn, &p)?;
+    Ok(statement(&p, lines, None))
+}

@@ -1,8 +1,10 @@
 //! The shop counter (积分超市柜台) in the console: find the resident, their card and the goods,
-//! the basket, the receipt and its prints, voids, and the day's register.
+//! the basket, the receipt and its prints, voids, and the day's register; and the goods on sale
+//! as residents read them at home (商品).
 
 pub mod counter;
 pub mod goods;
+pub mod on_sale;
 pub mod receipts;
 pub mod register;
 
@@ -11,7 +13,8 @@ use actix_web::web::{get, post, ServiceConfig};
 use crate::console::resource;
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(resource("/counter").route(get().to(counter::find)))
+    cfg.service(resource("/shop").route(get().to(on_sale::show_shop)))
+        .service(resource("/counter").route(get().to(counter::find)))
         .service(resource("/counter/register").route(get().to(register::show_register)))
         .service(resource("/counter/members/{id}").route(get().to(counter::show_card)))
         .service(resource("/counter/members/{id}/basket").route(get().to(counter::show_basket)))

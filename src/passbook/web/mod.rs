@@ -1,0 +1,12 @@
+//! The passbook's pages in the console: a resident's own passbook (我的存折), month by month.
+//! The printed passbook and the downloads are pages of their own (`/passbook/{account}/…`).
+
+pub mod mine;
+
+use actix_web::web::{get, ServiceConfig};
+
+use crate::console::resource;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(resource("/me").route(get().to(mine::show_mine)));
+}
