@@ -5,7 +5,7 @@
 use crate::auth::password::{PASSWORD_CHARS_MAX, PASSWORD_CHARS_MIN};
 use crate::http::problem::ApiError;
 use crate::kernel::{AccountKind, Role};
-use crate::users::model::USERNAME_CHARS_MAX;
+use crate::users::model::{DISPLAY_NAME_CHARS_MAX, USERNAME_CHARS_MAX};
 
 use super::page::FieldProblem;
 
@@ -241,6 +241,10 @@ pub fn user_problem(e: &ApiError) -> FieldProblem {
                 "重置次数太多，请 {} 秒后再试。",
                 e.retry_after_seconds.unwrap_or(60)
             ),
+        ),
+        "validation_failed" if field == "display_name" => (
+            "display_name",
+            format!("姓名须为 1 到 {DISPLAY_NAME_CHARS_MAX} 个字（前后空格不算）。"),
         ),
         "validation_failed" if field == "username" => (
             "username",

@@ -60,6 +60,10 @@ pub struct StatementLine {
     pub hash: String,
     /// Who recorded it (username); null for the notice sweeper.
     pub recorder: Option<String>,
+    /// Who recorded it as people know them: the user's display name, else their member's name,
+    /// else the username; null for the notice sweeper.
+    #[schema(example = "王秀英")]
+    pub recorder_name: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -176,7 +180,8 @@ fn line_view(row: &StatementRow) -> StatementLine {
         balance_after: Points::from_hundredths(posting.balance_after).to_string(),
         journal_seq: entry.seq,
         hash: entry.hash.chars().take(HASH_PREFIX_CHARS).collect(),
-        recorder: recorder.clone(),
+        recorder: recorder.as_ref().map(|r| r.username.clone()),
+        recorder_name: recorder.as_ref().map(|r| r.name.clone()),
     }
 }
 
