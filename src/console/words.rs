@@ -471,3 +471,15 @@ pub fn deed_action_name(action: &str) -> &'static str {
         _ => "其他",
     }
 }
+
+// The printed passbook (存折, /passbook/{account_id}/print): the rows a bookkeeper writes.
+pub const PASSBOOK_SYSTEM: &str = "系统";
+/// Page 1 of a period that starts after the passbook was opened.
+pub const PASSBOOK_BROUGHT_IN: &str = "上期结转";
+/// Page 1 of the whole passbook, from its opening.
+pub const PASSBOOK_OPENING: &str = "期初余额";
+pub const PASSBOOK_CARRIED_IN: &str = "承前页";
+pub const PASSBOOK_CARRIED_OUT: &str = "过次页";
+pub const PASSBOOK_PERIOD_TOTAL: &str = "本期合计";
+/// The period's start when none was asked.
+pub const PASSBOOK_FROM_OPENING: &str = "开户";
