@@ -637,6 +637,20 @@ fn a_61_line_passbook_prints_to_pdf_one_sheet_per_page_in_both_sizes(app: TestAp
         let pdf = browser.print_pdf(&format!("passbook-print-{size}"), 21.0, 29.7);
         assert_eq!(pdf_pages(&pdf), 72 / per_page, "full sheets in {size}");
     }
+
+    // Where the names come from: the admin's 用户账号 pages with their 姓名 field.
+    let admin = Browser::start(1366, 768).expect("a second browser");
+    admin.goto(&app.url("/login"));
+    admin.fill("#username", "admin");
+    admin.fill("#password", crate::common::ADMIN_PASSWORD);
+    admin.click("#login-form button[type=submit]");
+    admin.wait_for_path_prefix("/");
+    admin.goto(&app.url("/users"));
+    assert!(admin.text("table.users").contains(CLERK_NAME));
+    admin.screenshot("passbook-print-users-list");
+    admin.click("table.users tr:nth-child(2) a");
+    admin.wait_for_path_prefix("/users/");
+    admin.screenshot("passbook-print-user-edit");
 }
 
 mod browser {

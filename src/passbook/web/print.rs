@@ -36,6 +36,7 @@ use crate::passbook::http::statements::{passbook_statement, Statement, Statement
 pub const PASSBOOK_PAGE_LINES: usize = 24;
 /// Lines on one sheet of the large print (17 px type, 9.5 mm rows), measured the same way.
 pub const PASSBOOK_PAGE_LINES_LARGE: usize = 18;
+const _: () = assert!(PASSBOOK_PAGE_LINES_LARGE < PASSBOOK_PAGE_LINES);
 
 /// The two sizes of the print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -363,4 +364,124 @@ pub async fn get_passbook(
     let account_id = AccountId(path.into_inner());
     let html = render_passbook(&state, user, account_id, query.into_inner()).await?;
     Ok(html_response(html))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::passbook::http::statements::StatementHeader;
+
+    /// A statement from `opening` with one line per amount (positive in, negative out), all
+    /// recorded by 王主任 except the last, credited by the notice sweeper.
+    fn statement(opening: i64, amounts: &[i64], from: Option<&str>) -> Statement {
+        let mut balance = opening;
+        let (mut total_in, mut total_out) = (0, 0);
+        let count = amounts.len();
+        let lines = amounts
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| {
+                balance += a;
+                total_in += a.max(0);
+                total_out += (-a).max(0);
+                StatementLine {
+                    seq: i as i64 + 1,
+                    posted_at: "2026-12-01T18:34:30.734509Z".into(),
+                    kind: "correction".into(),
+                    kind_label: "更正".into(),
+                    description: "补记".into(),
+                    reference_id: None,
+                    amount_in: Points::from_hundredths(a.max(0)).to_string(),
+                    amount_out: Points::from_hundredths((-a).max(0)).to_string(),
+                    balance_after: Points::from_hundredths(balance).to_string(),
+                    journal_seq: i as i64 + 1,
+                    hash: "00".into(),
+                    recorder: (i + 1 < count).then(|| "wang".into()),
+                    recorder_name: (i + 1 < count).then(|| "王主任".into()),
+                }
+            })
+            .collect();
+        Statement {
+            account: StatementHeader {
+                id: uuid::Uuid::nil(),
+                kind: "member".into(),
+                member_no: Some("M000001".into()),
+                member_name: Some("张三".into()),
+                community_code: "demo".into(),
+                community_name: "示范社区".into(),
+            },
+            from: from.map(str::to_string),
+            to: None,
+            opening_balance: Points::from_hundredths(opening).to_string(),
+            closing_balance: Points::from_hundredths(balance).to_string(),
+            total_in: Points::from_hundredths(total_in).to_string(),
+            total_out: Points::from_hundredths(total_out).to_string(),
+            lines,
+            next_cursor: None,
+        }
+    }
+
+    fn figures(row: &CarryRow) -> (&str, &str, &str, &str) {
+        (row.label, &row.amount_in, &row.amount_out, &row.balance)
+    }
+
+    #[test]
+    fn each_sheet_carries_in_what_the_sheet_before_carried_out() {
+        // 5 lines of 3 a sheet: +10.00, -2.50, +1.00 | +4.00, -0.50.
+        let s = statement(2000, &[1000, -250, 100, 400, -50], Some("2026-12-01"));
+        let pages = paginate(&s, LocalCalendar::new(480), 3);
+        assert_eq!(pages.len(), 2);
+        assert_eq!(figures(&pages[0].opening), ("上期结转", "", "", "20.00"));
+        assert_eq!(
+            figures(&pages[0].closing),
+            ("过次页", "11.00", "2.50", "28.50")
+        );
+        assert_eq!(
+            figures(&pages[1].opening),
+            ("承前页", "11.00", "2.50", "28.50")
+        );
+        assert_eq!(
+            figures(&pages[1].closing),
+            ("本期合计", "15.00", "3.00", "32.00")
+        );
+        assert_eq!(pages[1].closing.class, "total");
+        assert!(pages[1].last && !pages[0].last);
+        assert_eq!(pages[1].lines.len(), 2);
+        // Local dates (+08:00): 18:34 UTC on the 1st is the 2nd in the community.
+        assert_eq!(pages[0].lines[0].date, "2026-12-02");
+        assert_eq!(pages[0].lines[1].amount_out, "2.50");
+        assert_eq!(
+            pages[0].lines[1].amount_in, "",
+            "nothing in: the cell is blank"
+        );
+        assert_eq!(pages[0].lines[0].recorder, "王主任");
+        assert_eq!(pages[1].lines[1].recorder, "系统", "the notice sweeper");
+    }
+
+    #[test]
+    fn a_full_last_sheet_takes_no_extra_sheet_and_an_empty_period_takes_one() {
+        let s = statement(0, &[100; 6], None);
+        let pages = paginate(&s, LocalCalendar::new(480), 3);
+        assert_eq!(pages.len(), 2);
+        assert_eq!(figures(&pages[0].opening), ("期初余额", "", "", "0.00"));
+        assert_eq!(
+            figures(&pages[1].closing),
+            ("本期合计", "6.00", "0.00", "6.00")
+        );
+        let empty = statement(1234, &[], Some("2026-12-01"));
+        let pages = paginate(&empty, LocalCalendar::new(480), 3);
+        assert_eq!(pages.len(), 1);
+        assert!(pages[0].lines.is_empty());
+        assert_eq!(
+            figures(&pages[0].closing),
+            ("本期合计", "0.00", "0.00", "12.34")
+        );
+    }
+
+    #[test]
+    fn the_print_size_is_normal_or_large_and_nothing_else() {
+        assert_eq!(PrintSize::parse(None).unwrap(), PrintSize::Normal);
+        assert_eq!(PrintSize::parse(Some("large")).unwrap(), PrintSize::Large);
+        assert!(PrintSize::parse(Some("huge")).is_err());
+    }
 }
