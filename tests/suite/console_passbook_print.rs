@@ -651,6 +651,37 @@ fn a_61_line_passbook_prints_to_pdf_one_sheet_per_page_in_both_sizes(app: TestAp
     admin.click("table.users tr:nth-child(2) a");
     admin.wait_for_path_prefix("/users/");
     admin.screenshot("passbook-print-user-edit");
+
+    // The longest names a roster holds are cut on the sheet, never pushed off it.
+    let long = app.create_member(&format!("欧阳{}", "长".repeat(40)));
+    let resp = app.adjust(
+        "long",
+        long["id"].as_str().unwrap(),
+        "12345.67",
+        "opening_balance",
+        &"很长的摘要".repeat(10),
+    );
+    assert_eq!(resp.status, 201, "{}", resp.text);
+    admin.goto(&app.url(&format!(
+        "/passbook/{}/print?size=large",
+        long["account_id"].as_str().unwrap()
+    )));
+    let overflow = admin.execute(
+        "const s = document.querySelector('.passbook-sheet'); \
+         return [...s.querySelectorAll('.sheet-title > *, .sheet-who > span, table')].filter(e => e.getBoundingClientRect().right > s.getBoundingClientRect().right + 1).map(e => e.tagName + '.' + e.className + ':' + e.textContent.slice(0, 20));",
+        vec![],
+    );
+    admin.screenshot("passbook-print-long-names-screen");
+    assert_eq!(overflow, json!([]), "nothing sticks out of the sheet");
+    // The passbook number and every figure show whole, however long the name and the memo.
+    let cut = admin.execute(
+        "return [...document.querySelectorAll('.sheet-who span + span, td.num')] \
+           .filter(e => e.scrollWidth > e.clientWidth).map(e => e.textContent);",
+        vec![],
+    );
+    assert_eq!(cut, json!([]), "cut short");
+    let pdf = admin.print_pdf("passbook-print-long-names", 21.0, 29.7);
+    assert_eq!(pdf_pages(&pdf), 1);
 }
 
 mod browser {
