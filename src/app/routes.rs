@@ -37,7 +37,7 @@ pub fn api(cfg: &mut ServiceConfig<'_>) {
             .service(crate::users::http::password_reset::reset_user_password)
             .service(crate::passbook::http::accounts::get_account)
             .service(crate::passbook::http::statements::get_statement)
-            .service(crate::passbook::http::statements::get_passbook)
+            .service(crate::passbook::web::print::get_passbook)
             .service(crate::passbook::http::statements::get_balance)
             .service(crate::adjustments::http::create_adjustment)
             .service(crate::audit::http::verify_ledger)
@@ -96,6 +96,7 @@ pub fn console(cfg: &mut actix_web::web::ServiceConfig) {
     crate::deeds::web::routes(cfg);
     crate::reports::web::routes(cfg);
     crate::audit::web::routes(cfg);
+    crate::passbook::web::routes(cfg);
 }
 
 /// The OpenAPI document, from the same registration the server uses.

@@ -116,6 +116,7 @@ fn user(
             password_hash: hash,
             roles,
             member,
+            display_name: None,
         },
     )
     .map_err(|e| format!("cannot create user {name}: {e} (is the demo already here?)"))?;

@@ -434,6 +434,7 @@ fn add_user(
             password_hash: &hash,
             roles,
             member,
+            display_name: None,
         },
     )
     .map_err(|e| e.to_string())?;

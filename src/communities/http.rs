@@ -69,6 +69,7 @@ pub fn found_community(
             password_hash: admin_password_hash,
             roles,
             member: None,
+            display_name: None,
         },
     )
     .map_err(|e| match e {

@@ -5,7 +5,7 @@
 use crate::auth::password::{PASSWORD_CHARS_MAX, PASSWORD_CHARS_MIN};
 use crate::http::problem::ApiError;
 use crate::kernel::{AccountKind, Role};
-use crate::users::model::USERNAME_CHARS_MAX;
+use crate::users::model::{DISPLAY_NAME_CHARS_MAX, USERNAME_CHARS_MAX};
 
 use super::page::FieldProblem;
 
@@ -241,6 +241,10 @@ pub fn user_problem(e: &ApiError) -> FieldProblem {
                 "重置次数太多，请 {} 秒后再试。",
                 e.retry_after_seconds.unwrap_or(60)
             ),
+        ),
+        "validation_failed" if field == "display_name" => (
+            "display_name",
+            format!("姓名须为 1 到 {DISPLAY_NAME_CHARS_MAX} 个字（前后空格不算）。"),
         ),
         "validation_failed" if field == "username" => (
             "username",
@@ -528,3 +532,14 @@ pub fn objection_problem(e: &ApiError) -> FieldProblem {
     };
     FieldProblem::on("form", message)
 }
+// The printed passbook (存折, /passbook/{account_id}/print): the rows a bookkeeper writes.
+pub const PASSBOOK_SYSTEM: &str = "系统";
+/// Page 1 of a period that starts after the passbook was opened.
+pub const PASSBOOK_BROUGHT_IN: &str = "上期结转";
+/// Page 1 of the whole passbook, from its opening.
+pub const PASSBOOK_OPENING: &str = "期初余额";
+pub const PASSBOOK_CARRIED_IN: &str = "承前页";
+pub const PASSBOOK_CARRIED_OUT: &str = "过次页";
+pub const PASSBOOK_PERIOD_TOTAL: &str = "本期合计";
+/// The period's start when none was asked.
+pub const PASSBOOK_FROM_OPENING: &str = "开户";

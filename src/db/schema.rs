@@ -124,6 +124,7 @@ diesel::table! {
         updated_at -> Timestamp,
         password_change_required -> Bool,
         temporary_password_expires_at -> Nullable<Timestamp>,
+        display_name -> Nullable<Text>,
     }
 }
 

@@ -6,9 +6,10 @@ use diesel::prelude::*;
 
 use crate::db::models::{JournalRow, PostingRow};
 use crate::db::prepared::one_row;
-use crate::db::schema::{journal, postings, users};
+use crate::db::schema::{journal, members, postings, users};
 use crate::db::{DbConn, DbUuid};
 use crate::kernel::AccountId;
+use crate::users::model::person_name;
 
 /// The last posting of an account strictly before `before`: (account_seq, balance, credits).
 pub fn position_before(
@@ -52,8 +53,17 @@ pub fn position_at(
     .unwrap_or((0, 0)))
 }
 
-/// One passbook line with its transaction and recorder.
-pub type StatementRow = (PostingRow, JournalRow, Option<String>);
+/// Who recorded a line: their login and the name people know them by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorder {
+    pub username: String,
+    /// Display name, else the name of the member the user is, else the username
+    /// (`users::model::person_name`).
+    pub name: String,
+}
+
+/// One passbook line with its transaction and recorder (`None`: the notice sweeper).
+pub type StatementRow = (PostingRow, JournalRow, Option<Recorder>);
 
 /// Lines with `after_seq < account_seq <= last_seq`, in order, at most `limit`.
 pub fn lines(
@@ -75,24 +85,55 @@ pub fn lines(
     let mut actors: Vec<DbUuid> = rows.iter().filter_map(|(_, j)| j.actor_id).collect();
     actors.sort();
     actors.dedup();
-    let names: Vec<(DbUuid, String)> = if actors.is_empty() {
+    // A page has few distinct recorders: two small look-ups by primary key, not a join per line.
+    type UserNames = (DbUuid, String, Option<String>, Option<DbUuid>);
+    let people: Vec<UserNames> = if actors.is_empty() {
         Vec::new()
     } else {
         users::table
             .filter(users::id.eq_any(&actors))
-            .select((users::id, users::username))
+            .select((
+                users::id,
+                users::username,
+                users::display_name,
+                users::member_id,
+            ))
             .load(conn)?
     };
+    let mut member_ids: Vec<DbUuid> = people.iter().filter_map(|p| p.3).collect();
+    member_ids.sort();
+    member_ids.dedup();
+    let member_names: Vec<(DbUuid, String)> = if member_ids.is_empty() {
+        Vec::new()
+    } else {
+        members::table
+            .filter(members::id.eq_any(&member_ids))
+            .select((members::id, members::name))
+            .load(conn)?
+    };
+    let recorders: Vec<(DbUuid, Recorder)> = people
+        .into_iter()
+        .map(|(id, username, display_name, member)| {
+            let member_name = member.and_then(|m| {
+                member_names
+                    .iter()
+                    .find(|(id, _)| *id == m)
+                    .map(|(_, n)| n.as_str())
+            });
+            let name = person_name(display_name.as_deref(), member_name, &username);
+            (id, Recorder { username, name })
+        })
+        .collect();
     Ok(rows
         .into_iter()
         .map(|(p, j)| {
-            let name = j.actor_id.and_then(|a| {
-                names
+            let recorder = j.actor_id.and_then(|a| {
+                recorders
                     .iter()
                     .find(|(id, _)| *id == a)
-                    .map(|(_, n)| n.clone())
+                    .map(|(_, r)| r.clone())
             });
-            (p, j, name)
+            (p, j, recorder)
         })
         .collect())
 }

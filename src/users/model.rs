@@ -60,12 +60,57 @@ pub fn check_username(username: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Longest display name (姓名) of a user, in characters.
+pub const DISPLAY_NAME_CHARS_MAX: usize = 40;
+
+/// A user's display name (姓名), as staff are shown on passbooks: 1-40 characters once trimmed,
+/// no control characters. Returns the trimmed name.
+pub fn check_display_name(name: &str) -> Result<String, String> {
+    let trimmed = name.trim();
+    let count = trimmed.chars().count();
+    if !(1..=DISPLAY_NAME_CHARS_MAX).contains(&count) {
+        return Err(format!(
+            "display_name must be 1-{DISPLAY_NAME_CHARS_MAX} characters once trimmed"
+        ));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err("display_name must not contain control characters".into());
+    }
+    Ok(trimmed.to_string())
+}
+
+/// How a staff member is named where people read it (the passbook's 经办人): their display name,
+/// else the name of the member they are, else their username.
+pub fn person_name(
+    display_name: Option<&str>,
+    member_name: Option<&str>,
+    username: &str,
+) -> String {
+    display_name.or(member_name).unwrap_or(username).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn at(text: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    #[test]
+    fn a_display_name_is_trimmed_and_between_one_and_forty_characters() {
+        assert_eq!(check_display_name("  王秀英 ").unwrap(), "王秀英");
+        assert!(check_display_name("   ").is_err());
+        assert!(check_display_name(&"名".repeat(40)).is_ok());
+        assert!(check_display_name(&"名".repeat(41)).is_err());
+        assert!(check_display_name("王\u{7}").is_err());
+    }
+
+    #[test]
+    fn a_person_is_named_by_display_name_then_member_name_then_username() {
+        assert_eq!(person_name(Some("王秀英"), Some("王二"), "wang"), "王秀英");
+        assert_eq!(person_name(None, Some("王二"), "wang"), "王二");
+        assert_eq!(person_name(None, None, "wang"), "wang");
     }
 
     #[test]

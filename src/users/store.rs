@@ -24,6 +24,8 @@ pub struct UserRow {
     /// Set by an admin's reset; cleared when the user sets a password of their own.
     pub password_change_required: bool,
     pub temporary_password_expires_at: Option<NaiveDateTime>,
+    /// The name people know the user by (姓名); `None`: shown by their member's name or username.
+    pub display_name: Option<String>,
 }
 
 // ---------------------------------------------------------------- users
@@ -73,6 +75,8 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
     pub roles: RoleSet,
     pub member: Option<MemberId>,
+    /// Already checked and trimmed (`users::model::check_display_name`).
+    pub display_name: Option<&'a str>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +104,7 @@ pub fn insert_user(conn: &mut DbConn, new: &NewUser<'_>) -> Result<UserRow, Crea
         updated_at: now,
         password_change_required: false,
         temporary_password_expires_at: None,
+        display_name: new.display_name.map(str::to_string),
     };
     match diesel::insert_into(users::table).values(&row).execute(conn) {
         Ok(_) => Ok(row),
@@ -133,18 +138,33 @@ pub fn list_users(
     query.load(conn)
 }
 
-/// Changes a user's roles and/or status and revokes every token they hold, so no token carries
-/// roles the user no longer has.
+/// Changes a user's roles, status and/or display name. A change of roles or status revokes every
+/// token they hold, so no token carries roles the user no longer has; a new name alone does not.
 pub fn update_user(
     conn: &mut DbConn,
     community: CommunityId,
     user: UserId,
     roles: Option<RoleSet>,
     status: Option<&str>,
+    display_name: Option<&str>,
 ) -> QueryResult<Option<UserRow>> {
     let target = users::table
         .filter(users::id.eq(DbUuid::from(user)))
         .filter(users::community_id.eq(DbUuid::from(community)));
+    if let Some(name) = display_name {
+        diesel::update(target)
+            .set(users::display_name.eq(Some(name)))
+            .execute(conn)?;
+    }
+    if roles.is_none() && status.is_none() {
+        let updated = diesel::update(target)
+            .set(users::updated_at.eq(now_utc()))
+            .execute(conn)?;
+        if updated == 0 {
+            return Ok(None);
+        }
+        return user_by_id(conn, user);
+    }
     if let Some(roles) = roles {
         diesel::update(target)
             .set(users::roles.eq(roles.to_stored()))

@@ -583,6 +583,7 @@ fn a_monthly_cap_holds_across_two_writers(backend: Backend) {
             password_hash: "x",
             roles,
             member: None,
+            display_name: None,
         },
     )
     .unwrap()

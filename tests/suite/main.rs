@@ -27,6 +27,7 @@ mod console_admin;
 mod console_board;
 mod console_browser;
 mod console_desk;
+mod console_passbook_print;
 mod console_reports;
 mod console_residents;
 mod dates;

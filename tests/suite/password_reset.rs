@@ -377,6 +377,7 @@ fn user_of_another_community(app: &TestApp) -> String {
             password_hash: "not-a-hash",
             roles,
             member: None,
+            display_name: None,
         },
     )
     .unwrap();

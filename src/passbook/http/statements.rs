@@ -1,5 +1,5 @@
-//! The passbook (存折): statements with running balances, CSV export, a printable passbook page,
-//! and the balance at any moment.
+//! The passbook (存折): statements with running balances, CSV export, the lines of the printed
+//! passbook (rendered by `passbook::web::print`), and the balance at any moment.
 
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
@@ -60,6 +60,10 @@ pub struct StatementLine {
     pub hash: String,
     /// Who recorded it (username); null for the notice sweeper.
     pub recorder: Option<String>,
+    /// Who recorded it as people know them: the user's display name, else their member's name,
+    /// else the username; null for the notice sweeper.
+    #[schema(example = "王秀英")]
+    pub recorder_name: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -176,7 +180,8 @@ fn line_view(row: &StatementRow) -> StatementLine {
         balance_after: Points::from_hundredths(posting.balance_after).to_string(),
         journal_seq: entry.seq,
         hash: entry.hash.chars().take(HASH_PREFIX_CHARS).collect(),
-        recorder: recorder.clone(),
+        recorder: recorder.as_ref().map(|r| r.username.clone()),
+        recorder_name: recorder.as_ref().map(|r| r.name.clone()),
     }
 }
 
@@ -356,153 +361,18 @@ pub async fn get_statement(
     Ok(HttpResponse::Ok().json(result))
 }
 
-fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn passbook_html(s: &Statement, offset_minutes: i32) -> String {
-    let e = html_escape;
-    let local_date = |rfc: &str| -> String {
-        chrono::DateTime::parse_from_rfc3339(rfc)
-            .map(|t| {
-                (t.naive_utc() + chrono::Duration::minutes(offset_minutes as i64))
-                    .format("%Y-%m-%d %H:%M")
-                    .to_string()
-            })
-            .unwrap_or_default()
-    };
-    let mut rows = String::new();
-    for l in &s.lines {
-        rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td class=\"memo\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"hash\">{}·{}</td></tr>\n",
-            e(&local_date(&l.posted_at)),
-            e(&l.kind_label),
-            e(&l.description),
-            if l.amount_in == "0.00" { String::new() } else { e(&l.amount_in) },
-            if l.amount_out == "0.00" { String::new() } else { e(&l.amount_out) },
-            e(&l.balance_after),
-            e(l.recorder.as_deref().unwrap_or("系统")),
-            l.journal_seq,
-            e(&l.hash),
-        ));
-    }
-    let period = match (&s.from, &s.to) {
-        (None, None) => "全部".to_string(),
-        (from, to) => format!(
-            "{} 至 {}",
-            e(from.as_deref().unwrap_or("开户")),
-            e(to.as_deref().unwrap_or("今日"))
-        ),
-    };
-    format!(
-        r#"<!DOCTYPE html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<title>道德银行存折 · {member_no}</title>
-<style>
-  @page {{ size: A4; margin: 15mm; }}
-  body {{ font-family: "Songti SC", "SimSun", "Noto Serif CJK SC", serif; color: #222; margin: 0 auto; max-width: 190mm; }}
-  header {{ border: 2px solid #a31515; padding: 8px 14px; margin-bottom: 10px; }}
-  header h1 {{ color: #a31515; font-size: 22px; margin: 4px 0; letter-spacing: 4px; }}
-  header dl {{ display: grid; grid-template-columns: auto 1fr auto 1fr; gap: 2px 12px; margin: 6px 0; }}
-  header dt {{ color: #666; }} header dd {{ margin: 0; }}
-  table {{ width: 100%; border-collapse: collapse; font-size: 12px; }}
-  th, td {{ border: 1px solid #999; padding: 3px 5px; vertical-align: top; }}
-  th {{ background: #f3e6e6; }}
-  td.num {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
-  td.memo {{ word-break: break-all; }}
-  td.hash {{ font-family: monospace; font-size: 10px; color: #666; }}
-  tfoot td {{ font-weight: bold; }}
-  thead {{ display: table-header-group; }}
-  tr {{ page-break-inside: avoid; }}
-  @media print {{ .noprint {{ display: none; }} header {{ break-after: avoid; }} }}
-</style>
-</head>
-<body>
-<header>
-<h1>道德银行 · 存折</h1>
-<dl>
-<dt>社区</dt><dd>{community}</dd><dt>存折号</dt><dd>{member_no}</dd>
-<dt>户名</dt><dd>{member_name}</dd><dt>期间</dt><dd>{period}</dd>
-<dt>期初余额</dt><dd>{opening}</dd><dt>期末余额</dt><dd>{closing}</dd>
-</dl>
-</header>
-<table>
-<thead><tr><th>日期</th><th>类型</th><th>摘要</th><th>收入</th><th>支出</th><th>余额</th><th>经办人</th><th>流水·校验码</th></tr></thead>
-<tbody>
-{rows}</tbody>
-<tfoot><tr><td colspan="3">本期合计</td><td class="num">{total_in}</td><td class="num">{total_out}</td><td class="num">{closing}</td><td colspan="2"></td></tr></tfoot>
-</table>
-<p class="noprint"><button onclick="window.print()">打印</button></p>
-</body>
-</html>
-"#,
-        community = e(&s.account.community_name),
-        member_no = e(s.account.member_no.as_deref().unwrap_or(&s.account.kind)),
-        member_name = e(s.account.member_name.as_deref().unwrap_or("")),
-        period = period,
-        opening = e(&s.opening_balance),
-        closing = e(&s.closing_balance),
-        total_in = e(&s.total_in),
-        total_out = e(&s.total_out),
-        rows = rows,
-    )
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct PeriodQuery {
-    /// First local date, YYYY-MM-DD (inclusive), 2000-01-01 … 9999-12-31.
-    pub from: Option<String>,
-    /// Last local date, YYYY-MM-DD (inclusive), 2000-01-01 … 9999-12-31.
-    pub to: Option<String>,
-}
-
-/// A printable passbook page (zh-CN, A4), like the paper 存折.
-#[utoipa::path(tag = "accounts", operation_id = "get_passbook",
-    security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "account id"), PeriodQuery),
-    responses((status = 200, description = "an HTML page", content_type = "text/html"),
-        problems::BadRequest,
-        problems::Unauthorized,
-        problems::Forbidden,
-        problems::NotFound,
-        problems::Unprocessable))]
-#[get("/accounts/{id}/passbook")]
-pub async fn get_passbook(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    path: web::Path<uuid::Uuid>,
-    query: web::Query<PeriodQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let account_id = AccountId(path.into_inner());
-    let (from, to) = query_period(query.from.as_deref(), query.to.as_deref())?;
-    let (s, offset) = with_conn(&state, move |conn| {
-        let p = period(conn, &user, account_id, from, to)?;
-        let lines = all_lines(conn, &p)?;
-        Ok((statement(&p, lines, None), p.community.utc_offset_minutes))
-    })
-    .await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((
-            "Content-Security-Policy",
-            "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'",
-        ))
-        .body(passbook_html(&s, offset)))
+/// The whole period of a passbook for printing (the printed 存折, `passbook::web::print`), with
+/// the community's UTC offset; the same access rule as the statement.
+pub fn passbook_statement(
+    conn: &mut DbConn,
+    user: &AuthUser,
+    account_id: AccountId,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<(Statement, i32), ApiError> {
+    let p = period(conn, user, account_id, from, to)?;
+    let lines = all_lines(conn, &p)?;
+    Ok((statement(&p, lines, None), p.community.utc_offset_minutes))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

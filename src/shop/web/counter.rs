@@ -186,6 +186,8 @@ pub struct CardReceipt {
 /// The resident as the card shows them.
 pub struct Card {
     pub id: String,
+    /// For the link to the printed passbook.
+    pub account_id: String,
     pub member_no: String,
     pub name: String,
     pub phone: String,
@@ -290,6 +292,7 @@ fn card(person: &Person, data: &CardData) -> Card {
     lines.reverse();
     Card {
         id: data.member.id.0.to_string(),
+        account_id: data.account.id.0.to_string(),
         member_no: data.member.member_no.clone(),
         name: data.member.name.clone(),
         phone: masked_phone(&data.member.phone),

@@ -30,6 +30,9 @@ pub struct UserView {
     pub created_at: String,
     /// True after an admin reset the password, until the user sets a new one.
     pub password_change_required: bool,
+    /// The name people know the user by (姓名), shown as the passbook's 经办人; null when none
+    /// was given (the member's name or the username is shown instead).
+    pub display_name: Option<String>,
 }
 
 pub(super) fn user_view(row: &UserRow) -> UserView {
@@ -46,6 +49,7 @@ pub(super) fn user_view(row: &UserRow) -> UserView {
         status: row.status.clone(),
         created_at: rfc3339(row.created_at),
         password_change_required: row.password_change_required,
+        display_name: row.display_name.clone(),
     }
 }
 
@@ -58,11 +62,23 @@ pub struct CreateUserRequest {
     pub roles: Vec<String>,
     /// The member this user is; required for `resident`.
     pub member_id: Option<uuid::Uuid>,
+    /// The name people know the user by (姓名), 1-40 characters once trimmed.
+    #[schema(example = "王秀英")]
+    pub display_name: Option<String>,
 }
 
 pub fn check_username(username: &str) -> Result<(), ApiError> {
     crate::users::model::check_username(username)
         .map_err(|why| ApiError::validation(why).with("field", "username"))
+}
+
+/// A display name given in a request: trimmed, 1-40 characters, or a 422 naming the field.
+fn check_display_name(name: Option<&str>) -> Result<Option<String>, ApiError> {
+    name.map(|n| {
+        crate::users::model::check_display_name(n)
+            .map_err(|why| ApiError::validation(why).with("field", "display_name"))
+    })
+    .transpose()
 }
 
 /// Creates a user who can log in (admin only).
@@ -96,6 +112,7 @@ pub async fn create(
     user.require(Permission::ManageUsers)?;
     check_username(&request.username)?;
     check_password_rules(&request.password).map_err(ApiError::validation)?;
+    let display_name = check_display_name(request.display_name.as_deref())?;
     if request.roles.len() > ROLES_PER_USER_MAX {
         return Err(ApiError::validation("at most 5 roles"));
     }
@@ -134,6 +151,7 @@ pub async fn create(
                 password_hash: &hash,
                 roles,
                 member,
+                display_name: display_name.as_deref(),
             },
         )
         .map_err(|e| match e {
@@ -203,10 +221,13 @@ pub struct UpdateUserRequest {
     pub roles: Option<Vec<String>>,
     /// `active` or `disabled`.
     pub status: Option<String>,
+    /// The name people know the user by (姓名), 1-40 characters once trimmed.
+    pub display_name: Option<String>,
 }
 
-/// Changes a user's roles or status (admin). Every token the user holds is revoked. The
-/// community's last active admin can be neither disabled nor stripped of the admin role.
+/// Changes a user's roles, status or display name (admin). A change of roles or status revokes
+/// every token the user holds. The community's last active admin can be neither disabled nor
+/// stripped of the admin role.
 #[utoipa::path(tag = "users", operation_id = "update_user",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "user id")),
@@ -249,7 +270,8 @@ pub async fn update(
         ),
     };
     let status = crate::http::parse_status(request.status.as_deref(), ["active", "disabled"])?;
-    if roles.is_none() && status.is_none() {
+    let display_name = check_display_name(request.display_name.as_deref())?;
+    if roles.is_none() && status.is_none() && display_name.is_none() {
         return Err(ApiError::validation("nothing to change"));
     }
     let community = user.community_id;
@@ -296,7 +318,14 @@ pub async fn update(
                     "a resident must be linked to a member; create a user with member_id",
                 ));
             }
-            crate::users::store::update_user(conn, community, target, roles, status.as_deref())
+            crate::users::store::update_user(
+                conn,
+                community,
+                target,
+                roles,
+                status.as_deref(),
+                display_name.as_deref(),
+            )
                 .map_err(|e| {
                     // Enabling an old login of a member who has been given a new one since.
                     if crate::users::store::is_member_has_user(&e) {

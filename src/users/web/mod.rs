@@ -26,6 +26,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     )
     .service(resource("/users/{id}").route(get().to(users::show_user)))
     .service(resource("/users/{id}/roles").route(post().to(users::change_roles)))
+    .service(resource("/users/{id}/name").route(post().to(users::change_name)))
     .service(resource("/users/{id}/status").route(post().to(users::set_status)))
     .service(resource("/users/{id}/password-reset").route(post().to(users::reset_user_password)));
 }

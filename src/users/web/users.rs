@@ -25,6 +25,8 @@ pub const USER_LIST_ROWS_MAX: i64 = 200;
 pub struct UserLine {
     pub id: String,
     pub username: String,
+    /// 姓名; empty when none was given.
+    pub display_name: String,
     pub roles: String,
     pub active: bool,
     pub must_change: bool,
@@ -43,6 +45,7 @@ fn user_line(u: &UserView) -> UserLine {
     UserLine {
         id: u.id.to_string(),
         username: u.username.clone(),
+        display_name: u.display_name.clone().unwrap_or_default(),
         roles: role_names(&u.roles),
         active: u.status == "active",
         must_change: u.password_change_required,
@@ -134,6 +137,8 @@ pub struct NewUserForm {
     #[serde(default)]
     password: String,
     #[serde(default)]
+    display_name: String,
+    #[serde(default)]
     member_no: String,
     #[serde(flatten)]
     roles: RolesTyped,
@@ -145,6 +150,7 @@ struct UsersPage {
     chrome: Option<Chrome>,
     users: Vec<UserLine>,
     username: String,
+    display_name: String,
     member_no: String,
     roles: Vec<RoleBox>,
     problem: FieldProblem,
@@ -165,6 +171,7 @@ async fn users_page(
         chrome: Some(Chrome::new(person, "/users", state.clock.now())),
         users: page.items.iter().map(user_line).collect(),
         username: form.username.clone(),
+        display_name: form.display_name.clone(),
         member_no: form.member_no.clone(),
         roles: form.roles.boxes(),
         problem,
@@ -229,6 +236,8 @@ pub async fn create_user(
                 password: form.password.clone(),
                 roles: form.roles.names(),
                 member_id,
+                // Left empty: the user is shown by their member's name or username.
+                display_name: Some(form.display_name.clone()).filter(|n| !n.trim().is_empty()),
             };
             match concept::create(&state, &person.user, request).await {
                 Ok(view) => return Ok(see_other(&format!("/users/{}?created=1", view.id))),
@@ -246,6 +255,8 @@ struct UserPage {
     chrome: Option<Chrome>,
     user: UserLine,
     myself: bool,
+    /// What the 姓名 field shows: the saved name, or what was typed when it was refused.
+    display_name: String,
     roles: Vec<RoleBox>,
     last_reset: String,
     notice: &'static str,
@@ -256,10 +267,14 @@ async fn user_page(
     state: &AppState,
     person: &Person,
     id: UserId,
-    roles: Option<RolesTyped>,
+    typed: Typed,
     notice: &'static str,
     problem: FieldProblem,
 ) -> Result<UserPage, ConsoleError> {
+    let Typed {
+        roles,
+        display_name,
+    } = typed;
     let detail = concept::user_detail(state, &person.user, id).await?;
     let calendar = person.community.calendar;
     let last_reset = detail
@@ -279,12 +294,21 @@ async fn user_page(
     Ok(UserPage {
         chrome: Some(Chrome::new(person, "/users", state.clock.now())),
         myself: detail.user.id == person.user.user_id.0,
+        display_name: display_name
+            .unwrap_or_else(|| detail.user.display_name.clone().unwrap_or_default()),
         user: user_line(&detail.user),
         roles: roles.boxes(),
         last_reset,
         notice,
         problem,
     })
+}
+
+/// What a refused form on the user's page keeps as typed.
+#[derive(Default)]
+struct Typed {
+    roles: Option<RolesTyped>,
+    display_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -308,7 +332,17 @@ pub async fn show_user(
         ""
     };
     let id = UserId(path.into_inner());
-    render(&user_page(&state, &person, id, None, notice, FieldProblem::default()).await?)
+    render(
+        &user_page(
+            &state,
+            &person,
+            id,
+            Typed::default(),
+            notice,
+            FieldProblem::default(),
+        )
+        .await?,
+    )
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -332,12 +366,17 @@ pub async fn change_roles(
     let request = UpdateUserRequest {
         roles: Some(form.roles.names()),
         status: None,
+        display_name: None,
     };
     let (problem, status) = match concept::update(&state, &person.user, id, request).await {
         Ok(_) => return Ok(see_other(&format!("/users/{}?changed=1", id.0))),
         Err(e) => refusal(e)?,
     };
-    let page = user_page(&state, &person, id, Some(form.roles), "", problem).await?;
+    let typed = Typed {
+        roles: Some(form.roles),
+        display_name: None,
+    };
+    let page = user_page(&state, &person, id, typed, "", problem).await?;
     render_with(status, &page)
 }
 
@@ -368,13 +407,50 @@ pub async fn set_status(
             }
             .into(),
         ),
+        display_name: None,
     };
     let (mut problem, status) = match concept::update(&state, &person.user, id, request).await {
         Ok(_) => return Ok(see_other(&format!("/users/{}?changed=1", id.0))),
         Err(e) => refusal(e)?,
     };
     problem.field = "status".into();
-    let page = user_page(&state, &person, id, None, "", problem).await?;
+    let page = user_page(&state, &person, id, Typed::default(), "", problem).await?;
+    render_with(status, &page)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NameForm {
+    #[serde(default)]
+    form_token: String,
+    #[serde(default)]
+    display_name: String,
+}
+
+/// 姓名: how the user is shown where people read it (the passbook's 经办人).
+pub async fn change_name(
+    state: web::Data<AppState>,
+    person: Person,
+    path: web::Path<uuid::Uuid>,
+    form: web::Form<NameForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    person.require(Permission::ManageUsers)?;
+    let form = form.into_inner();
+    person.check_form_token(&form.form_token)?;
+    let id = UserId(path.into_inner());
+    let request = UpdateUserRequest {
+        roles: None,
+        status: None,
+        display_name: Some(form.display_name.clone()),
+    };
+    let (problem, status) = match concept::update(&state, &person.user, id, request).await {
+        Ok(_) => return Ok(see_other(&format!("/users/{}?changed=1", id.0))),
+        Err(e) => refusal(e)?,
+    };
+    let typed = Typed {
+        roles: None,
+        display_name: Some(form.display_name),
+    };
+    let page = user_page(&state, &person, id, typed, "", problem).await?;
     render_with(status, &page)
 }
 
@@ -426,7 +502,7 @@ pub async fn reset_user_password(
         Err(e) => {
             let (mut problem, status) = refusal(e)?;
             problem.field = "reset".into();
-            let page = user_page(&state, &person, id, None, "", problem).await?;
+            let page = user_page(&state, &person, id, Typed::default(), "", problem).await?;
             render_with(status, &page)
         }
     }

@@ -91,6 +91,7 @@ fn add_clerks(conn: &mut DbConn, admin: Admin, count: usize) -> Result<Vec<Strin
                 password_hash: &hash,
                 roles,
                 member: None,
+                display_name: None,
             },
         )
         .map_err(|e| e.to_string())?;
