@@ -95,6 +95,7 @@ pub fn console(cfg: &mut actix_web::web::ServiceConfig) {
     crate::deeds::web::routes(cfg);
     crate::reports::web::routes(cfg);
     crate::audit::web::routes(cfg);
+    crate::passbook::web::routes(cfg);
 }
 
 /// The OpenAPI document, from the same registration the server uses.

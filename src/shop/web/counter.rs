@@ -196,6 +196,10 @@ pub struct Card {
     pub limits: Vec<LimitUse>,
     pub lines: Vec<CardLine>,
     pub receipts: Vec<CardReceipt>,
+    /// The passbook's account, for the statement downloads.
+    pub account_id: String,
+    /// Whether the person may download the passbook (those who may read statements).
+    pub statement_downloads: bool,
 }
 
 /// The short receipt number printed on slips and said aloud: the last ten hex digits of the
@@ -297,6 +301,8 @@ fn card(person: &Person, data: &CardData) -> Card {
         active: data.member.status == ActiveStatus::Active,
         balance: points(data.account.balance),
         balance_hundredths: data.account.balance,
+        account_id: data.account.id.0.to_string(),
+        statement_downloads: person.may(Permission::ReadStatements),
         limits,
         lines,
         receipts: data
