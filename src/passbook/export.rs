@@ -230,7 +230,7 @@ fn excel_time(at: NaiveDateTime) -> Option<rust_xlsxwriter::ExcelDateTime> {
 /// column header frozen under the statement's header, filters on the table, and a print layout
 /// one page wide that repeats the column header on every page.
 pub fn write_xlsx(sheet: &PassbookSheet) -> Result<Vec<u8>, String> {
-    use rust_xlsxwriter::{Format, FormatBorder, Workbook};
+    use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook};
     let e = |e: rust_xlsxwriter::XlsxError| e.to_string();
     let mut workbook = Workbook::new();
     let ws = workbook.add_worksheet();
@@ -240,11 +240,22 @@ pub fn write_xlsx(sheet: &PassbookSheet) -> Result<Vec<u8>, String> {
         .set_bold()
         .set_background_color("F3E6E6")
         .set_border_bottom(FormatBorder::Thin);
-    let money = Format::new().set_num_format("0.00");
-    let minute = Format::new()
+    // The header's figures and time read as a list beside their labels, not as table columns.
+    let header_money = Format::new()
+        .set_num_format("0.00")
+        .set_align(FormatAlign::Left);
+    let header_minute = Format::new()
         .set_num_format("yyyy-mm-dd hh:mm")
-        .set_align(rust_xlsxwriter::FormatAlign::Left);
-    let whole = Format::new().set_num_format("0");
+        .set_align(FormatAlign::Left);
+    // A line whose long 摘要 wraps stays level: every cell of the table sits at the top.
+    let cell = || Format::new().set_align(FormatAlign::Top);
+    let money = cell().set_num_format("0.00");
+    let minute = cell()
+        .set_num_format("yyyy-mm-dd hh:mm")
+        .set_align(FormatAlign::Left);
+    let whole = cell().set_num_format("0");
+    let memo = cell().set_text_wrap();
+    let plain = cell();
     let mut row: u32 = 0;
     for (text, value) in header_rows(sheet) {
         ws.write_string_with_format(row, 0, text, &label)
@@ -254,12 +265,17 @@ pub fn write_xlsx(sheet: &PassbookSheet) -> Result<Vec<u8>, String> {
                 ws.write_string(row, 1, text).map_err(e)?;
             }
             HeaderValue::Amount(amount) => {
-                ws.write_number_with_format(row, 1, amount_number(amount.hundredths()), &money)
-                    .map_err(e)?;
+                ws.write_number_with_format(
+                    row,
+                    1,
+                    amount_number(amount.hundredths()),
+                    &header_money,
+                )
+                .map_err(e)?;
             }
             HeaderValue::Moment(at) => match excel_time(at) {
                 Some(time) => {
-                    ws.write_datetime_with_format(row, 1, time, &minute)
+                    ws.write_datetime_with_format(row, 1, time, &header_minute)
                         .map_err(e)?;
                 }
                 None => {
@@ -284,11 +300,14 @@ pub fn write_xlsx(sheet: &PassbookSheet) -> Result<Vec<u8>, String> {
                     .map_err(e)?;
             }
             None => {
-                ws.write_string(row, 0, minute_text(line.at)).map_err(e)?;
+                ws.write_string_with_format(row, 0, minute_text(line.at), &plain)
+                    .map_err(e)?;
             }
         }
-        ws.write_string(row, 1, line.kind).map_err(e)?;
-        ws.write_string(row, 2, &line.description).map_err(e)?;
+        ws.write_string_with_format(row, 1, line.kind, &plain)
+            .map_err(e)?;
+        ws.write_string_with_format(row, 2, &line.description, &memo)
+            .map_err(e)?;
         for (col, amount) in [(3, line.amount_in), (4, line.amount_out)] {
             if amount != Points::ZERO {
                 ws.write_number_with_format(
@@ -310,7 +329,8 @@ pub fn write_xlsx(sheet: &PassbookSheet) -> Result<Vec<u8>, String> {
         ws.write_number_with_format(row, 6, line.seq as f64, &whole)
             .map_err(e)?;
         if !line.recorder.is_empty() {
-            ws.write_string(row, 7, &line.recorder).map_err(e)?;
+            ws.write_string_with_format(row, 7, &line.recorder, &plain)
+                .map_err(e)?;
         }
     }
     for (col, width) in XLSX_COLUMN_WIDTHS.iter().enumerate() {
