@@ -75,3 +75,19 @@ async fn download(
         .insert_header((header::CONTENT_DISPOSITION, file.disposition))
         .body(file.bytes))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::http::problem::ApiError;
+
+    #[test]
+    fn a_period_too_long_to_export_is_said_in_chinese_with_the_limit() {
+        let refusal = ApiError::validation("the period holds more than 20000 lines")
+            .with("lines_max", 20_000);
+        let message = crate::console::words::problem(&refusal).message;
+        assert_eq!(
+            message,
+            "这段时间的流水超过 20000 行，一个文件装不下。请缩短起止日期，分几次导出。"
+        );
+    }
+}
