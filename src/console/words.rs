@@ -105,6 +105,10 @@ pub const RECORD_RULE_REQUIRED: &str = "请从积分细则中选一条。";
 pub const RECORD_QUANTITY_INVALID: &str =
     "数量有误：按次的填整数，按小时的以半小时计（如 1.5），且不超过 1000。";
 
+// ---- Passbook downloads (存折导出, src/passbook/web/export.rs)
+pub const EXPORT_TOO_LONG_BEFORE: &str = "这段时间的流水超过 ";
+pub const EXPORT_TOO_LONG_AFTER: &str = " 行，一个文件装不下。请缩短起止日期，分几次导出。";
+
 // The committee's administration: roster, goods, rules, users.
 pub const MENU_MEMBERS: &str = "居民名册";
 pub const MENU_GOODS: &str = "商品管理";
@@ -408,6 +412,10 @@ pub fn problem(e: &ApiError) -> FieldProblem {
         "validation_failed" if field == "new_password" || e.detail.contains("password") => {
             format!("新密码须为 {PASSWORD_CHARS_MIN} 到 {PASSWORD_CHARS_MAX} 个字符。")
         }
+        "validation_failed" if e.extra.contains_key("lines_max") => format!(
+            "{EXPORT_TOO_LONG_BEFORE}{}{EXPORT_TOO_LONG_AFTER}",
+            text(e, "lines_max")
+        ),
         "validation_failed" => format!("填写的内容有误：{}", e.detail),
         "invalid_query" if field == "month" => {
             "月份格式应为 2026-12（年-月）。请回到光荣榜重新选择月份。".to_string()

@@ -166,7 +166,11 @@ fn the_edges_of_the_range_are_accepted_and_hold_everything(app: TestApp) {
         &app.admin_token,
     );
     assert_eq!(csv.status, 200);
-    assert_eq!(csv.text.matches("\r\n").count(), 3, "header and two lines");
+    assert_eq!(
+        csv.text.matches("\r\n").count(),
+        9 + 1 + 1 + 2,
+        "header rows, a blank row, the column header and two lines"
+    );
     let passbook = app.get(
         &format!("/api/v1/accounts/{account}/passbook?from=2000-01-01&to=9999-12-31"),
         &app.admin_token,

@@ -33,7 +33,9 @@ fn rank(top: &str, part: Option<&str>) -> Option<u32> {
         ("kernel", _) => 0,
         ("db" | "auth", _) => 1,
         ("ledger", _) => 2,
-        (c, Some("model")) if CONCEPTS.contains(&c) => 3,
+        // A concept's pure parts: its rules, and files written from what it read (the passbook's
+        // CSV and .xlsx).
+        (c, Some("model" | "export")) if CONCEPTS.contains(&c) => 3,
         (c, Some("store")) if CONCEPTS.contains(&c) => 4,
         (c, Some("view" | "write" | "plan" | "jobs")) if CONCEPTS.contains(&c) => 5,
         ("commands", _) => 6,

@@ -41,6 +41,7 @@ mod logs;
 mod members;
 mod openapi;
 mod outage;
+mod passbook_export;
 mod password_reset;
 mod policy;
 mod readme;

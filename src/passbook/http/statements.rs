@@ -1,9 +1,10 @@
-//! The passbook (存折): statements with running balances, CSV export, the lines of the printed
-//! passbook (rendered by `passbook::web::print`), and the balance at any moment.
+//! The passbook (存折): statements with running balances, the statement as a CSV or .xlsx file
+//! (for the API and the console's downloads alike), the lines of the printed passbook (rendered by
+//! `passbook::web::print`), and the balance at any moment.
 
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -16,14 +17,15 @@ use crate::http::state::AppState;
 use crate::http::{query_moment, query_period, rfc3339, with_conn};
 use crate::kernel::dates::{day_start_utc, period_end_utc};
 use crate::kernel::Permission;
-use crate::kernel::{AccountId, Points, PointsTotal};
+use crate::kernel::{AccountId, LocalCalendar, Points, PointsTotal};
 use crate::members::store::MemberRow;
+use crate::passbook::export::{self, ExportFormat, PassbookFile, PassbookSheet, SheetLine};
 use crate::passbook::store::{self, StatementRow};
 
 /// Lines per statement page by default and at most.
 pub const STATEMENT_PAGE_LINES_DEFAULT: i64 = 100;
 pub const STATEMENT_PAGE_LINES_MAX: i64 = 500;
-/// Lines one export (CSV or printed passbook) may hold; narrow the period beyond that.
+/// Lines one export (CSV, .xlsx or printed passbook) may hold; narrow the period beyond that.
 pub const STATEMENT_EXPORT_LINES_MAX: i64 = 20_000;
 /// Characters of the transaction hash shown on a line: enough to find it in the journal.
 const HASH_PREFIX_CHARS: usize = 12;
@@ -93,9 +95,20 @@ pub struct StatementQuery {
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
-    /// `json` (default) or `csv` (the whole period, UTF-8 with BOM); `Accept: text/csv` also works.
+    /// `json` (default), `csv` (the whole period, UTF-8 with BOM, CRLF: header rows naming the
+    /// holder, period, balances and totals, then the lines with local dates `2026-12-02 02:34`) or
+    /// `xlsx` (the same rows, amounts as numbers, dates as date-times). Without it, `Accept:
+    /// text/csv` or `Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`
+    /// choose the file. Either file comes with `Content-Disposition` naming it after the passbook
+    /// and period: `存折-M000004-张三-2026-12.csv` (RFC 5987 `filename*`), with the ASCII
+    /// `filename="statement-M000004-2026-12.csv"`.
     pub format: Option<String>,
 }
+
+/// A file's bytes, as the OpenAPI document describes a download.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct FileBytes(pub Vec<u8>);
 
 /// Everything a statement needs to know about its account and period.
 struct Period {
@@ -185,13 +198,19 @@ fn line_view(row: &StatementRow) -> StatementLine {
     }
 }
 
-fn statement(p: &Period, lines: Vec<StatementLine>, next_cursor: Option<String>) -> Statement {
+/// The period's points in and out.
+fn totals(p: &Period) -> (PointsTotal, PointsTotal) {
     // Credits and balances are each an i64, but their differences need not be (a system account
     // may hold a large negative balance after large credits): totals are computed exactly.
     let total = PointsTotal::from;
     let total_in = total(p.close_credits) - total(p.open_credits);
     let total_out =
         (total(p.close_credits) - total(p.closing)) - (total(p.open_credits) - total(p.opening));
+    (total_in, total_out)
+}
+
+fn statement(p: &Period, lines: Vec<StatementLine>, next_cursor: Option<String>) -> Statement {
+    let (total_in, total_out) = totals(p);
     Statement {
         account: StatementHeader {
             id: p.account.id.0,
@@ -214,10 +233,15 @@ fn statement(p: &Period, lines: Vec<StatementLine>, next_cursor: Option<String>)
 
 /// Every line of the period, for exports; refused when the period holds too many.
 fn all_lines(conn: &mut DbConn, p: &Period) -> Result<Vec<StatementLine>, ApiError> {
+    Ok(all_rows(conn, p)?.iter().map(line_view).collect())
+}
+
+fn all_rows(conn: &mut DbConn, p: &Period) -> Result<Vec<StatementRow>, ApiError> {
     if p.last_seq - p.open_seq > STATEMENT_EXPORT_LINES_MAX {
         return Err(ApiError::validation(format!(
             "the period holds more than {STATEMENT_EXPORT_LINES_MAX} lines; narrow from and to"
-        )));
+        ))
+        .with("lines_max", STATEMENT_EXPORT_LINES_MAX));
     }
     let account = AccountId::from(p.account.id);
     let mut after = p.open_seq;
@@ -226,70 +250,115 @@ fn all_lines(conn: &mut DbConn, p: &Period) -> Result<Vec<StatementLine>, ApiErr
         let rows = store::lines(conn, account, after, p.last_seq, 1000)?;
         let Some(last) = rows.last() else { break };
         after = last.0.account_seq;
-        out.extend(rows.iter().map(line_view));
+        out.extend(rows);
     }
     Ok(out)
 }
 
-fn wants_csv(req: &HttpRequest, format: Option<&str>) -> Result<bool, ApiError> {
+/// A passbook line as the CSV and .xlsx write it, on the community's wall clock.
+fn sheet_line(row: &StatementRow, calendar: LocalCalendar) -> SheetLine {
+    let (posting, entry, recorder) = row;
+    SheetLine {
+        at: calendar.local(posting.posted_at),
+        kind: entry.kind.label(),
+        description: entry.memo.clone(),
+        amount_in: Points::from_hundredths(posting.amount.max(0)),
+        amount_out: Points::from_hundredths((-posting.amount).max(0)),
+        balance: Points::from_hundredths(posting.balance_after),
+        seq: posting.account_seq,
+        // 经办人: the name people know the recorder by, 系统 for the notice sweeper (as printed).
+        recorder: recorder
+            .as_ref()
+            .map(|r| r.name.clone())
+            .unwrap_or_else(|| "系统".to_string()),
+    }
+}
+
+/// The statement as the export writes it.
+fn passbook_sheet(p: &Period, rows: &[StatementRow], now_utc: NaiveDateTime) -> PassbookSheet {
+    let calendar = LocalCalendar::new(p.community.utc_offset_minutes);
+    let (total_in, total_out) = totals(p);
+    PassbookSheet {
+        community: p.community.name.clone(),
+        member_no: p
+            .member
+            .as_ref()
+            .map(|m| m.member_no.clone())
+            .unwrap_or_else(|| p.account.kind.as_str().to_string()),
+        member_name: p
+            .member
+            .as_ref()
+            .map(|m| m.name.clone())
+            .unwrap_or_default(),
+        from: p.from,
+        to: p.to,
+        opening: Points::from_hundredths(p.opening),
+        closing: Points::from_hundredths(p.closing),
+        total_in,
+        total_out,
+        exported_at: calendar.local(now_utc),
+        lines: rows.iter().map(|row| sheet_line(row, calendar)).collect(),
+    }
+}
+
+/// The whole period of a passbook as a file, for whoever may read its statement (the same rule
+/// as the JSON statement): the one function behind the API's `format=csv|xlsx` and the console's
+/// download links.
+pub async fn statement_file(
+    state: &AppState,
+    user: &AuthUser,
+    account_id: AccountId,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    format: ExportFormat,
+) -> Result<PassbookFile, ApiError> {
+    let now = state.clock.now();
+    let user = user.clone();
+    with_conn(state, move |conn| {
+        let p = period(conn, &user, account_id, from, to)?;
+        let rows = all_rows(conn, &p)?;
+        export::passbook_file(&passbook_sheet(&p, &rows, now), format).map_err(ApiError::internal)
+    })
+    .await
+}
+
+/// The file a statement request asks for, if any: `format`, else the `Accept` header.
+fn wanted_file(req: &HttpRequest, format: Option<&str>) -> Result<Option<ExportFormat>, ApiError> {
     match format {
-        Some("csv") => Ok(true),
-        Some("json") => Ok(false),
-        Some(_) => Err(ApiError::bad_request(
-            "invalid_query",
-            "format must be json or csv",
-        )),
-        None => Ok(req
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/csv"))),
+        Some("csv") => Ok(Some(ExportFormat::Csv)),
+        Some("xlsx") => Ok(Some(ExportFormat::Xlsx)),
+        Some("json") => Ok(None),
+        Some(_) => Err(
+            ApiError::bad_request("invalid_query", "format must be json, csv or xlsx")
+                .with("field", "format"),
+        ),
+        None => {
+            let accept = req
+                .headers()
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            Ok(if accept.contains(export::XLSX_CONTENT_TYPE) {
+                Some(ExportFormat::Xlsx)
+            } else if accept.contains("text/csv") {
+                Some(ExportFormat::Csv)
+            } else {
+                None
+            })
+        }
     }
-}
-
-fn csv_field(text: &str) -> String {
-    // Quote every field; a leading =, +, - or @ is prefixed so a spreadsheet never runs it.
-    let guarded = if text.starts_with(['=', '+', '-', '@']) && text.parse::<f64>().is_err() {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    };
-    format!("\"{}\"", guarded.replace('"', "\"\""))
-}
-
-fn statement_csv(s: &Statement) -> String {
-    let mut out = String::from("\u{feff}");
-    out.push_str("日期,类型,摘要,收入,支出,余额,存折行号,流水号,校验码,经办人\r\n");
-    for l in &s.lines {
-        let row = [
-            l.posted_at.clone(),
-            l.kind_label.clone(),
-            l.description.clone(),
-            l.amount_in.clone(),
-            l.amount_out.clone(),
-            l.balance_after.clone(),
-            l.seq.to_string(),
-            l.journal_seq.to_string(),
-            l.hash.clone(),
-            l.recorder.clone().unwrap_or_default(),
-        ];
-        out.push_str(
-            &row.iter()
-                .map(|f| csv_field(f))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        out.push_str("\r\n");
-    }
-    out
 }
 
 /// A passbook statement: header, opening balance, dated lines with running balance, closing
-/// balance and period totals. JSON pages, or the whole period as CSV.
+/// balance and period totals. JSON pages, or the whole period as a CSV or .xlsx file.
 #[utoipa::path(tag = "accounts", operation_id = "get_statement",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "account id"), StatementQuery),
-    responses((status = 200, body = Statement, description = "JSON, or text/csv with format=csv"),
+    responses((status = 200, description = "JSON pages; with format=csv or format=xlsx (or the Accept header) the whole period as a file, with Content-Disposition",
+            content(
+                (Statement = "application/json"),
+                (String = "text/csv"),
+                (FileBytes = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         problems::BadRequest,
         problems::Unauthorized,
         problems::Forbidden,
@@ -306,7 +375,7 @@ pub async fn get_statement(
     let q = query.into_inner();
     let account_id = AccountId(path.into_inner());
     let (from, to) = query_period(q.from.as_deref(), q.to.as_deref())?;
-    let csv = wants_csv(&req, q.format.as_deref())?;
+    let file = wanted_file(&req, q.format.as_deref())?;
     let limit = match q.limit {
         None => STATEMENT_PAGE_LINES_DEFAULT,
         Some(n) if (1..=STATEMENT_PAGE_LINES_MAX).contains(&n) => n,
@@ -326,12 +395,15 @@ pub async fn get_statement(
             })
         })
         .transpose()?;
+    if let Some(format) = file {
+        let file = statement_file(&state, &user, account_id, from, to, format).await?;
+        return Ok(HttpResponse::Ok()
+            .content_type(file.content_type)
+            .insert_header((header::CONTENT_DISPOSITION, file.disposition))
+            .body(file.bytes));
+    }
     let result = with_conn(&state, move |conn| {
         let p = period(conn, &user, account_id, from, to)?;
-        if csv {
-            let lines = all_lines(conn, &p)?;
-            return Ok(statement(&p, lines, None));
-        }
         let after = cursor.unwrap_or(0).max(p.open_seq);
         let rows = store::lines(conn, account_id, after, p.last_seq, limit)?;
         let next_cursor = match rows.last() {
@@ -344,20 +416,6 @@ pub async fn get_statement(
         Ok(statement(&p, lines, next_cursor))
     })
     .await?;
-    if csv {
-        let name = result
-            .account
-            .member_no
-            .clone()
-            .unwrap_or_else(|| result.account.kind.clone());
-        return Ok(HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .insert_header((
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"statement-{name}.csv\""),
-            ))
-            .body(statement_csv(&result)));
-    }
     Ok(HttpResponse::Ok().json(result))
 }
 

@@ -186,7 +186,7 @@ pub struct CardReceipt {
 /// The resident as the card shows them.
 pub struct Card {
     pub id: String,
-    /// For the link to the printed passbook.
+    /// The passbook's account: for the printed passbook and the statement downloads.
     pub account_id: String,
     pub member_no: String,
     pub name: String,
@@ -198,6 +198,8 @@ pub struct Card {
     pub limits: Vec<LimitUse>,
     pub lines: Vec<CardLine>,
     pub receipts: Vec<CardReceipt>,
+    /// Whether the person may download the passbook (those who may read statements).
+    pub statement_downloads: bool,
 }
 
 /// The short receipt number printed on slips and said aloud: the last ten hex digits of the
@@ -300,6 +302,7 @@ fn card(person: &Person, data: &CardData) -> Card {
         active: data.member.status == ActiveStatus::Active,
         balance: points(data.account.balance),
         balance_hundredths: data.account.balance,
+        statement_downloads: person.may(Permission::ReadStatements),
         limits,
         lines,
         receipts: data
