@@ -21,3 +21,37 @@ pub async fn stylesheet() -> HttpResponse {
 pub async fn script() -> HttpResponse {
     asset("text/javascript; charset=utf-8", SCRIPT)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::STYLESHEET;
+
+    /// A rule block left open (as a merge once left a `@media` block) swallows every rule after
+    /// it without a word from the browser: the braces must pair up, never closing more than open.
+    #[test]
+    fn the_stylesheets_blocks_are_all_closed() {
+        let mut depth: i64 = 0;
+        let mut in_comment = false;
+        let bytes = STYLESHEET.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if in_comment {
+                if bytes[i..].starts_with(b"*/") {
+                    in_comment = false;
+                    i += 1;
+                }
+            } else if bytes[i..].starts_with(b"/*") {
+                in_comment = true;
+                i += 1;
+            } else if bytes[i] == b'{' {
+                depth += 1;
+            } else if bytes[i] == b'}' {
+                depth -= 1;
+                assert!(depth >= 0, "a brace closes nothing at byte {i}");
+            }
+            i += 1;
+        }
+        assert!(!in_comment, "a comment is left open");
+        assert_eq!(depth, 0, "a block is left open");
+    }
+}
