@@ -363,6 +363,20 @@ fn migrate(config: &Config) -> Result<(), String> {
         "migrations applied to {}\n",
         config.database_url.redacted()
     ));
+    let mut shown = 0;
+    let done = crate::ledger::tree::catch_up(&mut conn, &mut |done, total| {
+        if done == total || done - shown >= 10_000 {
+            shown = done;
+            eprintln!("ledger tree: {done} / {total} transactions");
+        }
+    })
+    .map_err(|e| format!("cannot bring the ledger tree level with the journal: {e}"))?;
+    if done.leaves > 0 {
+        out(&format!(
+            "ledger tree: {} transaction(s) of {} communit(ies) added\n",
+            done.leaves, done.communities
+        ));
+    }
     Ok(())
 }
 
@@ -508,6 +522,7 @@ fn schema_only(config: &Config) -> Result<db::DbConn, String> {
         .connect()
         .map_err(|e| format!("cannot connect to {}: {e}", config.database_url.redacted()))?;
     db::run_migrations(&mut conn)?;
+    crate::ledger::tree::catch_up_at_start(&mut conn)?;
     Ok(conn)
 }
 

@@ -391,6 +391,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    /// The perfect subtrees of each community's Merkle tree (`ledger::merkle`).
+    ledger_tree (community_id, height, idx) {
+        community_id -> PortableUuid,
+        height -> Integer,
+        idx -> BigInt,
+        hash -> Text,
+    }
+}
+
 diesel::joinable!(accounts -> members (member_id));
 diesel::joinable!(rule_versions -> rules (rule_id));
 diesel::joinable!(redemption_lines -> redemptions (redemption_id));
@@ -419,4 +432,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     deed_objections,
     deeds,
     deed_events,
+    ledger_tree,
 );

@@ -35,6 +35,7 @@ mod hostile;
 mod http_layer;
 mod layering;
 mod ledger_engine;
+mod ledger_tree;
 mod logs;
 mod members;
 mod openapi;
