@@ -47,6 +47,7 @@ mod reliability;
 mod report_limits;
 mod roster;
 mod shop;
+mod signed_heads;
 mod startup;
 mod statements;
 mod tamper;
