@@ -13,6 +13,7 @@ pub fn api(cfg: &mut ServiceConfig<'_>) {
     cfg.service(crate::app::health::healthz);
     cfg.service(crate::app::health::readyz);
     cfg.service(crate::trust::http::list_public_heads);
+    cfg.service(crate::trust::http::get_public_consistency);
     cfg.service(
         scope::scope("/api/v1")
             .service(crate::app::openapi::openapi_json)
@@ -45,6 +46,7 @@ pub fn api(cfg: &mut ServiceConfig<'_>) {
             // "export" before any "{id}" route of heads.
             .service(crate::trust::http::export_ledger_heads)
             .service(crate::trust::http::create_ledger_head)
+            .service(crate::trust::http::get_transaction_proof)
             .service(crate::shop::http::goods::create_goods)
             .service(crate::shop::http::goods::list_goods)
             .service(crate::shop::http::goods::get_goods)

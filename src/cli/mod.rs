@@ -139,6 +139,11 @@ enum Commands {
         #[arg(long, value_name = "FILE")]
         heads: Option<std::path::PathBuf>,
     },
+    /// Proofs a resident or auditor holds, checked with no database
+    Proof {
+        #[command(subcommand)]
+        command: ProofCommands,
+    },
     /// Print the OpenAPI document
     Openapi,
     /// Create a demo community to explore (rules, goods, residents, deeds, redemptions)
@@ -171,6 +176,20 @@ enum CommunityCommands {
     },
     /// List the communities with their sizes
     List,
+}
+
+#[derive(Subcommand)]
+enum ProofCommands {
+    /// Check a saved proof bundle (GET /api/v1/ledger/transactions/{seq}/proof): the
+    /// transaction gives its hash, the hash is in the signed head's tree, the head checks with
+    /// the key; exit 0 when it holds, 1 when not
+    Check {
+        file: std::path::PathBuf,
+        /// The community's public key as published elsewhere (notice wall, township), to trust
+        /// instead of the key inside the file
+        #[arg(long, value_name = "HEX")]
+        key: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -282,6 +301,9 @@ pub fn main() -> ExitCode {
                 },
         } => add_operator(&config, &username, password_stdin),
         Commands::Verify { heads } => return verify(&config, heads.as_deref()),
+        Commands::Proof {
+            command: ProofCommands::Check { file, key },
+        } => return check_proof(&file, key.as_deref()),
         Commands::Openapi => {
             out(&crate::app::openapi::spec_json());
             Ok(())
@@ -820,4 +842,42 @@ fn check_heads(
         }
     }
     Ok(broken)
+}
+
+/// `moralbank proof check FILE`: no database, only the file (and the key given).
+fn check_proof(path: &std::path::Path, key: Option<&str>) -> ExitCode {
+    use crate::trust::model::{check_bundle, short_code, ProofBundle};
+    let bundle: ProofBundle = match std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))
+        .and_then(|text| {
+            serde_json::from_str(&text)
+                .map_err(|e| format!("{} is not a proof bundle: {e}", path.display()))
+        }) {
+        Ok(bundle) => bundle,
+        Err(message) => {
+            err(&format!("moralbank: {message}"));
+            return ExitCode::from(2);
+        }
+    };
+    match check_bundle(&bundle, key) {
+        Ok(checked) => {
+            out(&format!(
+                "OK: transaction {} of {} is in the ledger as head {} (signed {}) committed to it{}\n",
+                checked.seq,
+                checked.community,
+                short_code(checked.tree_size, &bundle.head.root_hash),
+                checked.signed_at,
+                if key.is_some() {
+                    ", signed with the key you gave"
+                } else {
+                    "; the key is the file's own: compare it with the published one, or pass --key"
+                }
+            ));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            out(&format!("FAILED: {e}\n"));
+            ExitCode::from(1)
+        }
+    }
 }

@@ -6,8 +6,8 @@ use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::model::{HeadsFile, SignedHead, HEADS_FILE_FORMAT};
-use super::store::{self, HEADS_PAGE_MAX};
+use super::model::{HeadsFile, ProofBundle, SignedHead, HEADS_FILE_FORMAT};
+use super::store::{self, BundleRefusal, HEADS_PAGE_MAX};
 use crate::http::extract::AuthUser;
 use crate::http::problem::responses as problems;
 use crate::http::problem::ApiError;
@@ -137,6 +137,131 @@ pub async fn list_public_heads(
             community_name: row.name,
             key_id: key.key_id,
             public_key: key.public_key,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(answer))
+}
+
+/// Everything needed to check, with no database (`moralbank proof check FILE`), that transaction
+/// `seq` of the user's community is in the ledger as the newest signed head covering it committed
+/// to it. For admins and auditors, and for a resident whose passbook the transaction moved.
+#[utoipa::path(tag = "ledger", operation_id = "get_transaction_proof",
+    security(("bearer" = [])),
+    params(("seq" = i64, Path, description = "the transaction's journal seq")),
+    responses((status = 200, body = ProofBundle),
+        problems::Unauthorized,
+        problems::NotFound,
+        (status = 409, description = "no signed head covers the transaction yet", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+#[get("/ledger/transactions/{seq}/proof")]
+pub async fn get_transaction_proof(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::db::schema::accounts;
+    use crate::db::DbUuid;
+    use diesel::prelude::*;
+    let seq = path.into_inner();
+    let community = user.community_id;
+    let bundle = with_conn(&state, move |conn| {
+        let row = crate::communities::store::community_by_id(conn, community)?
+            .ok_or_else(|| ApiError::internal("the user's community is missing"))?;
+        let bundle = match store::proof_bundle(conn, community, &row.code, seq) {
+            Ok(b) => b,
+            Err(BundleRefusal::NoSuchTransaction) => return Err(ApiError::not_found("transaction")),
+            Err(BundleRefusal::NotYetSigned) => {
+                return Err(ApiError::conflict(
+                    "not_yet_signed",
+                    "no signed head covers this transaction yet: an admin or auditor signs one, or the service does within minutes",
+                ))
+            }
+            Err(BundleRefusal::Database(e)) => return Err(e.into()),
+        };
+        // A resident sees the proof of a line of their own passbook, nothing else: another's
+        // transaction answers as one that does not exist.
+        if !user.may(Permission::VerifyLedger) {
+            let own: Vec<DbUuid> = match user.member_id {
+                Some(member) => accounts::table
+                    .filter(accounts::member_id.eq(DbUuid::from(member)))
+                    .select(accounts::id)
+                    .load(conn)?,
+                None => Vec::new(),
+            };
+            let theirs = bundle
+                .transaction
+                .postings
+                .iter()
+                .any(|p| own.iter().any(|a| a.0 == p.account_id));
+            if !theirs {
+                return Err(ApiError::not_found("transaction"));
+            }
+        }
+        Ok(bundle)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(bundle))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ConsistencyQuery {
+    /// The smaller tree size (a head you hold).
+    pub from: u64,
+    /// The larger tree size (a newer head); at most the journal's size.
+    pub to: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsistencyProof {
+    pub community: String,
+    pub from: u64,
+    pub to: u64,
+    /// RFC 9162 consistency proof, hex, deepest first.
+    pub proof: Vec<String>,
+}
+
+/// The proof that the community's ledger of `to` transactions extends the one of `from`: what a
+/// holder of an old head checks a new one against. No login.
+#[utoipa::path(tag = "ledger", operation_id = "get_public_consistency",
+    params(("code" = String, Path, description = "the community's code"), ConsistencyQuery),
+    responses((status = 200, body = ConsistencyProof),
+        problems::BadRequest,
+        problems::NotFound))]
+#[get("/public/{code}/consistency")]
+pub async fn get_public_consistency(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<ConsistencyQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let code = path.into_inner();
+    let (from, to) = (query.from, query.to);
+    if from > to {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "from must not be larger than to",
+        ));
+    }
+    let answer = with_conn(&state, move |conn| {
+        let row = crate::communities::store::community_by_code(conn, &code)?
+            .ok_or_else(|| ApiError::not_found("community"))?;
+        if to > row.chain_seq.max(0) as u64 {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!(
+                    "to is larger than the journal ({} transactions)",
+                    row.chain_seq
+                ),
+            ));
+        }
+        let proof = store::consistency_proof(conn, row.id.into(), from, to)?
+            .ok_or_else(|| ApiError::internal("the ledger tree lacks a node"))?;
+        Ok(ConsistencyProof {
+            community: row.code,
+            from,
+            to,
+            proof: proof.iter().map(hex::encode).collect(),
         })
     })
     .await?;

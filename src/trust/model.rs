@@ -173,3 +173,164 @@ mod tests {
         assert_eq!(key_id(&[0u8; 32]).len(), 16);
     }
 }
+
+/// One passbook line of a transaction, as its hash covers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProofPosting {
+    pub posting_id: uuid::Uuid,
+    pub account_id: uuid::Uuid,
+    pub account_seq: i64,
+    /// Hundredths of a point, signed.
+    pub amount: i64,
+    pub balance_after: i64,
+    pub credits_after: i64,
+    /// Microseconds since 1970-01-01 UTC.
+    pub posted_at_micros: i64,
+}
+
+/// A transaction as its chain hash covers it: everything needed to recompute the hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProofTransaction {
+    pub community_id: uuid::Uuid,
+    pub journal_id: uuid::Uuid,
+    /// The transaction's place in the journal, from 1; its leaf is `seq - 1`.
+    pub seq: i64,
+    pub hash_version: i32,
+    pub prev_hash: String,
+    pub kind: String,
+    pub reference_id: Option<uuid::Uuid>,
+    pub memo: String,
+    pub actor_id: Option<uuid::Uuid>,
+    pub created_at_micros: i64,
+    pub postings: Vec<ProofPosting>,
+    /// The hash the journal records; the check recomputes it.
+    pub hash: String,
+}
+
+/// Everything needed to check, with no database, that a transaction is in the ledger as a signed
+/// head committed to it: the transaction, its inclusion proof, the head and the public key.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProofBundle {
+    /// `moralbank-proof-v1`.
+    pub format: String,
+    pub transaction: ProofTransaction,
+    pub head: SignedHead,
+    pub public_key: String,
+    /// Hashes from the leaf's sibling up (RFC 9162 inclusion proof), hex.
+    pub inclusion_proof: Vec<String>,
+}
+
+pub const PROOF_FORMAT: &str = "moralbank-proof-v1";
+
+/// Why a proof bundle does not check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BundleError {
+    #[error("the file is in format {0}, not {PROOF_FORMAT}")]
+    Format(String),
+    #[error("the transaction names hash format {0}, which this program does not know")]
+    HashFormat(i32),
+    #[error("the transaction's content does not give its recorded hash: it was changed")]
+    TransactionChanged,
+    #[error("the head's public key is not the one given to trust")]
+    UntrustedKey,
+    #[error("the head does not check with the public key: {0}")]
+    Head(HeadError),
+    #[error("a proof hash is not 64 hex digits")]
+    BadProofHash,
+    #[error("the inclusion proof does not lead to the head's root: {0}")]
+    NotIncluded(crate::ledger::merkle::ProofError),
+}
+
+/// What a bundle proved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    pub community: String,
+    pub seq: i64,
+    pub tree_size: u64,
+    pub signed_at: String,
+}
+
+/// Checks a bundle with no database: the transaction's content gives its hash, that hash is leaf
+/// `seq - 1` of the tree the head signed, and the head checks with the key — the bundle's own, or
+/// `trusted_key` when given (a key taken from the notice wall or the township, not from the file).
+pub fn check_bundle(
+    bundle: &ProofBundle,
+    trusted_key: Option<&str>,
+) -> Result<Checked, BundleError> {
+    use crate::kernel::{
+        AccountId, ChainLink, ChainPosting, CommunityId, HashFormat, JournalId, UserId,
+    };
+    use crate::ledger::merkle::{leaf_hash, verify_inclusion};
+    if bundle.format != PROOF_FORMAT {
+        return Err(BundleError::Format(bundle.format.clone()));
+    }
+    if let Some(trusted) = trusted_key {
+        if !trusted.eq_ignore_ascii_case(&bundle.public_key) {
+            return Err(BundleError::UntrustedKey);
+        }
+    }
+    check_head(&bundle.head, &bundle.public_key).map_err(BundleError::Head)?;
+    let t = &bundle.transaction;
+    let format =
+        HashFormat::from_number(t.hash_version).ok_or(BundleError::HashFormat(t.hash_version))?;
+    let mut postings: Vec<ChainPosting> = t
+        .postings
+        .iter()
+        .map(|p| ChainPosting {
+            posting_id: p.posting_id,
+            account_id: AccountId::from_uuid(p.account_id),
+            account_seq: p.account_seq,
+            amount: p.amount,
+            balance_after: p.balance_after,
+            credits_after: p.credits_after,
+            posted_at_micros: p.posted_at_micros,
+        })
+        .collect();
+    postings.sort_by_key(|p| (p.account_id, p.account_seq));
+    let digest = ChainLink {
+        format,
+        prev_hash: &t.prev_hash,
+        community_id: CommunityId::from_uuid(t.community_id),
+        seq: t.seq,
+        journal_id: JournalId::from_uuid(t.journal_id),
+        kind: &t.kind,
+        reference_id: t.reference_id,
+        memo: &t.memo,
+        actor_id: t.actor_id.map(UserId::from_uuid),
+        created_at_micros: t.created_at_micros,
+        postings,
+    }
+    .digest();
+    if hex::encode(digest) != t.hash {
+        return Err(BundleError::TransactionChanged);
+    }
+    let proof: Vec<[u8; 32]> = bundle
+        .inclusion_proof
+        .iter()
+        .map(|h| hex_array::<32>(h).ok_or(BundleError::BadProofHash))
+        .collect::<Result<_, _>>()?;
+    let root = root_of(&bundle.head).map_err(BundleError::Head)?;
+    let index = u64::try_from(t.seq - 1).map_err(|_| {
+        BundleError::NotIncluded(crate::ledger::merkle::ProofError::IndexOutOfRange {
+            index: 0,
+            size: bundle.head.tree_size,
+        })
+    })?;
+    verify_inclusion(
+        index,
+        bundle.head.tree_size,
+        &leaf_hash(&digest),
+        &proof,
+        &root,
+    )
+    .map_err(BundleError::NotIncluded)?;
+    Ok(Checked {
+        community: bundle.head.community.clone(),
+        seq: t.seq,
+        tree_size: bundle.head.tree_size,
+        signed_at: bundle.head.signed_at.clone(),
+    })
+}

@@ -372,3 +372,142 @@ pub fn check_heads(conn: &mut DbConn, file: &model::HeadsFile) -> QueryResult<Ve
     }
     Ok(problems)
 }
+
+/// The newest head of the community that covers transaction `seq`.
+pub fn head_covering(
+    conn: &mut DbConn,
+    community: CommunityId,
+    code: &str,
+    seq: i64,
+) -> QueryResult<Option<SignedHead>> {
+    let row: Option<HeadRow> = ledger_heads::table
+        .filter(ledger_heads::community_id.eq(DbUuid::from(community)))
+        .filter(ledger_heads::tree_size.ge(seq))
+        .order((ledger_heads::signed_at.desc(), ledger_heads::id.desc()))
+        .select(HEAD_COLUMNS)
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|r| head_of(code, r)))
+}
+
+/// Why a proof bundle cannot be made.
+#[derive(Debug)]
+pub enum BundleRefusal {
+    NoSuchTransaction,
+    /// No signed head covers the transaction yet.
+    NotYetSigned,
+    Database(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for BundleRefusal {
+    fn from(e: diesel::result::Error) -> Self {
+        BundleRefusal::Database(e)
+    }
+}
+
+/// The transaction with journal seq `seq`, with its postings, as its hash covers it.
+pub fn proof_transaction(
+    conn: &mut DbConn,
+    community: CommunityId,
+    seq: i64,
+) -> QueryResult<Option<model::ProofTransaction>> {
+    use crate::db::models::{JournalRow, PostingRow};
+    use crate::db::schema::postings;
+    let Some(row): Option<JournalRow> = journal::table
+        .filter(journal::community_id.eq(DbUuid::from(community)))
+        .filter(journal::seq.eq(seq))
+        .select(JournalRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let mut lines: Vec<PostingRow> = postings::table
+        .filter(postings::journal_id.eq(row.id))
+        .select(PostingRow::as_select())
+        .load(conn)?;
+    lines.sort_by_key(|p| (p.account_id, p.account_seq));
+    Ok(Some(model::ProofTransaction {
+        community_id: row.community_id.0,
+        journal_id: row.id.0,
+        seq: row.seq,
+        hash_version: row.hash_version,
+        prev_hash: row.prev_hash,
+        kind: row.kind.as_str().to_string(),
+        reference_id: row.reference_id.map(|r| r.0),
+        memo: row.memo,
+        actor_id: row.actor_id.map(|a| a.0),
+        created_at_micros: crate::db::time_to_micros(row.created_at),
+        postings: lines
+            .iter()
+            .map(|p| model::ProofPosting {
+                posting_id: p.id.0,
+                account_id: p.account_id.0,
+                account_seq: p.account_seq,
+                amount: p.amount,
+                balance_after: p.balance_after,
+                credits_after: p.credits_after,
+                posted_at_micros: crate::db::time_to_micros(p.posted_at),
+            })
+            .collect(),
+        hash: row.hash,
+    }))
+}
+
+/// The inclusion proof of transaction `seq` in the tree of `size` transactions, from the stored
+/// tree; `None` when a node it needs is not stored.
+pub fn inclusion_proof(
+    conn: &mut DbConn,
+    community: CommunityId,
+    seq: i64,
+    size: u64,
+) -> QueryResult<Option<Vec<Hash>>> {
+    let index = (seq - 1).max(0) as u64;
+    if index >= size {
+        return Ok(None);
+    }
+    tree::range_hashes(
+        conn,
+        community,
+        &crate::ledger::merkle::inclusion_ranges(index, size),
+    )
+}
+
+/// The consistency proof from the tree of `old` transactions to the tree of `new`.
+pub fn consistency_proof(
+    conn: &mut DbConn,
+    community: CommunityId,
+    old: u64,
+    new: u64,
+) -> QueryResult<Option<Vec<Hash>>> {
+    if old > new {
+        return Ok(None);
+    }
+    tree::range_hashes(
+        conn,
+        community,
+        &crate::ledger::merkle::consistency_ranges(old, new),
+    )
+}
+
+/// A proof bundle for transaction `seq` under the newest head that covers it.
+pub fn proof_bundle(
+    conn: &mut DbConn,
+    community: CommunityId,
+    code: &str,
+    seq: i64,
+) -> Result<model::ProofBundle, BundleRefusal> {
+    let transaction =
+        proof_transaction(conn, community, seq)?.ok_or(BundleRefusal::NoSuchTransaction)?;
+    let head = head_covering(conn, community, code, seq)?.ok_or(BundleRefusal::NotYetSigned)?;
+    let key = key_of(conn, community)?.ok_or(BundleRefusal::NotYetSigned)?;
+    let proof = inclusion_proof(conn, community, seq, head.tree_size)?
+        .ok_or(BundleRefusal::Database(diesel::result::Error::NotFound))?;
+    Ok(model::ProofBundle {
+        format: model::PROOF_FORMAT.to_string(),
+        transaction,
+        head,
+        public_key: key.public_key,
+        inclusion_proof: proof.iter().map(hex::encode).collect(),
+    })
+}

@@ -42,6 +42,7 @@ mod openapi;
 mod outage;
 mod password_reset;
 mod policy;
+mod proofs;
 mod readme;
 mod reliability;
 mod report_limits;
