@@ -24,6 +24,7 @@ pub mod members;
 pub mod passbook;
 pub mod reports;
 pub mod shop;
+pub mod trust;
 pub mod users;
 
 pub mod commands;

@@ -35,6 +35,7 @@ pub struct RawSettings {
     pub auth_cache_ms: Option<String>,
     pub console_idle_seconds: Option<String>,
     pub cookie_secure: Option<String>,
+    pub head_sign_minutes: Option<String>,
 }
 
 #[derive(Clone)]
@@ -62,6 +63,8 @@ pub struct Config {
     /// Marks the console's cookie `Secure`: set when the service is reached over TLS (behind a
     /// proxy that terminates it), so the browser never sends the cookie in clear.
     pub cookie_secure: bool,
+    /// How often the service signs a ledger head for each community whose journal grew.
+    pub head_sign_interval_ms: u64,
 }
 
 pub const DEFAULT_AUTH_CACHE_MS: u64 = 1_000;
@@ -72,6 +75,10 @@ pub const DEFAULT_CONSOLE_IDLE_SECONDS: u64 = 30 * 60;
 pub const CONSOLE_IDLE_SECONDS_MIN: u64 = 60;
 pub const CONSOLE_IDLE_SECONDS_MAX: u64 = 24 * 3600;
 pub const AUTH_CACHE_MS_MAX: u64 = 60_000;
+
+/// A community's ledger head is signed every 10 minutes while its journal grows.
+pub const DEFAULT_HEAD_SIGN_MINUTES: u64 = 10;
+pub const HEAD_SIGN_MINUTES_MAX: u64 = 24 * 60;
 
 /// How often, by default, the sweeper credits deeds whose notice ended.
 pub const DEFAULT_SWEEP_INTERVAL_MS: u64 = 30_000;
@@ -98,6 +105,7 @@ impl std::fmt::Debug for Config {
             .field("workers", &self.workers)
             .field("auth_cache_ms", &self.auth_cache_ms)
             .field("console_idle_seconds", &self.console_idle_seconds)
+            .field("head_sign_interval_ms", &self.head_sign_interval_ms)
             .field("cookie_secure", &self.cookie_secure)
             .finish()
     }
@@ -178,6 +186,12 @@ impl Config {
             DEFAULT_CONSOLE_IDLE_SECONDS,
             CONSOLE_IDLE_SECONDS_MIN..=CONSOLE_IDLE_SECONDS_MAX,
         )?;
+        let head_sign_minutes = number_in(
+            "MORALBANK_HEAD_SIGN_MINUTES",
+            raw.head_sign_minutes,
+            DEFAULT_HEAD_SIGN_MINUTES,
+            1..=HEAD_SIGN_MINUTES_MAX,
+        )?;
         let cookie_secure = match raw.cookie_secure.as_deref().map(str::trim) {
             None | Some("") | Some("false") | Some("0") => false,
             Some("true") | Some("1") => true,
@@ -205,6 +219,7 @@ impl Config {
             sweep_interval_ms: DEFAULT_SWEEP_INTERVAL_MS,
             console_idle_seconds,
             cookie_secure,
+            head_sign_interval_ms: head_sign_minutes * 60_000,
         })
     }
 }

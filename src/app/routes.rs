@@ -12,6 +12,8 @@ use super::openapi::ApiDoc;
 pub fn api(cfg: &mut ServiceConfig<'_>) {
     cfg.service(crate::app::health::healthz);
     cfg.service(crate::app::health::readyz);
+    cfg.service(crate::trust::http::list_public_heads);
+    cfg.service(crate::trust::http::get_public_consistency);
     cfg.service(
         scope::scope("/api/v1")
             .service(crate::app::openapi::openapi_json)
@@ -41,6 +43,10 @@ pub fn api(cfg: &mut ServiceConfig<'_>) {
             .service(crate::passbook::http::statements::get_balance)
             .service(crate::adjustments::http::create_adjustment)
             .service(crate::audit::http::verify_ledger)
+            // "export" before any "{id}" route of heads.
+            .service(crate::trust::http::export_ledger_heads)
+            .service(crate::trust::http::create_ledger_head)
+            .service(crate::trust::http::get_transaction_proof)
             .service(crate::shop::http::goods::create_goods)
             .service(crate::shop::http::goods::list_goods)
             .service(crate::shop::http::goods::get_goods)

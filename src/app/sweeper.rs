@@ -1,4 +1,5 @@
-//! Background work of the service: crediting deeds whose public notice ended.
+//! Background work of the service: crediting deeds whose public notice ended, and signing the
+//! ledger heads of communities whose journal grew.
 
 use actix_web::web;
 
@@ -56,4 +57,33 @@ pub async fn sweep_notices(state: &AppState) -> Result<usize, ApiError> {
     }
     tracing::info!(credited, "notice sweeper credited deeds");
     Ok(credited)
+}
+
+/// Signs a ledger head for every community whose journal grew since its last head, every
+/// `interval_ms` (the first time one interval after start). Several instances may each sign one:
+/// two heads of the same size and root are both true.
+pub fn spawn_head_signer(state: web::Data<AppState>, interval_ms: u64) {
+    actix_web::rt::spawn(async move {
+        let period = std::time::Duration::from_millis(interval_ms.max(10));
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        loop {
+            ticks.tick().await;
+            if let Err(e) = sign_heads(&state).await {
+                tracing::warn!(error = %e, "signing ledger heads failed; will retry");
+            }
+        }
+    });
+}
+
+/// Signs the heads due now; answers how many.
+pub async fn sign_heads(state: &AppState) -> Result<usize, ApiError> {
+    let now = state.clock.now();
+    let made = with_conn(state, move |conn| {
+        Ok(crate::trust::store::sign_changed(conn, now)?)
+    })
+    .await?;
+    if !made.is_empty() {
+        tracing::info!(heads = made.len(), "ledger heads signed");
+    }
+    Ok(made.len())
 }

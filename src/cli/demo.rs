@@ -551,6 +551,7 @@ pub fn run(config: &Config) -> Result<String, String> {
     {
         let mut conn = pool.get().map_err(fail)?;
         db::run_migrations(&mut conn)?;
+        crate::trust::store::ready_at_start(&mut conn)?;
     }
     let clock = Clock::default();
     let now = clock.now();

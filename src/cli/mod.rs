@@ -85,6 +85,9 @@ struct SettingsArgs {
     /// Mark the console's cookie Secure (true behind TLS; default false)
     #[arg(long, env = "MORALBANK_COOKIE_SECURE", global = true)]
     cookie_secure: Option<String>,
+    /// Minutes between signed ledger heads while a journal grows, 1-1440 (default 10)
+    #[arg(long, env = "MORALBANK_HEAD_SIGN_MINUTES", global = true)]
+    head_sign_minutes: Option<String>,
 }
 
 impl From<SettingsArgs> for RawSettings {
@@ -103,6 +106,7 @@ impl From<SettingsArgs> for RawSettings {
             auth_cache_ms: a.auth_cache_ms,
             console_idle_seconds: a.console_idle_seconds,
             cookie_secure: a.cookie_secure,
+            head_sign_minutes: a.head_sign_minutes,
         }
     }
 }
@@ -129,7 +133,17 @@ enum Commands {
         command: OperatorCommands,
     },
     /// Verify the whole ledger; exit 0 when clean, 1 when anything is wrong
-    Verify,
+    Verify {
+        /// Also check the ledger against signed heads kept elsewhere (a file from
+        /// GET /api/v1/ledger/heads/export, or a JSON array of such files)
+        #[arg(long, value_name = "FILE")]
+        heads: Option<std::path::PathBuf>,
+    },
+    /// Proofs a resident or auditor holds, checked with no database
+    Proof {
+        #[command(subcommand)]
+        command: ProofCommands,
+    },
     /// Print the OpenAPI document
     Openapi,
     /// Create a demo community to explore (rules, goods, residents, deeds, redemptions)
@@ -162,6 +176,20 @@ enum CommunityCommands {
     },
     /// List the communities with their sizes
     List,
+}
+
+#[derive(Subcommand)]
+enum ProofCommands {
+    /// Check a saved proof bundle (GET /api/v1/ledger/transactions/{seq}/proof): the
+    /// transaction gives its hash, the hash is in the signed head's tree, the head checks with
+    /// the key; exit 0 when it holds, 1 when not
+    Check {
+        file: std::path::PathBuf,
+        /// The community's public key as published elsewhere (notice wall, township), to trust
+        /// instead of the key inside the file
+        #[arg(long, value_name = "HEX")]
+        key: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -272,7 +300,10 @@ pub fn main() -> ExitCode {
                     password_stdin,
                 },
         } => add_operator(&config, &username, password_stdin),
-        Commands::Verify => return verify(&config),
+        Commands::Verify { heads } => return verify(&config, heads.as_deref()),
+        Commands::Proof {
+            command: ProofCommands::Check { file, key },
+        } => return check_proof(&file, key.as_deref()),
         Commands::Openapi => {
             out(&crate::app::openapi::spec_json());
             Ok(())
@@ -363,6 +394,22 @@ fn migrate(config: &Config) -> Result<(), String> {
         "migrations applied to {}\n",
         config.database_url.redacted()
     ));
+    let mut shown = 0;
+    let done = crate::ledger::tree::catch_up(&mut conn, &mut |done, total| {
+        if done == total || done - shown >= 10_000 {
+            shown = done;
+            eprintln!("ledger tree: {done} / {total} transactions");
+        }
+    })
+    .map_err(|e| format!("cannot bring the ledger tree level with the journal: {e}"))?;
+    if done.leaves > 0 {
+        out(&format!(
+            "ledger tree: {} transaction(s) of {} communit(ies) added\n",
+            done.leaves, done.communities
+        ));
+    }
+    crate::trust::store::ensure_keys(&mut conn, db::now_utc())
+        .map_err(|e| format!("cannot create the communities' signing keys: {e}"))?;
     Ok(())
 }
 
@@ -509,6 +556,7 @@ fn schema_only(config: &Config) -> Result<db::DbConn, String> {
         .connect()
         .map_err(|e| format!("cannot connect to {}: {e}", config.database_url.redacted()))?;
     db::run_migrations(&mut conn)?;
+    crate::trust::store::ready_at_start(&mut conn)?;
     Ok(conn)
 }
 
@@ -649,7 +697,7 @@ fn backup(config: &Config, file: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
-fn verify(config: &Config) -> ExitCode {
+fn verify(config: &Config, heads: Option<&std::path::Path>) -> ExitCode {
     if let Err(message) = require_database(config) {
         err(&format!("moralbank: {message}"));
         return ExitCode::from(2);
@@ -664,7 +712,25 @@ fn verify(config: &Config) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // The heads file is read before anything else: a file that cannot be read is a usage error.
+    let files = match heads.map(read_heads_file).transpose() {
+        Ok(files) => files,
+        Err(message) => {
+            err(&format!("moralbank: {message}"));
+            return ExitCode::from(2);
+        }
+    };
     let started = std::time::Instant::now();
+    let heads_broken = match files {
+        None => false,
+        Some(files) => match check_heads(&mut conn, &files) {
+            Ok(broken) => broken,
+            Err(e) => {
+                err(&format!("moralbank: the heads could not be checked: {e}"));
+                return ExitCode::from(2);
+            }
+        },
+    };
     match crate::ledger::verify::verify_ledger(&mut conn, None) {
         Ok(report) => {
             for problem in &report.problems {
@@ -693,7 +759,7 @@ fn verify(config: &Config) -> ExitCode {
                 started.elapsed().as_secs_f64(),
                 report.problems.len() as u64 + report.problems_omitted
             ));
-            if report.ok {
+            if report.ok && !heads_broken {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
@@ -704,6 +770,115 @@ fn verify(config: &Config) -> ExitCode {
                 "moralbank: verification could not read the ledger: {e}"
             ));
             ExitCode::from(2)
+        }
+    }
+}
+
+/// Heads files as `verify --heads` reads them: one export, or an array of exports.
+fn read_heads_file(path: &std::path::Path) -> Result<Vec<crate::trust::model::HeadsFile>, String> {
+    use crate::trust::model::{HeadsFile, HEADS_FILE_FORMAT};
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let files: Vec<HeadsFile> = match serde_json::from_str::<HeadsFile>(&text) {
+        Ok(one) => vec![one],
+        Err(_) => serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "{} is not a heads file (an export of GET /api/v1/ledger/heads/export): {e}",
+                path.display()
+            )
+        })?,
+    };
+    if let Some(other) = files.iter().find(|f| f.format != HEADS_FILE_FORMAT) {
+        return Err(format!(
+            "{} is in format {}, not {HEADS_FILE_FORMAT}",
+            path.display(),
+            other.format
+        ));
+    }
+    Ok(files)
+}
+
+/// Prints what is wrong between the heads and the ledger, naming the first broken head of each
+/// community; answers whether anything is.
+fn check_heads(
+    conn: &mut db::DbConn,
+    files: &[crate::trust::model::HeadsFile],
+) -> diesel::QueryResult<bool> {
+    use crate::trust::model::short_code;
+    let mut broken = false;
+    for file in files {
+        let problems = crate::trust::store::check_heads(conn, file)?;
+        let mut first = true;
+        for problem in &problems {
+            broken = true;
+            match &problem.head {
+                Some(head) => {
+                    let label = if first {
+                        "FIRST BROKEN HEAD"
+                    } else {
+                        "BROKEN HEAD"
+                    };
+                    first = false;
+                    out(&format!(
+                        "{label} {} {} signed {} ({}): {}\n",
+                        file.community,
+                        short_code(head.tree_size, &head.root_hash),
+                        head.signed_at,
+                        problem.kind,
+                        problem.detail
+                    ));
+                }
+                None => out(&format!(
+                    "PROBLEM {} {}: {}\n",
+                    problem.kind, file.community, problem.detail
+                )),
+            }
+        }
+        if problems.is_empty() {
+            out(&format!(
+                "HEADS OK: {} — the ledger still holds all {} signed head(s)\n",
+                file.community,
+                file.heads.len()
+            ));
+        }
+    }
+    Ok(broken)
+}
+
+/// `moralbank proof check FILE`: no database, only the file (and the key given).
+fn check_proof(path: &std::path::Path, key: Option<&str>) -> ExitCode {
+    use crate::trust::model::{check_bundle, short_code, ProofBundle};
+    let bundle: ProofBundle = match std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))
+        .and_then(|text| {
+            serde_json::from_str(&text)
+                .map_err(|e| format!("{} is not a proof bundle: {e}", path.display()))
+        }) {
+        Ok(bundle) => bundle,
+        Err(message) => {
+            err(&format!("moralbank: {message}"));
+            return ExitCode::from(2);
+        }
+    };
+    match check_bundle(&bundle, key) {
+        Ok(checked) => {
+            out(&format!(
+                "OK: transaction {} of {} is in the ledger as head {} (signed {}) committed to it{}\n",
+                checked.seq,
+                checked.community,
+                short_code(checked.tree_size, &bundle.head.root_hash),
+                checked.signed_at,
+                if key.is_some() {
+                    ", signed with the key you gave"
+                } else {
+                    "; the key is the file's own: compare it with the published one, or pass --key"
+                }
+            ));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            out(&format!("FAILED: {e}\n"));
+            ExitCode::from(1)
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::deeds::plan::{DeedCommand, DeedOutcome, DeedPending, Deeds};
 use crate::deeds::view::DeedView;
 use crate::deeds::write::{DEEDS, DEED_EVENTS, DEED_OBJECTIONS, OBJECTION_RULINGS};
 use crate::kernel::{AccountId, CommunityId, GoodsId, RedemptionId};
-use crate::ledger::batch::{ACCOUNTS, IDEMPOTENCY_KEYS, JOURNAL, POSTINGS};
+use crate::ledger::batch::{ACCOUNTS, IDEMPOTENCY_KEYS, JOURNAL, LEDGER_TREE, POSTINGS};
 use crate::ledger::store::TableWrite;
 use crate::ledger::view::push_unique;
 use crate::ledger::{Batch, IdempotencyClaim, LedgerError, Machine, Posted, View};
@@ -71,8 +71,9 @@ pub struct Pending {
 pub type Engine = crate::ledger::Engine<Book>;
 
 /// Referenced rows first: a posting names its transaction, a receipt line its redemption.
-static TABLES: [&TableWrite; 13] = [
+static TABLES: [&TableWrite; 14] = [
     &JOURNAL,
+    &LEDGER_TREE,
     &POSTINGS,
     &REDEMPTIONS,
     &REDEMPTION_LINES,

@@ -79,6 +79,9 @@ pub fn found_community(
             FoundError::Admin(other.to_string())
         }
     })?;
+    // The community's signing key is made with it, so its first signed head can be checked.
+    crate::trust::store::ensure_key(conn, community.id.into(), community.created_at)
+        .map_err(FoundError::Database)?;
     Ok(FoundCommunity { community, admin })
 }
 

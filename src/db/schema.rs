@@ -392,6 +392,49 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    /// The perfect subtrees of each community's Merkle tree (`ledger::merkle`).
+    ledger_tree (community_id, height, idx) {
+        community_id -> PortableUuid,
+        height -> Integer,
+        idx -> BigInt,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    /// Each community's Ed25519 signing key (`trust`).
+    community_keys (community_id, key_id) {
+        community_id -> PortableUuid,
+        key_id -> Text,
+        public_key -> Text,
+        secret_key -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    /// Every ledger head the service signed (`trust`).
+    ledger_heads (community_id, id) {
+        community_id -> PortableUuid,
+        id -> PortableUuid,
+        tree_size -> BigInt,
+        root_hash -> Text,
+        signed_at -> Timestamp,
+        key_id -> Text,
+        signature -> Text,
+    }
+}
+
 diesel::joinable!(accounts -> members (member_id));
 diesel::joinable!(rule_versions -> rules (rule_id));
 diesel::joinable!(redemption_lines -> redemptions (redemption_id));
@@ -420,4 +463,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     deed_objections,
     deeds,
     deed_events,
+    ledger_tree,
+    community_keys,
+    ledger_heads,
 );

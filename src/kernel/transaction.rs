@@ -127,9 +127,15 @@ pub struct ChainLink<'a> {
 }
 
 impl ChainLink<'_> {
-    /// `SHA-256(prev_hash ‖ canonical bytes)`, hex encoded. Variable-length text is length-prefixed
-    /// and postings are sorted by account, so two different transactions never share bytes.
+    /// `SHA-256(prev_hash ‖ canonical bytes)`, hex encoded: what the journal stores. Variable-length
+    /// text is length-prefixed and postings are sorted by account, so two different transactions
+    /// never share bytes.
     pub fn hash(&self) -> String {
+        hex::encode(self.digest())
+    }
+
+    /// The same hash as its 32 bytes (the entry of the transaction's leaf in the Merkle tree).
+    pub fn digest(&self) -> [u8; 32] {
         let mut hasher = Sha256::new();
         hasher.update(self.prev_hash.as_bytes());
         let mut text = String::with_capacity(256);
@@ -180,7 +186,7 @@ impl ChainLink<'_> {
             };
         }
         hasher.update(text.as_bytes());
-        hex::encode(hasher.finalize())
+        hasher.finalize().into()
     }
 }
 

@@ -208,6 +208,36 @@ impl Written for JournalRow {
     }
 }
 
+/// A perfect subtree of a community's Merkle tree (`ledger_tree`), appended by the batch that
+/// appends its last transaction.
+pub struct TreeNodeRow {
+    pub community_id: DbUuid,
+    pub height: i32,
+    pub idx: i64,
+    pub hash: String,
+}
+
+pub static LEDGER_TREE: TableWrite = TableWrite {
+    table: "ledger_tree",
+    kind: WriteKind::Insert,
+    columns: &[
+        col("community_id", T::Uuid),
+        col("height", T::Int),
+        col("idx", T::BigInt),
+        col("hash", T::Text),
+    ],
+};
+
+impl Written for TreeNodeRow {
+    const WRITE: &'static TableWrite = &LEDGER_TREE;
+    fn push_values(&self, row: &mut RowSink<'_>) {
+        row.uuid(self.community_id)
+            .int(self.height)
+            .big_int(self.idx)
+            .text(self.hash.clone());
+    }
+}
+
 pub static POSTINGS: TableWrite = TableWrite {
     table: "postings",
     kind: WriteKind::Insert,

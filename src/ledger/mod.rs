@@ -12,6 +12,7 @@ pub mod merkle;
 pub mod posting;
 pub mod read;
 pub mod store;
+pub mod tree;
 pub mod verify;
 pub mod view;
 mod writer;

@@ -5,7 +5,7 @@
 
 use chrono::NaiveDateTime;
 
-use super::batch::Batch;
+use super::batch::{Batch, TreeNodeRow};
 use super::command::{IdempotencyClaim, LedgerError, Posted, PostedLine};
 use super::view::{AccountState, View};
 use crate::db::models::{IdempotencyRow, JournalRow, PostingRow};
@@ -50,7 +50,7 @@ pub fn post(
     let journal_id = JournalId::from_uuid(batch.ids.next_id());
     let seq = community.chain_seq + 1;
     let (lines, chain) = post_legs(&draft, journal_id, legs, view, batch, now);
-    let hash = ChainLink {
+    let digest = ChainLink {
         format: HashFormat::CURRENT,
         prev_hash: &community.chain_hash,
         community_id: draft.community_id,
@@ -63,7 +63,17 @@ pub fn post(
         created_at_micros: time_to_micros(now),
         postings: chain,
     }
-    .hash();
+    .digest();
+    let mut head = community;
+    for (node, node_hash) in head.tree.append(super::merkle::leaf_hash(&digest)) {
+        batch.rows.push(&TreeNodeRow {
+            community_id: draft.community_id.into(),
+            height: node.height as i32,
+            idx: node.index as i64,
+            hash: super::tree::to_hex(&node_hash),
+        });
+    }
+    let hash = hex::encode(digest);
     batch.rows.push(&JournalRow {
         id: journal_id.into(),
         community_id: draft.community_id.into(),
@@ -73,14 +83,13 @@ pub fn post(
         memo: draft.memo,
         actor_id: draft.actor_id.map(Into::into),
         created_at: now,
-        prev_hash: community.chain_hash.clone(),
+        prev_hash: head.chain_hash.clone(),
         hash: hash.clone(),
         hash_version: HashFormat::CURRENT.number(),
     });
     if let Some(claim) = draft.idempotency {
         claim_key(batch, draft.community_id, claim, journal_id, now);
     }
-    let mut head = community;
     head.chain_seq = seq;
     head.chain_hash = hash;
     batch.set_head(view, draft.community_id, head);

@@ -8,6 +8,8 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::merkle::{Frontier, Hash, NodeId};
+use super::tree;
 use crate::db::models::{JournalRow, PostingRow};
 use crate::db::schema::{accounts, communities, journal, postings};
 use crate::db::{self, DbConn, DbUuid};
@@ -25,7 +27,8 @@ const VERIFY_PROBLEMS_MAX: usize = 1_000;
 pub struct Problem {
     /// What is wrong: `hash_mismatch`, `chain_broken`, `sequence_gap`, `unbalanced`,
     /// `account_sequence_gap`, `running_balance_mismatch`, `negative_balance`,
-    /// `balance_mismatch`, `chain_head_mismatch`.
+    /// `balance_mismatch`, `chain_head_mismatch`, `tree_node_missing`, `tree_node_mismatch`,
+    /// `tree_behind`, `tree_ahead`.
     pub kind: String,
     pub community_id: uuid::Uuid,
     pub journal_seq: Option<i64>,
@@ -125,6 +128,10 @@ struct CommunityCheck<'c> {
     prev_hash: String,
     newest_format: HashFormat,
     expected_seq: i64,
+    /// The Merkle tree rebuilt from the journal's hashes, held against the stored one.
+    tree: Frontier,
+    /// Transactions the stored tree holds (its highest leaf + 1).
+    tree_stored: u64,
 }
 
 fn verify_community(
@@ -140,6 +147,8 @@ fn verify_community(
         prev_hash: GENESIS_HASH.to_string(),
         newest_format: HashFormat::V1,
         expected_seq: 1,
+        tree: Frontier::new(),
+        tree_stored: tree::stored_size(conn, community)?,
     };
     let mut last_seq_seen = 0_i64;
     loop {
@@ -155,12 +164,16 @@ fn verify_community(
         };
         last_seq_seen = last.seq;
         let mut by_journal = postings_of(conn, &page)?;
+        let mut rebuilt = Vec::with_capacity(page.len() * 2);
         for entry in &page {
             let mut lines = by_journal.remove(&entry.id).unwrap_or_default();
             lines.sort_by_key(|p| (p.account_id, p.account_seq));
             check.transaction(entry, &lines);
+            rebuilt.extend(check.tree.append(tree::chain_leaf(&entry.hash)));
         }
+        check.tree_nodes(conn, &rebuilt)?;
     }
+    check.tree_end();
     let (head_seq, head_hash): (i64, String) = communities::table
         .filter(communities::id.eq(community_key))
         .select((communities::chain_seq, communities::chain_hash))
@@ -376,6 +389,58 @@ impl CommunityCheck<'_> {
         if is_member && running < 0 {
             let detail = format!("member balance is {running} hundredths after line {line}");
             self.problem("negative_balance", here, Some(account), detail);
+        }
+    }
+
+    /// The stored tree against the nodes rebuilt from a page of the journal: every perfect
+    /// subtree the page completed must be stored, with the same hash.
+    fn tree_nodes(&mut self, conn: &mut DbConn, rebuilt: &[(NodeId, Hash)]) -> QueryResult<()> {
+        // Nodes past the stored tree's last leaf are reported once, as the tree being behind.
+        let rebuilt: Vec<&(NodeId, Hash)> = rebuilt
+            .iter()
+            .filter(|(id, _)| id.end() <= self.tree_stored)
+            .collect();
+        let ids: Vec<NodeId> = rebuilt.iter().map(|(id, _)| *id).collect();
+        let stored = tree::nodes(conn, self.community, &ids)?;
+        for (id, hash) in rebuilt {
+            let (first, last) = (id.start() + 1, id.end());
+            match stored.get(id) {
+                None => {
+                    let detail = format!(
+                        "the ledger tree lacks the node of height {} over transactions {first}–{last}",
+                        id.height
+                    );
+                    self.problem("tree_node_missing", None, None, detail);
+                }
+                Some(found) if found != hash => {
+                    let detail = format!(
+                        "the ledger tree's node of height {} over transactions {first}–{last} is not the hash of the journal",
+                        id.height
+                    );
+                    self.problem("tree_node_mismatch", None, None, detail);
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The stored tree must hold the journal's transactions, and no others.
+    fn tree_end(&mut self) {
+        let stored = self.tree_stored;
+        if stored < self.tree.size() {
+            let detail = format!(
+                "the ledger tree holds {stored} transactions but the journal {}: it is completed at the next start of the service or by `moralbank migrate`",
+                self.tree.size()
+            );
+            self.problem("tree_behind", None, None, detail);
+        }
+        if stored > self.tree.size() {
+            let detail = format!(
+                "the ledger tree holds {stored} transactions but the journal {}: transactions were removed",
+                self.tree.size()
+            );
+            self.problem("tree_ahead", None, None, detail);
         }
     }
 

@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use diesel::prelude::*;
 
 use super::command::IdempotencyClaim;
+use super::merkle::Frontier;
 use crate::db::models::AccountRow;
 use crate::db::schema::{accounts, communities, idempotency_keys, members};
 use crate::db::{DbConn, DbUuid};
@@ -51,6 +52,8 @@ pub struct CommunityState {
     pub chain_seq: i64,
     pub chain_hash: String,
     pub chain_version: i64,
+    /// The right edge of the journal's Merkle tree, `chain_seq` leaves.
+    pub tree: Frontier,
     pub utc_offset_minutes: i32,
     pub issuance_account: Option<AccountId>,
     pub shop_account: Option<AccountId>,
@@ -138,6 +141,10 @@ impl View {
             .select((accounts::id, accounts::community_id, accounts::kind))
             .load(conn)?;
         for (id, chain_seq, chain_hash, chain_version, utc_offset_minutes) in heads {
+            // The tree is level with the journal from start-up on (`tree::catch_up`); one that is
+            // not (a journal written past it) is not written to until it is mended.
+            let tree = super::tree::frontier(conn, id.into(), chain_seq.max(0) as u64)?
+                .ok_or(diesel::result::Error::NotFound)?;
             let find = |kind: AccountKind| {
                 system
                     .iter()
@@ -150,6 +157,7 @@ impl View {
                     chain_seq,
                     chain_hash,
                     chain_version,
+                    tree,
                     utc_offset_minutes,
                     issuance_account: find(AccountKind::Issuance),
                     shop_account: find(AccountKind::Shop),

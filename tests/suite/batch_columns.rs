@@ -8,8 +8,8 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use moralbank::db::models::{IdempotencyRow, JournalRow, PostingRow};
 use moralbank::db::schema::{
-    accounts, communities, deed_events, deeds, goods, idempotency_keys, journal, postings,
-    redemption_lines, redemptions, stock_movements,
+    accounts, communities, deed_events, deeds, goods, idempotency_keys, journal, ledger_tree,
+    postings, redemption_lines, redemptions, stock_movements,
 };
 use moralbank::db::{DbConn, DbUuid};
 use moralbank::deeds::model::{DeedAction, DeedStatus, Direction};
@@ -17,7 +17,8 @@ use moralbank::deeds::store::{DeedEventRow, DeedRow};
 use moralbank::deeds::write::{DeedUpdate, DEEDS, DEED_EVENTS};
 use moralbank::kernel::{AccountKind, ActiveStatus, JournalKind};
 use moralbank::ledger::batch::{
-    AccountUpdate, HeadUpdate, ACCOUNTS, HEADS, IDEMPOTENCY_KEYS, JOURNAL, POSTINGS,
+    AccountUpdate, HeadUpdate, TreeNodeRow, ACCOUNTS, HEADS, IDEMPOTENCY_KEYS, JOURNAL,
+    LEDGER_TREE, POSTINGS,
 };
 use moralbank::ledger::store::{write, Rows, TableWrite};
 use moralbank::ledger::view::{AccountState, CommunityState};
@@ -149,8 +150,15 @@ fn every_inserted_column_reads_back(backend: Backend) {
         reason: Some("异议".into()),
         created_at: at(75),
     };
-    let tables: [&'static TableWrite; 7] = [
+    let node = TreeNodeRow {
+        community_id: id(81),
+        height: 3,
+        idx: 82,
+        hash: "a".repeat(64),
+    };
+    let tables: [&'static TableWrite; 8] = [
         &JOURNAL,
+        &LEDGER_TREE,
         &POSTINGS,
         &IDEMPOTENCY_KEYS,
         &REDEMPTIONS,
@@ -160,6 +168,7 @@ fn every_inserted_column_reads_back(backend: Backend) {
     ];
     write_one(&mut conn, &tables, |rows| {
         rows.push(&journal_row);
+        rows.push(&node);
         rows.push(&posting);
         rows.push(&key);
         rows.push(&redemption);
@@ -172,6 +181,19 @@ fn every_inserted_column_reads_back(backend: Backend) {
         .first(&mut conn)
         .unwrap();
     assert_eq!(read, journal_row);
+    let read: (DbUuid, i32, i64, String) = ledger_tree::table
+        .select((
+            ledger_tree::community_id,
+            ledger_tree::height,
+            ledger_tree::idx,
+            ledger_tree::hash,
+        ))
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(
+        read,
+        (node.community_id, node.height, node.idx, node.hash.clone())
+    );
     let read: PostingRow = postings::table
         .select(PostingRow::as_select())
         .first(&mut conn)
@@ -346,6 +368,7 @@ fn every_updated_column_reads_back(backend: Backend) {
         chain_seq: 81,
         chain_hash: "8".repeat(64),
         chain_version: 42,
+        tree: Default::default(),
         utc_offset_minutes: 480,
         issuance_account: None,
         shop_account: None,

@@ -776,6 +776,9 @@ fn the_users_rebuild_keeps_every_reference(app: TestApp) {
         DbConn::Sqlite(c) => revert_through(c, || moralbank::db::SQLITE_MIGRATIONS),
         DbConn::Pg(c) => revert_through(c, || moralbank::db::POSTGRES_MIGRATIONS),
     }
+    // As every start does after the migrations: the ledger tree, dropped with its table, is
+    // rebuilt from the journal.
+    moralbank::ledger::tree::catch_up_at_start(&mut conn).unwrap();
     use diesel::connection::SimpleConnection;
     if let DbConn::Sqlite(c) = &mut conn {
         use diesel::RunQueryDsl;

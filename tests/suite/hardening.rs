@@ -581,6 +581,19 @@ fn a_chain_written_in_the_first_format_still_verifies(app: TestApp) {
         .execute(&mut conn)
         .unwrap();
     drop(conn);
+    // A database an older version wrote has no ledger tree for its transactions: the upgrade's
+    // `moralbank migrate` (or the first start) builds it from the journal.
+    let migrate = crate::common::child::moralbank()
+        .arg("migrate")
+        .env("MORALBANK_DATABASE_URL", &app.db.url)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&migrate.stdout);
+    assert!(migrate.status.success(), "{said}");
+    assert!(
+        said.contains("ledger tree: 1 transaction(s) of 1 communit(ies) added"),
+        "{said}"
+    );
     let (code, out) = verify_cli(&app.db.url);
     assert_eq!(code, 0, "a first-format chain must verify: {out}");
 

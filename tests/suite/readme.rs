@@ -26,6 +26,7 @@ const RUNNABLE_SECTIONS: &[&str] = &[
     "## Password reset",
     "## People and the roster (花名册)",
     "## Many communities on one server (a township)",
+    "## Checking the ledger yourself",
 ];
 
 /// One `# →` expectation and the command it describes.

@@ -91,6 +91,8 @@ fn a_deleted_last_transaction_is_found(app: TestApp) {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("PROBLEM chain_head_mismatch"), "{out}");
     assert!(out.contains("PROBLEM balance_mismatch"), "{out}");
+    // The ledger tree still holds the removed transaction's leaf.
+    assert!(out.contains("PROBLEM tree_ahead"), "{out}");
 }
 
 both_backends!(

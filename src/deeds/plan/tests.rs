@@ -6,8 +6,9 @@ use crate::ledger::view::{AccountState, CommunityState};
 use crate::ledger::IdSource;
 
 /// The tables a deeds batch writes.
-static TABLES: [&crate::ledger::store::TableWrite; 7] = [
+static TABLES: [&crate::ledger::store::TableWrite; 8] = [
     &crate::ledger::batch::JOURNAL,
+    &crate::ledger::batch::LEDGER_TREE,
     &crate::ledger::batch::POSTINGS,
     &crate::deeds::write::DEEDS,
     &crate::deeds::write::DEED_EVENTS,
@@ -65,6 +66,7 @@ fn views(direction: Direction, status: DeedStatus) -> (View, DeedView, DeedRow) 
             chain_seq: 0,
             chain_hash: "0".repeat(64),
             chain_version: 0,
+            tree: Default::default(),
             utc_offset_minutes: 480,
             issuance_account: Some(AccountId::from_uuid(id(4))),
             shop_account: None,

@@ -7,8 +7,9 @@ use crate::ledger::IdSource;
 const NOW: &str = "2026-11-30 17:00:00";
 
 /// The tables a shop batch writes.
-static TABLES: [&crate::ledger::store::TableWrite; 9] = [
+static TABLES: [&crate::ledger::store::TableWrite; 10] = [
     &crate::ledger::batch::JOURNAL,
+    &crate::ledger::batch::LEDGER_TREE,
     &crate::ledger::batch::POSTINGS,
     &crate::ledger::batch::IDEMPOTENCY_KEYS,
     &crate::shop::write::REDEMPTIONS,
@@ -71,6 +72,7 @@ fn fixture(balance: i64, stock: i64) -> Fixture {
             chain_seq: 41,
             chain_hash: "ab".repeat(32),
             chain_version: 3,
+            tree: Default::default(),
             utc_offset_minutes: 480,
             issuance_account: None,
             shop_account: Some(shop_account),

@@ -1,0 +1,2 @@
+DROP TABLE ledger_heads;
+DROP TABLE community_keys;

@@ -1,0 +1,26 @@
+-- Signed ledger heads: each community's Ed25519 key (its public half is published) and every head
+-- the service signed with it: (tree size, Merkle root, time, signature). Heads are append-only:
+-- a head once handed out (printed on a receipt, kept by the township) is never taken back.
+CREATE TABLE community_keys (
+    community_id TEXT NOT NULL,
+    key_id TEXT NOT NULL CHECK (length(key_id) = 16),
+    public_key TEXT NOT NULL CHECK (length(public_key) = 64),
+    secret_key TEXT NOT NULL CHECK (length(secret_key) = 64),
+    created_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (community_id, key_id)
+) WITHOUT ROWID;
+CREATE TABLE ledger_heads (
+    community_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    tree_size BIGINT NOT NULL CHECK (tree_size >= 0),
+    root_hash TEXT NOT NULL CHECK (length(root_hash) = 64),
+    signed_at TIMESTAMP NOT NULL,
+    key_id TEXT NOT NULL,
+    signature TEXT NOT NULL CHECK (length(signature) = 128),
+    PRIMARY KEY (community_id, id)
+) WITHOUT ROWID;
+CREATE INDEX ledger_heads_newest_idx ON ledger_heads (community_id, signed_at);
+CREATE TRIGGER ledger_heads_no_update BEFORE UPDATE ON ledger_heads
+BEGIN SELECT RAISE(ABORT, 'moralbank: ledger_heads is append-only'); END;
+CREATE TRIGGER ledger_heads_no_delete BEFORE DELETE ON ledger_heads
+BEGIN SELECT RAISE(ABORT, 'moralbank: ledger_heads is append-only'); END;
