@@ -313,12 +313,16 @@ pub fn check_bundle(
         .map(|h| hex_array::<32>(h).ok_or(BundleError::BadProofHash))
         .collect::<Result<_, _>>()?;
     let root = root_of(&bundle.head).map_err(BundleError::Head)?;
-    let index = u64::try_from(t.seq - 1).map_err(|_| {
-        BundleError::NotIncluded(crate::ledger::merkle::ProofError::IndexOutOfRange {
-            index: 0,
-            size: bundle.head.tree_size,
-        })
-    })?;
+    let index = t
+        .seq
+        .checked_sub(1)
+        .and_then(|i| u64::try_from(i).ok())
+        .ok_or(BundleError::NotIncluded(
+            crate::ledger::merkle::ProofError::IndexOutOfRange {
+                index: 0,
+                size: bundle.head.tree_size,
+            },
+        ))?;
     verify_inclusion(
         index,
         bundle.head.tree_size,

@@ -223,6 +223,10 @@ fn each_role_reaches_only_what_it_may(app: TestApp) {
     let reviewer = app.user_with_roles("reviewer", &["reviewer"], None);
     let auditor = app.user_with_roles("auditor", &["auditor"], None);
     let admin = app.admin_token.clone();
+    let code = app.get("/api/v1/me", &app.admin_token).body["community"]["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let own_member = member["id"].as_str().unwrap();
     let own_account = member["account_id"].as_str().unwrap();
     let other_id = other_member["id"].as_str().unwrap();
@@ -446,6 +450,14 @@ fn each_role_reaches_only_what_it_may(app: TestApp) {
             None,
             [401, 403, 403, 403, 200, 200],
         ),
+        // Signing heads is for auditors and admins; the proof of a line for them and the line's
+        // own resident (seq 1 is the other member's opening balance above: 404 for the rest).
+        ("/api/v1/ledger/heads", "POST", "/api/v1/ledger/heads".into(), Some("{}".into()), [401, 403, 403, 403, 201, 201]),
+        ("/api/v1/ledger/heads/export", "GET", "/api/v1/ledger/heads/export".into(), None, [401, 403, 403, 403, 200, 200]),
+        ("/api/v1/ledger/transactions/{seq}/proof", "GET", "/api/v1/ledger/transactions/1/proof".into(), None, [401, 404, 404, 404, 200, 200]),
+        // Heads and consistency proofs are public.
+        ("/public/{code}/heads", "GET", format!("/public/{code}/heads"), None, [200, 200, 200, 200, 200, 200]),
+        ("/public/{code}/consistency", "GET", format!("/public/{code}/consistency?from=0&to=1"), None, [200, 200, 200, 200, 200, 200]),
         ("/api/v1/users/{id}", "PATCH", format!("/api/v1/users/{target_user}"), Some(json!({"roles": ["auditor"]}).to_string()), [401, 403, 403, 403, 403, 200]),
         ("/api/v1/users/{id}", "GET", format!("/api/v1/users/{target_user}"), None, [401, 403, 403, 403, 403, 200]),
         ("/api/v1/users/{id}/password-reset", "POST", format!("/api/v1/users/{target_user}/password-reset"), None, [401, 403, 403, 403, 403, 200]),
