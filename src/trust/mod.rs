@@ -4,4 +4,5 @@
 
 pub mod http;
 pub mod model;
+pub mod paper;
 pub mod store;
