@@ -50,6 +50,45 @@ pub fn head_for_print(
     }
 }
 
+/// The head a board's print rests on, and the QR code to the community's published heads.
+#[derive(Debug, Clone)]
+pub struct BoardHead {
+    pub head: PaperHead,
+    pub heads_url: String,
+    pub qr_svg: String,
+}
+
+/// The newest head for a board's print. `may_sign`: a print by staff signs one when the
+/// community has none yet; a print from the public board, by anyone, only reads.
+pub fn board_head(
+    conn: &mut DbConn,
+    community: CommunityId,
+    code: &str,
+    now: NaiveDateTime,
+    may_sign: bool,
+) -> QueryResult<Option<SignedHead>> {
+    if may_sign {
+        head_for_print(conn, community, code, 0, now).map(Some)
+    } else {
+        store::latest_head(conn, community, code)
+    }
+}
+
+impl BoardHead {
+    pub fn of(
+        head: &SignedHead,
+        base: &str,
+        local_minute: impl Fn(NaiveDateTime) -> String,
+    ) -> BoardHead {
+        let heads_url = heads_url(base, &head.community);
+        BoardHead {
+            head: PaperHead::of(head, local_minute),
+            qr_svg: qr_svg(&heads_url),
+            heads_url,
+        }
+    }
+}
+
 /// `https://host` as the request reached us, so a QR scanned off paper comes back here.
 pub fn base_url(info: &actix_web::dev::ConnectionInfo) -> String {
     format!("{}://{}", info.scheme(), info.host())
