@@ -4,5 +4,5 @@
 
 pub mod http;
 pub mod model;
-pub mod paper;
 pub mod store;
+pub mod view;

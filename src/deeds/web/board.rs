@@ -146,7 +146,7 @@ struct BoardPrint {
     board: Board,
     back_path: String,
     /// The signed head the print rests on; none on a public print before any head is signed.
-    board_head: Option<crate::trust::paper::BoardHead>,
+    board_head: Option<crate::trust::view::BoardHead>,
 }
 
 /// The head for a board print: staff's print signs one if the community has none yet.
@@ -155,17 +155,17 @@ async fn board_head_of(
     req: &actix_web::HttpRequest,
     place: &Place,
     may_sign: bool,
-) -> Result<Option<crate::trust::paper::BoardHead>, ConsoleError> {
-    let base = crate::trust::paper::base_url(&req.connection_info());
+) -> Result<Option<crate::trust::view::BoardHead>, ConsoleError> {
+    let base = crate::trust::view::base_url(&req.connection_info());
     let (id, code, now) = (place.id, place.code.clone(), state.clock.now());
     let head = with_conn(state, move |conn| {
-        Ok(crate::trust::paper::board_head(
+        Ok(crate::trust::view::board_head(
             conn, id, &code, now, may_sign,
         )?)
     })
     .await?;
     let calendar = place.calendar;
-    Ok(head.map(|h| crate::trust::paper::BoardHead::of(&h, &base, |t| local_minute(calendar, t))))
+    Ok(head.map(|h| crate::trust::view::BoardHead::of(&h, &base, |t| local_minute(calendar, t))))
 }
 
 /// 公示栏 for a signed-in person.

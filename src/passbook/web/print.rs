@@ -30,7 +30,7 @@ use crate::kernel::time::LocalCalendar;
 use crate::kernel::{AccountId, Points, PointsTotal};
 use crate::passbook::http::statements::{passbook_statement, Statement, StatementLine};
 use crate::trust::model::SignedHead;
-use crate::trust::paper::{self, PaperHead};
+use crate::trust::view::{self as paper, PaperHead};
 
 /// Lines of the passbook on one A4 sheet in the normal print (15 px type, one 7.5 mm row each),
 /// besides the row it opens with and the row it closes with. Two rows fewer than the sheet once

@@ -110,7 +110,7 @@ struct HonorRollPage {
 struct HonorRollPrint {
     roll: Roll,
     /// The signed head the print rests on (signed at print time if the community has none).
-    board_head: Option<crate::trust::paper::BoardHead>,
+    board_head: Option<crate::trust::view::BoardHead>,
 }
 
 pub async fn show_honor_roll(
@@ -149,21 +149,21 @@ pub async fn print_honor_roll(
         _ => this_month(&state, &person),
     };
     let roll = honor_roll(&state, &person.user, &month, None).await?;
-    let base = crate::trust::paper::base_url(&req.connection_info());
+    let base = crate::trust::view::base_url(&req.connection_info());
     let (id, code, now) = (
         person.user.community_id,
         person.community.code.clone(),
         state.clock.now(),
     );
     let head = crate::http::with_conn(&state, move |conn| {
-        Ok(crate::trust::paper::board_head(conn, id, &code, now, true)?)
+        Ok(crate::trust::view::board_head(conn, id, &code, now, true)?)
     })
     .await?;
     let calendar = person.community.calendar;
     render(&HonorRollPrint {
         roll: roll_of(&person, roll, state.clock.now()),
         board_head: head.map(|h| {
-            crate::trust::paper::BoardHead::of(&h, &base, |t| {
+            crate::trust::view::BoardHead::of(&h, &base, |t| {
                 crate::console::page::local_minute(calendar, t)
             })
         }),

@@ -17,7 +17,7 @@ use crate::http::with_conn;
 use crate::kernel::{Permission, RedemptionId};
 use crate::shop::http::redemptions::void;
 use crate::shop::model::RedemptionStatus;
-use crate::trust::paper::{self, PaperHead};
+use crate::trust::view::{self as paper, PaperHead};
 
 use super::counter::receipt_number;
 

@@ -1,4 +1,4 @@
-//! A signed head on paper: the short code and time printed on passbook pages, receipts and
+//! A signed head on paper (the trust concept's view for prints): the short code and time printed on passbook pages, receipts and
 //! boards, and the check QR code beside them. The QR is inline SVG rendered here from a URL this
 //! module builds from the community's code and two numbers, so nothing a person typed reaches it.
 
