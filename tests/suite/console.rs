@@ -495,8 +495,19 @@ fn the_counter_finds_redeems_once_and_shows_the_receipt(app: TestApp) {
         "29.00"
     );
 
+    let code = app.get("/api/v1/me", &app.admin_token).body["community"]["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let heads =
+        |app: &TestApp| app.request("GET", &format!("/public/{code}/heads"), None, &[], None);
+    assert!(
+        heads(&app).body["latest"].is_null(),
+        "no head before the receipt"
+    );
     let receipt = clerk.get(&first.location);
     assert_eq!(receipt.status, 200);
+    receipt_carries_a_head_covering_its_line(&app, &receipt.text, &heads(&app).body, 2);
     for expected in [
         "食用油 5L",
         "洗衣粉",
@@ -517,7 +528,13 @@ fn the_counter_finds_redeems_once_and_shows_the_receipt(app: TestApp) {
         let print = clerk.get(&format!("{}/print?paper={paper}", first.location));
         assert_eq!(print.status, 200);
         assert!(print.text.contains("兑换小票") && print.text.contains("91.00"));
+        receipt_carries_a_head_covering_its_line(&app, &print.text, &heads(&app).body, 2);
     }
+    assert_eq!(
+        heads(&app).body["heads"].as_array().unwrap().len(),
+        1,
+        "later prints find the head the first signed"
+    );
     assert_eq!(
         clerk
             .get(&format!("{}/print?paper=a4", first.location))
@@ -859,6 +876,37 @@ fn with_two_communities_the_login_asks_for_the_code(app: TestApp) {
         "the top bar names the community: {}",
         page.text
     );
+}
+
+/// A receipt (screen or print) carries a QR code and the short code of a published head that
+/// covers journal transaction `seq`, and no resident's name beside them.
+fn receipt_carries_a_head_covering_its_line(_app: &TestApp, html: &str, heads: &Value, seq: u64) {
+    assert!(html.contains("<svg class=\"check-qr\""), "a QR code");
+    let at = html.find("/check?seq=").expect("a check link");
+    let rest = &html[at + "/check?seq=".len()..];
+    let linked: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    assert_eq!(linked.parse::<u64>().unwrap(), seq);
+    let rest = &rest[rest.find("size=").unwrap() + 5..];
+    let size: u64 = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<String>()
+        .parse()
+        .unwrap();
+    assert!(seq <= size, "the head covers the line");
+    let head = heads["heads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["tree_size"].as_u64() == Some(size))
+        .expect("the printed head is published");
+    let short = format!("#{size}·{}", &head["root_hash"].as_str().unwrap()[..8]);
+    assert!(html.contains(&short), "{short} on the receipt");
+    assert!(html.contains("扫码核验"));
+    let block = &html[html.find("check-qr").unwrap()..];
+    let block = &block[..block.find("扫码核验").unwrap()];
+    assert!(!block.contains("张秀兰"), "no name beside the QR code");
+    assert!(!block.contains("style="));
 }
 
 both_backends!(

@@ -193,7 +193,16 @@ fn the_public_board_opens_without_a_cookie_and_masks_every_name(app: TestApp) {
             "{}",
             sheet.text
         );
+        if print == "/board/print" {
+            // Staff's print signs a head when there is none and shows it.
+            shows_the_latest_head(&app, &f.code, &sheet.text);
+        } else {
+            // Anyone's print reads only: before any head is signed, it shows none.
+            assert!(!sheet.text.contains("board-head"), "no head signed yet");
+        }
     }
+    let public = Visitor::new(&app).get(&format!("/public/{}/board/print", f.code));
+    shows_the_latest_head(&app, &f.code, &public.text);
     // Signed in, names are masked as the JSON board masks them for the reader's roles.
     let mut admin = Visitor::new(&app);
     admin.login_ok("admin", crate::common::ADMIN_PASSWORD);
@@ -299,6 +308,7 @@ fn a_resident_reads_the_honor_roll_with_shared_ranks(app: TestApp) {
     let print = resident.get(&format!("/honor-roll/print?month={month}"));
     assert_eq!(print.status, 200, "{}", print.text);
     assert!(print.text.contains("光 荣 榜") && print.text.contains(&f.community));
+    shows_the_latest_head(&app, &f.code, &print.text);
     assert_eq!(
         rows(&print.text),
         [
@@ -340,6 +350,32 @@ fn a_month_that_is_not_one_is_a_chinese_message(app: TestApp) {
             print.text
         );
     }
+}
+
+/// A board's print shows the community's latest signed head, its short code and time, and a QR
+/// code to the published heads, with no resident's name beside them.
+fn shows_the_latest_head(app: &TestApp, code: &str, html: &str) {
+    let heads = app.request("GET", &format!("/public/{code}/heads"), None, &[], None);
+    let latest = &heads.body["latest"];
+    assert!(!latest.is_null(), "a head is published");
+    let short = format!(
+        "#{}·{}",
+        latest["tree_size"],
+        &latest["root_hash"].as_str().unwrap()[..8]
+    );
+    let at = html
+        .find("<div class=\"paper-check board-head\">")
+        .expect("the head block");
+    let block = &html[at..];
+    let block = &block[..block.find("</div>\n</div>").unwrap()];
+    assert!(block.contains("<svg class=\"check-qr\""), "a QR code");
+    assert!(block.contains(&short), "{short}");
+    assert!(block.contains(&format!("/public/{code}/heads")));
+    assert!(block.contains("本栏所依据的账本状态，可在网上核对"));
+    for name in ["钱七", "钱*", "孙八", "李四", "周五"] {
+        assert!(!block.contains(name), "no name beside the head");
+    }
+    assert!(!block.contains("style="));
 }
 
 both_backends!(

@@ -280,9 +280,9 @@ fn a_61_line_passbook_prints_on_headed_pages_that_carry_their_totals_forward(app
         carry(rows(pages[0]).last().unwrap()),
         (
             "过次页".into(),
-            "128.75".into(),
+            "126.25".into(),
             "0.00".into(),
-            "128.75".into()
+            "126.25".into()
         )
     );
     assert_eq!(
@@ -290,8 +290,8 @@ fn a_61_line_passbook_prints_on_headed_pages_that_carry_their_totals_forward(app
         (
             "承前页".into(),
             "150.00".into(),
-            "17.50".into(),
-            "132.50".into()
+            "7.50".into(),
+            "142.50".into()
         )
     );
     assert!(!page.text.contains(&format!(">{CLERK}<")), "no login names");
@@ -503,8 +503,90 @@ fn a_display_name_is_trimmed_checked_and_shown_for_staff(app: TestApp) {
     assert_eq!(c5["display_name"], "钱会计");
 }
 
+/// `(seq, size)` from a sheet's check link `…/check?seq=S&size=N`.
+fn check_link(sheet: &str) -> (u64, u64) {
+    let at = sheet
+        .find("/check?seq=")
+        .expect("a check link on the sheet");
+    let rest = &sheet[at + "/check?seq=".len()..];
+    let seq: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    // The page escapes the `&` between the two (`&#38;` or `&amp;`).
+    let rest = &rest[rest.find("size=").expect("the head's size in the link") + 5..];
+    let size: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    (seq.parse().unwrap(), size.parse().unwrap())
+}
+
+fn every_passbook_page_carries_a_signed_head_that_covers_its_last_line(app: TestApp) {
+    let book = passbook_of_61_lines(&app);
+    let code = app.get("/api/v1/me", &app.admin_token).body["community"]["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let heads =
+        |app: &TestApp| app.request("GET", &format!("/public/{code}/heads"), None, &[], None);
+    assert!(
+        heads(&app).body["latest"].is_null(),
+        "no head before the print"
+    );
+    let mut resident = Visitor::new(&app);
+    resident.login_ok(RESIDENT, book.resident_password);
+    let page = resident.get(&format!("/passbook/{}/print", book.account_id));
+    assert_eq!(page.status, 200, "{}", page.text);
+    // The print signed a head, since none covered the lines.
+    let published = heads(&app);
+    let latest = published.body["latest"].clone();
+    assert!(!latest.is_null(), "the print signed a head");
+    let statement = app.get(
+        &format!("/api/v1/accounts/{}/statement?limit=200", book.account_id),
+        &app.admin_token,
+    );
+    assert_eq!(statement.status, 200, "{}", statement.text);
+    let journal: Vec<u64> = statement.body["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["journal_seq"].as_u64().unwrap())
+        .collect();
+    let name = RESIDENT_NAME;
+    let pages = sheets(&page.text);
+    assert_eq!(pages.len(), 3);
+    for (i, sheet) in pages.iter().enumerate() {
+        assert!(
+            sheet.contains("<svg class=\"check-qr\""),
+            "a QR code on sheet {}",
+            i + 1
+        );
+        assert!(!sheet.contains("style="), "no inline style in the QR");
+        let (seq, size) = check_link(sheet);
+        let last = (i + 1) * PASSBOOK_PAGE_LINES;
+        assert_eq!(
+            seq,
+            journal[last.min(journal.len()) - 1],
+            "the sheet's last line"
+        );
+        assert!(seq <= size, "the head covers the line");
+        let head = published.body["heads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["tree_size"].as_u64() == Some(size))
+            .expect("the printed head is published");
+        let short = format!("#{size}·{}", &head["root_hash"].as_str().unwrap()[..8]);
+        assert!(sheet.contains(&short), "{short} on sheet {}", i + 1);
+        assert!(sheet.contains("扫码核验"));
+        let check = &sheet[sheet.find("<div class=\"sheet-check\">").unwrap()..];
+        let check = &check[..check.find("<footer").unwrap()];
+        assert!(!check.contains(name), "no name beside the QR code");
+    }
+    // A second print finds the head that covers the lines and signs no other.
+    let again = resident.get(&format!("/passbook/{}/print", book.account_id));
+    assert_eq!(again.status, 200);
+    assert_eq!(heads(&app).body["heads"].as_array().unwrap().len(), 1);
+}
+
 crate::both_backends!(
     a_61_line_passbook_prints_on_headed_pages_that_carry_their_totals_forward,
+    every_passbook_page_carries_a_signed_head_that_covers_its_last_line,
     only_the_holder_and_staff_who_read_statements_may_print_a_passbook,
     a_passbook_period_opens_with_the_balance_brought_in,
     a_display_name_is_trimmed_checked_and_shown_for_staff,
@@ -616,26 +698,30 @@ fn a_61_line_passbook_prints_to_pdf_one_sheet_per_page_in_both_sizes(app: TestAp
     browser.wait_for_path_prefix("/");
     print_and_read(&browser, &app, &book, "normal", PASSBOOK_PAGE_LINES);
     print_and_read(&browser, &app, &book, "large", PASSBOOK_PAGE_LINES_LARGE);
-    // 72 lines fill every sheet of both sizes to the last row: the fullest last page, with its
-    // totals, signature and stamp box, must still be one sheet.
+    // Lines up to a whole number of sheets fill every sheet of each size to the last row: the
+    // fullest last page, with its totals, signature, stamp box and check QR code, must still be
+    // one sheet.
     let member_id = book.member["id"].as_str().unwrap();
-    for i in 0..11 {
-        redeem_soap(
-            &app,
-            &book.clerk_token,
-            member_id,
-            &book.goods,
-            &format!("more-{i}"),
-        );
-    }
+    let mut lines = 61;
+    let mut more = 0;
     for (size, query, per_page) in [
         ("full-normal", "", PASSBOOK_PAGE_LINES),
         ("full-large", "?size=large", PASSBOOK_PAGE_LINES_LARGE),
     ] {
-        assert_eq!(72 % per_page, 0);
+        while lines % per_page != 0 {
+            redeem_soap(
+                &app,
+                &book.clerk_token,
+                member_id,
+                &book.goods,
+                &format!("more-{more}"),
+            );
+            more += 1;
+            lines += 1;
+        }
         browser.goto(&app.url(&format!("/passbook/{}/print{query}", book.account_id)));
         let pdf = browser.print_pdf(&format!("passbook-print-{size}"), 21.0, 29.7);
-        assert_eq!(pdf_pages(&pdf), 72 / per_page, "full sheets in {size}");
+        assert_eq!(pdf_pages(&pdf), lines / per_page, "full sheets in {size}");
     }
 
     // Where the names come from: the admin's 用户账号 pages with their 姓名 field.

@@ -145,6 +145,27 @@ pub struct BoardQuery {
 struct BoardPrint {
     board: Board,
     back_path: String,
+    /// The signed head the print rests on; none on a public print before any head is signed.
+    board_head: Option<crate::trust::view::BoardHead>,
+}
+
+/// The head for a board print: staff's print signs one if the community has none yet.
+async fn board_head_of(
+    state: &AppState,
+    req: &actix_web::HttpRequest,
+    place: &Place,
+    may_sign: bool,
+) -> Result<Option<crate::trust::view::BoardHead>, ConsoleError> {
+    let base = crate::trust::view::base_url(&req.connection_info());
+    let (id, code, now) = (place.id, place.code.clone(), state.clock.now());
+    let head = with_conn(state, move |conn| {
+        Ok(crate::trust::view::board_head(
+            conn, id, &code, now, may_sign,
+        )?)
+    })
+    .await?;
+    let calendar = place.calendar;
+    Ok(head.map(|h| crate::trust::view::BoardHead::of(&h, &base, |t| local_minute(calendar, t))))
 }
 
 /// 公示栏 for a signed-in person.
@@ -168,6 +189,7 @@ pub async fn show_board(
 /// The A4 print for the notice wall, names masked whoever prints it.
 pub async fn print_board(
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
     person: Person,
 ) -> Result<HttpResponse, ConsoleError> {
     let place = place_of(&person);
@@ -175,6 +197,7 @@ pub async fn print_board(
     render(&BoardPrint {
         board: board_of(&state, &place, notices).await?,
         back_path: "/board".into(),
+        board_head: board_head_of(&state, &req, &place, true).await?,
     })
 }
 
@@ -198,6 +221,7 @@ pub async fn show_public_board(
 
 pub async fn print_public_board(
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ConsoleError> {
     let place = public_place(&state, path.into_inner()).await?;
@@ -206,5 +230,6 @@ pub async fn print_public_board(
     render(&BoardPrint {
         back_path: board.public_path.clone(),
         board,
+        board_head: board_head_of(&state, &req, &place, false).await?,
     })
 }

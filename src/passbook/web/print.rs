@@ -12,7 +12,7 @@
 //! the statement's access rule (the account's owner, or staff who read statements).
 
 use actix_web::http::header;
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::NaiveDateTime;
 use serde::Deserialize;
@@ -29,13 +29,15 @@ use crate::http::{query_period, with_conn};
 use crate::kernel::time::LocalCalendar;
 use crate::kernel::{AccountId, Points, PointsTotal};
 use crate::passbook::http::statements::{passbook_statement, Statement, StatementLine};
+use crate::trust::model::SignedHead;
+use crate::trust::view::{self as paper, PaperHead};
 
 /// Lines of the passbook on one A4 sheet in the normal print (15 px type, one 7.5 mm row each),
-/// besides the row it opens with and the row it closes with. Measured in Chromium: a full last
-/// page, with its signature block and stamp box, still leaves about 13 mm of the sheet free.
-pub const PASSBOOK_PAGE_LINES: usize = 24;
+/// besides the row it opens with and the row it closes with. Two rows fewer than the sheet once
+/// held, to make room for the signed head and its check QR code in every page's footer.
+pub const PASSBOOK_PAGE_LINES: usize = 22;
 /// Lines on one sheet of the large print (17 px type, 9.5 mm rows), measured the same way.
-pub const PASSBOOK_PAGE_LINES_LARGE: usize = 18;
+pub const PASSBOOK_PAGE_LINES_LARGE: usize = 16;
 const _: () = assert!(PASSBOOK_PAGE_LINES_LARGE < PASSBOOK_PAGE_LINES);
 
 /// The two sizes of the print.
@@ -79,6 +81,8 @@ pub struct CarryRow {
 /// One transaction as the print shows it.
 pub struct PrintLine {
     pub seq: i64,
+    /// The line's transaction in the community's journal, which its check QR code names.
+    pub journal_seq: i64,
     /// The community's local date.
     pub date: String,
     pub kind: String,
@@ -98,6 +102,11 @@ pub struct PrintPage {
     pub lines: Vec<PrintLine>,
     pub closing: CarryRow,
     pub last: bool,
+    /// The check QR code (inline SVG we rendered) of the page's last line under the print's
+    /// head; empty on a sheet without lines.
+    pub qr_svg: String,
+    /// Where the QR code leads, printed small beside it for a reader without a phone camera.
+    pub check_url: String,
 }
 
 fn hundredths(amount: &str) -> i64 {
@@ -122,6 +131,7 @@ fn local_date(calendar: LocalCalendar, rfc3339: &str) -> String {
 fn print_line(calendar: LocalCalendar, l: &StatementLine) -> PrintLine {
     PrintLine {
         seq: l.seq,
+        journal_seq: l.journal_seq,
         date: local_date(calendar, &l.posted_at),
         kind: l.kind_label.clone(),
         description: l.description.clone(),
@@ -216,6 +226,8 @@ pub fn paginate(s: &Statement, calendar: LocalCalendar, per_page: usize) -> Vec<
             lines: chunk.iter().map(|l| print_line(calendar, l)).collect(),
             closing,
             last,
+            qr_svg: String::new(),
+            check_url: String::new(),
         });
     }
     pages
@@ -237,6 +249,7 @@ struct PassbookPrint {
     printed: String,
     pages: Vec<PrintPage>,
     page_count: usize,
+    head: PaperHead,
 }
 
 fn period_words(s: &Statement, today: &str) -> String {
@@ -250,14 +263,29 @@ fn period_words(s: &Statement, today: &str) -> String {
     }
 }
 
-/// The printed passbook as HTML: every page cut and headed, ready for A4.
+/// The printed passbook as HTML: every page cut and headed, ready for A4, each carrying `head`
+/// (which covers every line) and a QR code to check its last line, on the site at `base_url`.
 pub fn passbook_html(
     s: &Statement,
     calendar: LocalCalendar,
     size: PrintSize,
     now_utc: NaiveDateTime,
+    head: &SignedHead,
+    base_url: &str,
 ) -> Result<String, ApiError> {
-    let pages = paginate(s, calendar, size.lines_per_page());
+    let mut pages = paginate(s, calendar, size.lines_per_page());
+    for page in &mut pages {
+        if let Some(line) = page.lines.last() {
+            let url = paper::check_url(
+                base_url,
+                &s.account.community_code,
+                line.journal_seq,
+                head.tree_size,
+            );
+            page.qr_svg = paper::qr_svg(&url);
+            page.check_url = url;
+        }
+    }
     let today = calendar.local(now_utc).format("%Y-%m-%d").to_string();
     let mut query: Vec<String> = Vec::new();
     if let Some(from) = &s.from {
@@ -291,6 +319,7 @@ pub fn passbook_html(
         printed: local_minute(calendar, now_utc),
         page_count: pages.len(),
         pages,
+        head: PaperHead::of(head, |t| local_minute(calendar, t)),
     };
     page.render().map_err(ApiError::internal)
 }
@@ -306,6 +335,7 @@ fn html_response(html: String) -> HttpResponse {
 
 async fn render_passbook(
     state: &AppState,
+    req: &HttpRequest,
     user: AuthUser,
     account_id: AccountId,
     query: PassbookQuery,
@@ -313,11 +343,20 @@ async fn render_passbook(
     let (from, to) = query_period(query.from.as_deref(), query.to.as_deref())?;
     let size = PrintSize::parse(query.size.as_deref())?;
     let now = state.clock.now();
-    let (s, offset) = with_conn(state, move |conn| {
-        passbook_statement(conn, &user, account_id, from, to)
+    let base_url = paper::base_url(&req.connection_info());
+    let (s, offset, head) = with_conn(state, move |conn| {
+        let (s, offset) = passbook_statement(conn, &user, account_id, from, to)?;
+        let community =
+            crate::communities::store::community_by_code(conn, &s.account.community_code)?
+                .ok_or_else(|| ApiError::internal("the statement's community is missing"))?;
+        // The newest head that covers the newest line covers them all; a print signs one when
+        // no head does yet (a period without lines takes the newest head there is).
+        let newest = s.lines.iter().map(|l| l.journal_seq).max().unwrap_or(0);
+        let head = paper::head_for_print(conn, community.id.into(), &community.code, newest, now)?;
+        Ok((s, offset, head))
     })
     .await?;
-    passbook_html(&s, LocalCalendar::new(offset), size, now)
+    passbook_html(&s, LocalCalendar::new(offset), size, now, &head, &base_url)
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -334,12 +373,13 @@ pub struct PassbookQuery {
 /// The printed passbook for people: `/passbook/{account_id}/print?from&to&size=large`.
 pub async fn print_passbook(
     state: web::Data<AppState>,
+    req: HttpRequest,
     person: Person,
     path: web::Path<uuid::Uuid>,
     query: web::Query<PassbookQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     let account_id = AccountId(path.into_inner());
-    let html = render_passbook(&state, person.user, account_id, query.into_inner()).await?;
+    let html = render_passbook(&state, &req, person.user, account_id, query.into_inner()).await?;
     Ok(html_response(html))
 }
 
@@ -357,12 +397,13 @@ pub async fn print_passbook(
 #[get("/accounts/{id}/passbook")]
 pub async fn get_passbook(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: AuthUser,
     path: web::Path<uuid::Uuid>,
     query: web::Query<PassbookQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let account_id = AccountId(path.into_inner());
-    let html = render_passbook(&state, user, account_id, query.into_inner()).await?;
+    let html = render_passbook(&state, &req, user, account_id, query.into_inner()).await?;
     Ok(html_response(html))
 }
 

@@ -109,6 +109,8 @@ struct HonorRollPage {
 #[template(path = "console/honor-roll-print.html")]
 struct HonorRollPrint {
     roll: Roll,
+    /// The signed head the print rests on (signed at print time if the community has none).
+    board_head: Option<crate::trust::view::BoardHead>,
 }
 
 pub async fn show_honor_roll(
@@ -138,6 +140,7 @@ pub async fn show_honor_roll(
 /// The A4 print of a month's roll; a month that is not one is a page that says so (4xx).
 pub async fn print_honor_roll(
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
     person: Person,
     query: web::Query<MonthQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
@@ -146,8 +149,24 @@ pub async fn print_honor_roll(
         _ => this_month(&state, &person),
     };
     let roll = honor_roll(&state, &person.user, &month, None).await?;
+    let base = crate::trust::view::base_url(&req.connection_info());
+    let (id, code, now) = (
+        person.user.community_id,
+        person.community.code.clone(),
+        state.clock.now(),
+    );
+    let head = crate::http::with_conn(&state, move |conn| {
+        Ok(crate::trust::view::board_head(conn, id, &code, now, true)?)
+    })
+    .await?;
+    let calendar = person.community.calendar;
     render(&HonorRollPrint {
         roll: roll_of(&person, roll, state.clock.now()),
+        board_head: head.map(|h| {
+            crate::trust::view::BoardHead::of(&h, &base, |t| {
+                crate::console::page::local_minute(calendar, t)
+            })
+        }),
     })
 }
 

@@ -2,7 +2,7 @@
 //! voiding it with a reason.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
@@ -17,6 +17,7 @@ use crate::http::with_conn;
 use crate::kernel::{Permission, RedemptionId};
 use crate::shop::http::redemptions::void;
 use crate::shop::model::RedemptionStatus;
+use crate::trust::view::{self as paper, PaperHead};
 
 use super::counter::receipt_number;
 
@@ -48,15 +49,26 @@ pub struct Receipt {
     pub void_when: String,
     pub void_reason: String,
     pub void_line: String,
+    /// The signed head covering the redemption's journal transaction (signed when the receipt
+    /// was shown, if none did yet).
+    pub head: PaperHead,
+    /// The check page of the redemption's transaction under that head, and its QR code (inline
+    /// SVG we rendered from that URL).
+    pub check_url: String,
+    pub qr_svg: String,
 }
 
 async fn receipt_of(
     state: &AppState,
+    req: &HttpRequest,
     person: &Person,
     id: RedemptionId,
 ) -> Result<Receipt, ConsoleError> {
     let community = person.user.community_id;
-    let (row, lines, journal, void_journal) = with_conn(state, move |conn| {
+    let code = person.community.code.clone();
+    let now = state.clock.now();
+    let base_url = paper::base_url(&req.connection_info());
+    let (row, lines, journal, void_journal, head) = with_conn(state, move |conn| {
         let (row, lines) = crate::shop::store::redemption_with_lines(conn, community, id)?
             .ok_or_else(|| ApiError::not_found("redemption"))?;
         let journal = crate::ledger::read::journal_entry(conn, row.journal_id.into())?
@@ -66,10 +78,17 @@ async fn receipt_of(
             Some(id) => crate::ledger::read::journal_entry(conn, id.into())?.map(|(j, _)| j),
             None => None,
         };
-        Ok((row, lines, journal, void_journal))
+        let head = paper::head_for_print(conn, community, &code, journal.seq, now)?;
+        Ok((row, lines, journal, void_journal, head))
     })
     .await?;
     let calendar = person.community.calendar;
+    let check_url = paper::check_url(
+        &base_url,
+        &person.community.code,
+        journal.seq,
+        head.tree_size,
+    );
     let ledger_line = |j: &crate::db::models::JournalRow| {
         format!("第 {} 笔 · {}", j.seq, &j.hash[..j.hash.len().min(12)])
     };
@@ -103,6 +122,9 @@ async fn receipt_of(
             .unwrap_or_default(),
         void_reason: row.void_reason.clone().unwrap_or_default(),
         void_line: void_journal.as_ref().map(ledger_line).unwrap_or_default(),
+        head: PaperHead::of(&head, |t| crate::console::page::local_minute(calendar, t)),
+        qr_svg: paper::qr_svg(&check_url),
+        check_url,
     })
 }
 
@@ -118,11 +140,12 @@ struct ReceiptPage {
 
 pub async fn show_receipt(
     state: web::Data<AppState>,
+    req: HttpRequest,
     person: Person,
     path: web::Path<uuid::Uuid>,
 ) -> Result<HttpResponse, ConsoleError> {
     person.require(Permission::ReadRegister)?;
-    let receipt = receipt_of(&state, &person, RedemptionId(path.into_inner())).await?;
+    let receipt = receipt_of(&state, &req, &person, RedemptionId(path.into_inner())).await?;
     render(&ReceiptPage {
         chrome: Some(Chrome::new(&person, "/counter", state.clock.now())),
         may_void: person.may(Permission::VoidToday) && !receipt.voided,
@@ -176,6 +199,7 @@ pub struct PrintQuery {
 
 pub async fn print_receipt(
     state: web::Data<AppState>,
+    req: HttpRequest,
     person: Person,
     path: web::Path<uuid::Uuid>,
     query: web::Query<PrintQuery>,
@@ -183,7 +207,7 @@ pub async fn print_receipt(
     person.require(Permission::ReadRegister)?;
     let paper =
         Paper::parse(query.paper.as_deref().unwrap_or("80")).ok_or(ConsoleError::NotFound)?;
-    let receipt = receipt_of(&state, &person, RedemptionId(path.into_inner())).await?;
+    let receipt = receipt_of(&state, &req, &person, RedemptionId(path.into_inner())).await?;
     render(&ReceiptPrint {
         receipt,
         paper: paper.class(),
@@ -201,6 +225,7 @@ pub struct VoidForm {
 /// any day, nobody on their own passbook.
 pub async fn void_receipt(
     state: web::Data<AppState>,
+    req: HttpRequest,
     person: Person,
     path: web::Path<uuid::Uuid>,
     form: web::Form<VoidForm>,
@@ -228,7 +253,7 @@ pub async fn void_receipt(
     match refusal {
         None => Ok(see_other(&format!("/counter/receipts/{}", id.0))),
         Some((problem, status)) => {
-            let receipt = receipt_of(&state, &person, id).await?;
+            let receipt = receipt_of(&state, &req, &person, id).await?;
             render_with(
                 status,
                 &ReceiptPage {
