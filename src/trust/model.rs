@@ -338,3 +338,51 @@ pub fn check_bundle(
         signed_at: bundle.head.signed_at.clone(),
     })
 }
+
+/// Why a line on paper does not check against the newest head: its own head and inclusion as
+/// [`check_bundle`] finds them, or the newest head's signature, or the ledger since the line's head
+/// not being an extension of it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LineError {
+    #[error("{0}")]
+    Bundle(BundleError),
+    #[error("the newest head does not check with the key: {0}")]
+    LatestHead(HeadError),
+    #[error("the newest head is older than the line's head")]
+    LatestOlder,
+    #[error("a consistency proof hash is not 64 hex digits")]
+    BadProofHash,
+    #[error("the ledger since the line's head does not extend it: {0}")]
+    NotConsistent(crate::ledger::merkle::ProofError),
+}
+
+/// Checks a printed line end to end: the bundle with the community's `key` (the line's content
+/// gives its hash, which is in the tree its head signed), the newest head with the same key, and
+/// that the tree the newest head signed extends the line's tree (`consistency`, hex).
+pub fn check_line(
+    bundle: &ProofBundle,
+    key: &str,
+    latest: &SignedHead,
+    consistency: &[String],
+) -> Result<Checked, LineError> {
+    let checked = check_bundle(bundle, Some(key)).map_err(LineError::Bundle)?;
+    check_head(latest, key).map_err(LineError::LatestHead)?;
+    if latest.tree_size < bundle.head.tree_size {
+        return Err(LineError::LatestOlder);
+    }
+    let proof: Vec<[u8; 32]> = consistency
+        .iter()
+        .map(|h| hex_array::<32>(h).ok_or(LineError::BadProofHash))
+        .collect::<Result<_, _>>()?;
+    let old_root = root_of(&bundle.head).map_err(LineError::LatestHead)?;
+    let new_root = root_of(latest).map_err(LineError::LatestHead)?;
+    crate::ledger::merkle::verify_consistency(
+        bundle.head.tree_size,
+        latest.tree_size,
+        &old_root,
+        &new_root,
+        &proof,
+    )
+    .map_err(LineError::NotConsistent)?;
+    Ok(checked)
+}

@@ -511,3 +511,111 @@ pub fn proof_bundle(
         inclusion_proof: proof.iter().map(hex::encode).collect(),
     })
 }
+
+/// The newest head signed at exactly `size` transactions (the one a printed line names).
+pub fn head_at_size(
+    conn: &mut DbConn,
+    community: CommunityId,
+    code: &str,
+    size: u64,
+) -> QueryResult<Option<SignedHead>> {
+    let Ok(size) = i64::try_from(size) else {
+        return Ok(None);
+    };
+    let row: Option<HeadRow> = ledger_heads::table
+        .filter(ledger_heads::community_id.eq(DbUuid::from(community)))
+        .filter(ledger_heads::tree_size.eq(size))
+        .order((ledger_heads::signed_at.desc(), ledger_heads::id.desc()))
+        .select(HEAD_COLUMNS)
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|r| head_of(code, r)))
+}
+
+/// An account a checked line moved, as the public check page may name it: its kind and, for a
+/// passbook, the passbook number (the page masks it).
+#[derive(Debug, Clone)]
+pub struct LineAccount {
+    pub account_id: uuid::Uuid,
+    pub kind: crate::kernel::AccountKind,
+    pub member_no: Option<String>,
+}
+
+/// Everything the public check of transaction `seq` under the head of `size` rests on, read from
+/// the database as it is now; the check itself ([`model::check_line`]) trusts none of it but the
+/// community's key.
+#[derive(Debug, Clone)]
+pub struct LineEvidence {
+    /// The line's head: the newest signed at `size`.
+    pub head: SignedHead,
+    pub latest: SignedHead,
+    pub public_key: String,
+    pub key_id: String,
+    /// The transaction as stored, `None` when the journal no longer holds it.
+    pub transaction: Option<model::ProofTransaction>,
+    /// `None` when the stored tree lacks a node the proof needs.
+    pub inclusion: Option<Vec<Hash>>,
+    pub consistency: Option<Vec<Hash>>,
+    pub accounts: Vec<LineAccount>,
+}
+
+/// Why there is nothing to check.
+#[derive(Debug)]
+pub enum EvidenceRefusal {
+    /// No head was signed at that size (or the community has no key).
+    NoSuchHead,
+    Database(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for EvidenceRefusal {
+    fn from(e: diesel::result::Error) -> Self {
+        EvidenceRefusal::Database(e)
+    }
+}
+
+/// Reads the evidence for the check of transaction `seq` (1 ≤ seq ≤ size) under the head of
+/// `size`.
+pub fn line_evidence(
+    conn: &mut DbConn,
+    community: CommunityId,
+    code: &str,
+    seq: i64,
+    size: u64,
+) -> Result<LineEvidence, EvidenceRefusal> {
+    use crate::db::schema::{accounts, members};
+    let head = head_at_size(conn, community, code, size)?.ok_or(EvidenceRefusal::NoSuchHead)?;
+    let key = key_of(conn, community)?.ok_or(EvidenceRefusal::NoSuchHead)?;
+    // The line's own head is the newest when none was signed after it.
+    let latest = latest_head(conn, community, code)?.unwrap_or_else(|| head.clone());
+    let transaction = proof_transaction(conn, community, seq)?;
+    let inclusion = inclusion_proof(conn, community, seq, size)?;
+    let consistency = consistency_proof(conn, community, size, latest.tree_size)?;
+    let ids: Vec<DbUuid> = transaction
+        .iter()
+        .flat_map(|t| t.postings.iter().map(|p| DbUuid(p.account_id)))
+        .collect();
+    let rows: Vec<(DbUuid, crate::kernel::AccountKind, Option<String>)> = accounts::table
+        .left_join(members::table.on(accounts::member_id.eq(members::id.nullable())))
+        .filter(accounts::community_id.eq(DbUuid::from(community)))
+        .filter(accounts::id.eq_any(&ids))
+        .select((accounts::id, accounts::kind, members::member_no.nullable()))
+        .load(conn)?;
+    let accounts = rows
+        .into_iter()
+        .map(|(id, kind, member_no)| LineAccount {
+            account_id: id.0,
+            kind,
+            member_no,
+        })
+        .collect();
+    Ok(LineEvidence {
+        head,
+        latest,
+        public_key: key.public_key,
+        key_id: key.key_id,
+        transaction,
+        inclusion,
+        consistency,
+        accounts,
+    })
+}
