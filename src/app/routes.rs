@@ -93,6 +93,7 @@ pub fn console(cfg: &mut actix_web::web::ServiceConfig) {
         resource("/assets/console.css").route(get().to(crate::console::assets::stylesheet)),
     )
     .service(resource("/assets/console.js").route(get().to(crate::console::assets::script)))
+    .service(resource("/assets/check.js").route(get().to(crate::console::assets::check_script)))
     .service(resource("/").route(get().to(crate::console::home::home)));
     // Each concept registers its own pages.
     crate::users::web::routes(cfg);
@@ -102,7 +103,7 @@ pub fn console(cfg: &mut actix_web::web::ServiceConfig) {
     crate::deeds::web::routes(cfg);
     crate::reports::web::routes(cfg);
     crate::audit::web::routes(cfg);
-    crate::passbook::web::routes(cfg);
+    crate::trust::web::routes(cfg);
 }
 
 /// The OpenAPI document, from the same registration the server uses.

@@ -5,6 +5,9 @@ use actix_web::HttpResponse;
 
 const STYLESHEET: &str = include_str!("assets/console.css");
 const SCRIPT: &str = include_str!("assets/console.js");
+/// The public check page's verifier: SHA-256 and RFC 9162 proofs, our own (a phone reaching the
+/// service over plain HTTP has no `crypto.subtle`).
+const CHECK_SCRIPT: &str = include_str!("assets/check.js");
 
 fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
@@ -20,6 +23,10 @@ pub async fn stylesheet() -> HttpResponse {
 
 pub async fn script() -> HttpResponse {
     asset("text/javascript; charset=utf-8", SCRIPT)
+}
+
+pub async fn check_script() -> HttpResponse {
+    asset("text/javascript; charset=utf-8", CHECK_SCRIPT)
 }
 
 #[cfg(test)]

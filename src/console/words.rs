@@ -551,3 +551,31 @@ pub const PASSBOOK_CARRIED_OUT: &str = "过次页";
 pub const PASSBOOK_PERIOD_TOTAL: &str = "本期合计";
 /// The period's start when none was asked.
 pub const PASSBOOK_FROM_OPENING: &str = "开户";
+
+// The public check page (核验): what a resident reads after scanning a passbook line or receipt.
+pub const CHECK_TITLE: &str = "核验账目";
+pub const CHECK_SEQ_INVALID: &str =
+    "二维码里的“第几笔”不对：应是 1 或更大的整数。请重新扫码，或照凭证上的核验码手工输入。";
+pub const CHECK_SIZE_INVALID: &str =
+    "二维码里的签名记录编号不对：应是不小于“第几笔”的整数。请重新扫码。";
+pub const CHECK_NO_HEAD: &str = "本社区没有在这个编号签过名的记录。如果这张凭证确是本社区打印的，说明签名记录被删改了：请带上凭证告知社区居委会或镇（街道）。";
+pub const CHECK_STEP_HEAD: &str = "凭证所依据的签名记录，经本社区公钥验证属实";
+pub const CHECK_STEP_CONTENT: &str =
+    "这一笔的内容（金额、时间、账户）与账本记录的指纹一致，没有被改动";
+pub const CHECK_STEP_INCLUDED: &str = "这一笔在签名时的账本里（包含证明）";
+pub const CHECK_STEP_LATEST: &str = "本社区最新的签名记录，经公钥验证属实";
+pub const CHECK_STEP_CONSISTENT: &str =
+    "此后的账本只是在后面续写，没有删改签名时已有的内容（一致性证明）";
+pub const CHECK_MISSING: &str = "账本里已经找不到这一笔了";
+pub const CHECK_NO_PROOF: &str = "账本的证明数据缺损，无法给出证明";
+
+/// An account as the public check page names it: a passbook by its masked number, a community
+/// account by what it is.
+pub fn account_kind(kind: AccountKind) -> &'static str {
+    match kind {
+        AccountKind::Member => "存折",
+        AccountKind::Issuance => "社区积分发行",
+        AccountKind::Shop => "积分超市",
+        AccountKind::Deductions => "扣分",
+    }
+}

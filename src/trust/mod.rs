@@ -6,3 +6,4 @@ pub mod http;
 pub mod model;
 pub mod store;
 pub mod view;
+pub mod web;

@@ -20,6 +20,7 @@ mod backends_agree;
 mod bad_input;
 mod batch_columns;
 mod bench_smoke;
+mod check_page;
 mod cli;
 mod communities;
 mod console;
