@@ -127,46 +127,12 @@ fn a_head_is_signed_on_demand_published_without_login_and_checks_with_the_key(ap
 
 /// Removes the newest transaction with everything that would betray it: its postings and key,
 /// its leaf and the tree nodes over it, the accounts' cached balances and the chain head.
-fn cut_the_tail(app: &TestApp) {
-    let mut conn = app.db.connect();
-    let size = journal_size(&mut conn) as u64;
-    let last: JournalRow = journal::table
-        .order(journal::seq.desc())
-        .select(JournalRow::as_select())
-        .first(&mut conn)
-        .unwrap();
-    let id = last.id.0;
-    let leaf = size - 1;
-    let nodes: Vec<String> = (0..63)
-        .map(|h| format!("(height = {h} AND idx = {})", leaf >> h))
-        .collect();
-    let disable = match app.backend {
-        Backend::Sqlite => "DROP TRIGGER postings_no_delete; DROP TRIGGER journal_no_delete; DROP TRIGGER ledger_tree_no_delete;",
-        Backend::Postgres => "ALTER TABLE postings DISABLE TRIGGER postings_append_only; ALTER TABLE journal DISABLE TRIGGER journal_append_only; ALTER TABLE ledger_tree DISABLE TRIGGER ledger_tree_append_only;",
-    };
-    let script = format!(
-        "{disable}
-         DELETE FROM idempotency_keys WHERE journal_id = '{id}';
-         DELETE FROM postings WHERE journal_id = '{id}';
-         DELETE FROM journal WHERE id = '{id}';
-         DELETE FROM ledger_tree WHERE {};
-         UPDATE accounts SET
-           balance = COALESCE((SELECT p.balance_after FROM postings p WHERE p.account_id = accounts.id ORDER BY p.account_seq DESC LIMIT 1), 0),
-           credits_total = COALESCE((SELECT p.credits_after FROM postings p WHERE p.account_id = accounts.id ORDER BY p.account_seq DESC LIMIT 1), 0),
-           last_seq = COALESCE((SELECT max(p.account_seq) FROM postings p WHERE p.account_id = accounts.id), 0);
-         UPDATE communities SET chain_seq = chain_seq - 1,
-           chain_hash = (SELECT j.hash FROM journal j WHERE j.community_id = communities.id ORDER BY j.seq DESC LIMIT 1);",
-        nodes.join(" OR ")
-    );
-    conn.batch_execute(&script).unwrap();
-}
-
 fn verify_heads_names_a_tail_cut_off_that_plain_verify_cannot_see(mut app: TestApp) {
     transactions(&app, "t", 6);
     let kept = sign(&app);
     let file = export(&app);
     app.stop();
-    cut_the_tail(&app);
+    app.cut_the_tail();
     // The database alone looks like an honest shorter ledger…
     let (code, out) = verify_cli(&app.db.url);
     assert_eq!(code, 0, "a consistent cut passes plain verification: {out}");

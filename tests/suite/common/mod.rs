@@ -510,6 +510,51 @@ impl TestApp {
         resp.body
     }
 
+    /// Cuts the newest transaction off the journal behind the service's back, the way a careful
+    /// forger would: its postings, its idempotency key and its tree nodes go, and every cached
+    /// balance and the chain head are rewound, so the database alone looks like an honest
+    /// shorter ledger.
+    pub fn cut_the_tail(&self) {
+        let app = self;
+        let mut conn = app.db.connect();
+        let size = {
+            let n: i64 = moralbank::db::schema::journal::table
+                .count()
+                .get_result(&mut conn)
+                .unwrap();
+            n
+        } as u64;
+        let last: moralbank::db::models::JournalRow = moralbank::db::schema::journal::table
+            .order(moralbank::db::schema::journal::seq.desc())
+            .select(moralbank::db::models::JournalRow::as_select())
+            .first(&mut conn)
+            .unwrap();
+        let id = last.id.0;
+        let leaf = size - 1;
+        let nodes: Vec<String> = (0..63)
+            .map(|h| format!("(height = {h} AND idx = {})", leaf >> h))
+            .collect();
+        let disable = match app.backend {
+            Backend::Sqlite => "DROP TRIGGER postings_no_delete; DROP TRIGGER journal_no_delete; DROP TRIGGER ledger_tree_no_delete;",
+            Backend::Postgres => "ALTER TABLE postings DISABLE TRIGGER postings_append_only; ALTER TABLE journal DISABLE TRIGGER journal_append_only; ALTER TABLE ledger_tree DISABLE TRIGGER ledger_tree_append_only;",
+        };
+        let script = format!(
+            "{disable}
+             DELETE FROM idempotency_keys WHERE journal_id = '{id}';
+             DELETE FROM postings WHERE journal_id = '{id}';
+             DELETE FROM journal WHERE id = '{id}';
+             DELETE FROM ledger_tree WHERE {};
+             UPDATE accounts SET
+               balance = COALESCE((SELECT p.balance_after FROM postings p WHERE p.account_id = accounts.id ORDER BY p.account_seq DESC LIMIT 1), 0),
+               credits_total = COALESCE((SELECT p.credits_after FROM postings p WHERE p.account_id = accounts.id ORDER BY p.account_seq DESC LIMIT 1), 0),
+               last_seq = COALESCE((SELECT max(p.account_seq) FROM postings p WHERE p.account_id = accounts.id), 0);
+             UPDATE communities SET chain_seq = chain_seq - 1,
+               chain_hash = (SELECT j.hash FROM journal j WHERE j.community_id = communities.id ORDER BY j.seq DESC LIMIT 1);",
+            nodes.join(" OR ")
+        );
+        conn.batch_execute(&script).unwrap();
+    }
+
     /// Row counts of every ledger table, straight from the database.
     pub fn ledger_counts(&self) -> (i64, i64, i64) {
         use moralbank::db::schema::{idempotency_keys, journal, postings};
