@@ -579,3 +579,21 @@ pub fn account_kind(kind: AccountKind) -> &'static str {
         AccountKind::Deductions => "扣分",
     }
 }
+
+/// How an objection stands, as a deed's pages write it: waiting for the ruling, or the ruling
+/// with who made it, when (community-local) and why.
+pub fn objection_ruling(
+    status: crate::deeds::model::ObjectionStatus,
+    ruled_by: &str,
+    ruled_at: &str,
+    reason: Option<&str>,
+) -> String {
+    use crate::deeds::model::ObjectionStatus;
+    let ruling = match status {
+        ObjectionStatus::Open => return OBJECTION_WAITING.to_string(),
+        ObjectionStatus::Upheld => "异议成立，退回重审",
+        ObjectionStatus::Dismissed => "异议驳回，继续公示",
+    };
+    let reason = reason.map(|r| format!("：{r}")).unwrap_or_default();
+    format!("{ruling}（{ruled_by} {ruled_at}）{reason}")
+}

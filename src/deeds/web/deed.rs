@@ -210,25 +210,14 @@ async fn page(
                 raised_at: local_minute(calendar, o.raised_at),
                 reason: o.reason.clone(),
                 open: o.status == ObjectionStatus::Open,
-                ruling: match o.status {
-                    ObjectionStatus::Open => "待裁决".to_string(),
-                    s => format!(
-                        "{}（{} {}）{}",
-                        if s == ObjectionStatus::Upheld {
-                            "异议成立"
-                        } else {
-                            "异议驳回"
-                        },
-                        who(o.ruled_by),
-                        o.ruled_at
-                            .map(|t| local_minute(calendar, t))
-                            .unwrap_or_default(),
-                        o.ruling_reason
-                            .clone()
-                            .map(|r| format!("：{r}"))
-                            .unwrap_or_default()
-                    ),
-                },
+                ruling: words::objection_ruling(
+                    o.status,
+                    &who(o.ruled_by),
+                    &o.ruled_at
+                        .map(|t| local_minute(calendar, t))
+                        .unwrap_or_default(),
+                    o.ruling_reason.as_deref(),
+                ),
             })
             .collect(),
         open_objections: objections

@@ -273,25 +273,14 @@ pub async fn show_my_deed(
                 raised_by: who(Some(o.raised_by)),
                 raised_at: local_minute(calendar, o.raised_at),
                 reason: o.reason.clone(),
-                ruling: match o.status {
-                    ObjectionStatus::Open => words::OBJECTION_WAITING.to_string(),
-                    s => format!(
-                        "{}（{} {}）{}",
-                        if s == ObjectionStatus::Upheld {
-                            "异议成立，退回重审"
-                        } else {
-                            "异议驳回，继续公示"
-                        },
-                        who(o.ruled_by),
-                        o.ruled_at
-                            .map(|t| local_minute(calendar, t))
-                            .unwrap_or_default(),
-                        o.ruling_reason
-                            .clone()
-                            .map(|r| format!("：{r}"))
-                            .unwrap_or_default()
-                    ),
-                },
+                ruling: words::objection_ruling(
+                    o.status,
+                    &who(o.ruled_by),
+                    &o.ruled_at
+                        .map(|t| local_minute(calendar, t))
+                        .unwrap_or_default(),
+                    o.ruling_reason.as_deref(),
+                ),
             })
             .collect(),
         declared: query.declared.is_some(),
