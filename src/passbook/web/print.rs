@@ -384,7 +384,10 @@ pub async fn print_passbook(
 }
 
 /// The printed passbook (zh-CN, A4 pages with 承前页/过次页, headed and numbered), the same as the
-/// console's `/passbook/{id}/print`. Its style and script come from `/assets/`.
+/// console's `/passbook/{id}/print`. Its style and script come from `/assets/`. Each sheet carries
+/// the short code of a signed head covering its lines and a QR code to the public check page; when
+/// no head covers the newest line yet, the print signs one (a new row in the kept heads, as
+/// `POST /ledger/heads` would), so paper never shows a head that was not kept.
 #[utoipa::path(tag = "accounts", operation_id = "get_passbook",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "account id"), PassbookQuery),
