@@ -54,6 +54,8 @@ enum Scenario {
         duration: u64,
         #[arg(long, default_value_t = 10_000)]
         members: usize,
+        /// Of healthz, balance, statement, redeem (then again with batching off), mint, and
+        /// redeem-signing (redemptions while one client signs ledger heads).
         #[arg(
             long,
             value_delimiter = ',',

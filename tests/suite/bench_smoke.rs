@@ -34,7 +34,7 @@ fn the_load_benchmark_runs_and_checks_its_ledger() {
             "--members",
             "50",
         ])
-        .args(["--scenarios", "healthz,balance,redeem"])
+        .args(["--scenarios", "healthz,balance,redeem,redeem-signing"])
         .args([
             "--database-url",
             &format!("sqlite://{}", dir.path().join("load.db").display()),
@@ -49,5 +49,13 @@ fn the_load_benchmark_runs_and_checks_its_ledger() {
     );
     assert!(stdout.contains("verify clean"), "{stdout}");
     assert!(stdout.contains("| redeem (batching on) |"), "{stdout}");
+    assert!(
+        stdout.contains("| redeem, a head signed every 10th request of one client |"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ledger checked after redeem, a head signed"),
+        "{stdout}"
+    );
     assert!(stdout.contains("batching on ÷ off"), "{stdout}");
 }

@@ -62,7 +62,16 @@ impl Bench<'_> {
             results.add(row, None);
         }
         if self.opts.wants("redeem") {
-            results.add_redeem(self.redeem(&server, &clerks, "redeem (batching on)")?);
+            results.add_redeem(self.redeem(&server, &clerks, "redeem (batching on)", None)?);
+        }
+        if self.opts.wants("redeem-signing") {
+            let row = self.redeem(
+                &server,
+                &clerks,
+                "redeem, a head signed every 10th request of one client",
+                Some(&admin),
+            )?;
+            results.add(row, None);
         }
         if self.opts.wants("mint") {
             results.add(self.mint(&server, &admin)?, None);
@@ -74,7 +83,7 @@ impl Bench<'_> {
     pub fn redeem_unbatched(&self, url: &str) -> Result<Row, String> {
         let server = Server::start(url, UNBATCHED)?;
         let clerks = server.login_all(&self.fixture.clerks)?;
-        self.redeem(&server, &clerks, "redeem (batching off)")
+        self.redeem(&server, &clerks, "redeem (batching off)", None)
     }
 
     /// Which member a client's `n`th request is about: an index into the fixture's members.
@@ -117,8 +126,17 @@ impl Bench<'_> {
     }
 
     /// Redemptions of one item each by the clerks (`tokens`, one a client in turn), each with its
-    /// own idempotency key; then the ledger is checked against what was acknowledged.
-    fn redeem(&self, server: &Server, tokens: &[String], label: &str) -> Result<Row, String> {
+    /// own idempotency key; then the ledger is checked against what was acknowledged. With
+    /// `signer` (an admin's token), every 10th request of the first client signs a ledger head
+    /// instead (`POST /ledger/heads`, tens a second: far more than the service's every ten
+    /// minutes), so the rate shows what signing takes from the writer at its worst.
+    fn redeem(
+        &self,
+        server: &Server,
+        tokens: &[String],
+        label: &str,
+        signer: Option<&str>,
+    ) -> Result<Row, String> {
         let before = Totals::read(self.config, self.fixture.goods)?;
         let tag: String = label
             .chars()
@@ -126,6 +144,15 @@ impl Bench<'_> {
             .collect();
         let seq = AtomicUsize::new(0);
         let o = drive(server, self.opts.clients, self.opts.duration, |c, n| {
+            if let Some(admin) = signer.filter(|_| c == 0 && n % 10 == 9) {
+                return Request {
+                    method: "POST",
+                    path: "/api/v1/ledger/heads".into(),
+                    headers: format!("{}Content-Type: application/json\r\n", auth(admin)),
+                    body: "{}".into(),
+                    units: 0,
+                };
+            }
             let key = format!("{tag}-{}-{c}-{n}", seq.fetch_add(1, Ordering::Relaxed));
             let body = format!(
                 "{{\"member_id\":\"{}\",\"lines\":[{{\"goods_id\":\"{}\",\"quantity\":1}}]}}",
@@ -144,7 +171,8 @@ impl Bench<'_> {
             }
         });
         let after = Totals::read(self.config, self.fixture.goods)?;
-        checks::redemptions_match(self.config, label, &before, &after, o.ok as i64)?;
+        // A signing request is worth no units: units are the acknowledged redemptions.
+        checks::redemptions_match(self.config, label, &before, &after, o.units as i64)?;
         Ok(Row::new(label, o, server.peak_rss_mib()))
     }
 
