@@ -55,7 +55,7 @@ enum Scenario {
         #[arg(long, default_value_t = 10_000)]
         members: usize,
         /// Of healthz, balance, statement, redeem (then again with batching off), mint, and
-        /// redeem-signing (redemptions while one client signs ledger heads).
+        /// redeem-signing (redemptions while one client signs ledger heads, then again without).
         #[arg(
             long,
             value_delimiter = ',',
