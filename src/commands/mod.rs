@@ -10,7 +10,10 @@ use crate::adjustments::plan::{plan_adjust, Adjust};
 use crate::db::DbConn;
 use crate::deeds::plan::{DeedCommand, DeedOutcome, DeedPending, Deeds};
 use crate::deeds::view::DeedView;
-use crate::deeds::write::{DEEDS, DEED_EVENTS, DEED_OBJECTIONS, OBJECTION_RULINGS};
+use crate::deeds::write::{
+    DEEDS, DEED_EVENTS, DEED_OBJECTIONS, OBJECTION_RULINGS, RECEIVABLES, RECEIVABLE_REPAYMENTS,
+    RECEIVABLE_UPDATES,
+};
 use crate::kernel::{AccountId, CommunityId, GoodsId, RedemptionId};
 use crate::ledger::batch::{ACCOUNTS, IDEMPOTENCY_KEYS, JOURNAL, LEDGER_TREE, POSTINGS};
 use crate::ledger::store::TableWrite;
@@ -71,7 +74,7 @@ pub struct Pending {
 pub type Engine = crate::ledger::Engine<Book>;
 
 /// Referenced rows first: a posting names its transaction, a receipt line its redemption.
-static TABLES: [&TableWrite; 14] = [
+static TABLES: [&TableWrite; 17] = [
     &JOURNAL,
     &LEDGER_TREE,
     &POSTINGS,
@@ -81,6 +84,9 @@ static TABLES: [&TableWrite; 14] = [
     &IDEMPOTENCY_KEYS,
     &GOODS,
     &DEEDS,
+    &RECEIVABLES,
+    &RECEIVABLE_REPAYMENTS,
+    &RECEIVABLE_UPDATES,
     &DEED_EVENTS,
     &DEED_OBJECTIONS,
     &OBJECTION_RULINGS,
@@ -260,6 +266,7 @@ impl Machine for Book {
     ) -> QueryResult<()> {
         let sorted = sort(commands);
         self.deeds.load_deeds(conn, &sorted.deeds)?;
+        self.deeds.load_receivables(conn, &sorted.deeds)?;
         self.shop.load_redemptions(conn, &sorted.voids)?;
         let mut communities = Vec::new();
         for command in commands {

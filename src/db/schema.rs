@@ -435,6 +435,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    /// What a member still owes after a reversal took what their balance held (`deeds`).
+    receivables (id) {
+        id -> PortableUuid,
+        community_id -> PortableUuid,
+        member_id -> PortableUuid,
+        account_id -> PortableUuid,
+        deed_id -> PortableUuid,
+        reversal_journal_id -> Nullable<PortableUuid>,
+        what -> Text,
+        owed -> BigInt,
+        outstanding -> BigInt,
+        version -> BigInt,
+        created_at -> Timestamp,
+        settled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    /// Each part of a receivable taken from a later deed credit (`deeds`).
+    receivable_repayments (id) {
+        id -> PortableUuid,
+        community_id -> PortableUuid,
+        receivable_id -> PortableUuid,
+        journal_id -> PortableUuid,
+        paid_by_deed_id -> PortableUuid,
+        amount -> BigInt,
+        outstanding_after -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(accounts -> members (member_id));
 diesel::joinable!(rule_versions -> rules (rule_id));
 diesel::joinable!(redemption_lines -> redemptions (redemption_id));
@@ -466,4 +504,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_tree,
     community_keys,
     ledger_heads,
+    receivables,
+    receivable_repayments,
 );

@@ -7,10 +7,11 @@ use diesel::prelude::*;
 
 use super::model::DeedStatus;
 use super::plan::{DeedCommand, Step};
+use super::store::receivables::{self, ReceivableRow};
 use super::store::{DeedRow, ObjectionRow};
 use crate::db::schema::{deed_objections, deeds};
 use crate::db::{DbConn, DbUuid};
-use crate::kernel::{DeedId, MemberId, RuleId};
+use crate::kernel::{AccountId, DeedId, MemberId, RuleId};
 use crate::ledger::view::push_unique;
 use crate::ledger::View;
 
@@ -23,6 +24,9 @@ pub struct DeedView {
     pub cap_sums: HashMap<CapKey, i64>,
     /// Every objection to the deeds loaded, oldest first.
     pub objections: HashMap<DeedId, Vec<ObjectionRow>>,
+    /// The open receivables of the accounts this batch's deeds may credit, oldest first: a credit
+    /// repays them before the coins are the member's to spend.
+    pub receivables: HashMap<AccountId, Vec<ReceivableRow>>,
 }
 
 impl DeedView {
@@ -30,6 +34,7 @@ impl DeedView {
         self.deeds.clear();
         self.cap_sums.clear();
         self.objections.clear();
+        self.receivables.clear();
     }
 
     pub fn load_deeds(&mut self, conn: &mut DbConn, commands: &[&DeedCommand]) -> QueryResult<()> {
@@ -59,6 +64,41 @@ impl DeedView {
         for row in objections {
             self.objections
                 .entry(row.deed_id.into())
+                .or_default()
+                .push(row);
+        }
+        Ok(())
+    }
+
+    /// Open receivables of the accounts the batch's approvals, creditings and reversals (a
+    /// deduction reversed gives coins back) may credit. Read
+    /// afresh for every batch; each one repaid is written under its version.
+    pub fn load_receivables(
+        &mut self,
+        conn: &mut DbConn,
+        commands: &[&DeedCommand],
+    ) -> QueryResult<()> {
+        let mut accounts: Vec<DbUuid> = Vec::new();
+        for c in commands {
+            if !matches!(
+                c.step,
+                Step::Approve { .. } | Step::CreditDue | Step::Reverse { .. }
+            ) {
+                continue;
+            }
+            if let Some(deed) = self.deeds.get(&c.deed_id) {
+                let account = AccountId::from(deed.account_id);
+                if !self.receivables.contains_key(&account) {
+                    push_unique(&mut accounts, deed.account_id);
+                }
+            }
+        }
+        for account in &accounts {
+            self.receivables.insert((*account).into(), Vec::new());
+        }
+        for row in receivables::open_for_accounts(conn, &accounts)? {
+            self.receivables
+                .entry(row.account_id.into())
                 .or_default()
                 .push(row);
         }

@@ -1,6 +1,7 @@
 //! The deeds' tables as the batch writers see them.
 
 use super::model::ObjectionStatus;
+use super::store::receivables::{ReceivableRow, RepaymentRow};
 use super::store::{DeedEventRow, DeedRow, ObjectionRow};
 use crate::ledger::store::{col, ColumnType as T, Guard, RowSink, TableWrite, WriteKind, Written};
 
@@ -140,5 +141,102 @@ impl Written for ObjectionRuling<'_> {
             .opt_uuid(o.ruled_by)
             .opt_text(o.ruling_reason.clone())
             .opt_time(o.ruled_at);
+    }
+}
+
+pub static RECEIVABLES: TableWrite = TableWrite {
+    table: "receivables",
+    kind: WriteKind::Insert,
+    columns: &[
+        col("id", T::Uuid),
+        col("community_id", T::Uuid),
+        col("member_id", T::Uuid),
+        col("account_id", T::Uuid),
+        col("deed_id", T::Uuid),
+        col("reversal_journal_id", T::OptUuid),
+        col("what", T::Text),
+        col("owed", T::BigInt),
+        col("outstanding", T::BigInt),
+        col("version", T::BigInt),
+        col("created_at", T::Time),
+        col("settled_at", T::OptTime),
+    ],
+};
+
+impl Written for ReceivableRow {
+    const WRITE: &'static TableWrite = &RECEIVABLES;
+    fn push_values(&self, row: &mut RowSink<'_>) {
+        row.uuid(self.id)
+            .uuid(self.community_id)
+            .uuid(self.member_id)
+            .uuid(self.account_id)
+            .uuid(self.deed_id)
+            .opt_uuid(self.reversal_journal_id)
+            .text(self.what.clone())
+            .big_int(self.owed)
+            .big_int(self.outstanding)
+            .big_int(self.version)
+            .time(self.created_at)
+            .opt_time(self.settled_at);
+    }
+}
+
+/// A receivable repaid in part or whole, guarded by the version the writer saw.
+pub struct ReceivableUpdate<'a> {
+    pub seen: i64,
+    pub receivable: &'a ReceivableRow,
+}
+
+pub static RECEIVABLE_UPDATES: TableWrite = TableWrite {
+    table: "receivables",
+    kind: WriteKind::Update {
+        key: "id",
+        guard: Guard::Version("version"),
+    },
+    columns: &[
+        col("id", T::Uuid),
+        col("version", T::BigInt),
+        col("outstanding", T::BigInt),
+        col("settled_at", T::OptTime),
+    ],
+};
+
+impl Written for ReceivableUpdate<'_> {
+    const WRITE: &'static TableWrite = &RECEIVABLE_UPDATES;
+    fn push_values(&self, row: &mut RowSink<'_>) {
+        let r = self.receivable;
+        row.uuid(r.id)
+            .big_int(self.seen)
+            .big_int(r.outstanding)
+            .opt_time(r.settled_at);
+    }
+}
+
+pub static RECEIVABLE_REPAYMENTS: TableWrite = TableWrite {
+    table: "receivable_repayments",
+    kind: WriteKind::Insert,
+    columns: &[
+        col("id", T::Uuid),
+        col("community_id", T::Uuid),
+        col("receivable_id", T::Uuid),
+        col("journal_id", T::Uuid),
+        col("paid_by_deed_id", T::Uuid),
+        col("amount", T::BigInt),
+        col("outstanding_after", T::BigInt),
+        col("created_at", T::Time),
+    ],
+};
+
+impl Written for RepaymentRow {
+    const WRITE: &'static TableWrite = &RECEIVABLE_REPAYMENTS;
+    fn push_values(&self, row: &mut RowSink<'_>) {
+        row.uuid(self.id)
+            .uuid(self.community_id)
+            .uuid(self.receivable_id)
+            .uuid(self.journal_id)
+            .uuid(self.paid_by_deed_id)
+            .big_int(self.amount)
+            .big_int(self.outstanding_after)
+            .time(self.created_at);
     }
 }

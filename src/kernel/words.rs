@@ -90,6 +90,8 @@ stored_words! {
         DeedCredit = "deed_credit",
         DeedDeduction = "deed_deduction",
         DeedReversal = "deed_reversal",
+        /// Part of what a reversal could not take, taken from a later credit.
+        Clawback = "clawback",
     }
 }
 
@@ -104,6 +106,7 @@ impl JournalKind {
             JournalKind::DeedCredit => "积分入账",
             JournalKind::DeedDeduction => "扣分",
             JournalKind::DeedReversal => "冲正",
+            JournalKind::Clawback => "追回",
         }
     }
 }

@@ -104,7 +104,8 @@ fn movements(rows: &[(PostingRow, JournalRow)]) -> (Movements, Vec<(DbUuid, i64)
             (JournalKind::Correction, false) => &mut m.adjusted_out,
             (JournalKind::Redemption, _) => &mut m.redeemed,
             (JournalKind::RedemptionVoid, _) => &mut m.voided,
-            (JournalKind::DeedReversal, false) => &mut m.reversed,
+            // What a reversal could not take at once, taken later: reversed all the same.
+            (JournalKind::DeedReversal, false) | (JournalKind::Clawback, _) => &mut m.reversed,
             (JournalKind::DeedReversal, true) => &mut m.reversed_deductions,
             (JournalKind::DeedDeduction, _) => &mut m.deducted,
         };

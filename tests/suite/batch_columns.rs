@@ -460,6 +460,79 @@ fn every_updated_column_reads_back(backend: Backend) {
     );
 }
 
+/// The receivables a reversal records and the repayments later credits take, inserted, then a
+/// receivable repaid under its version guard.
+fn receivable_columns_read_back(backend: Backend) {
+    use moralbank::db::schema::{receivable_repayments, receivables};
+    use moralbank::deeds::store::receivables::{ReceivableRow, RepaymentRow};
+    use moralbank::deeds::write::{
+        ReceivableUpdate, RECEIVABLES, RECEIVABLE_REPAYMENTS, RECEIVABLE_UPDATES,
+    };
+    let Some((_db, mut conn)) = bare(backend) else {
+        return;
+    };
+    let mut receivable = ReceivableRow {
+        id: id(1),
+        community_id: id(2),
+        member_id: id(3),
+        account_id: id(4),
+        deed_id: id(5),
+        reversal_journal_id: Some(id(6)),
+        what: "冲正 帮扶（2026-12-03）".into(),
+        owed: 800,
+        outstanding: 700,
+        version: 1,
+        created_at: at(7),
+        settled_at: None,
+    };
+    let repayment = RepaymentRow {
+        id: id(11),
+        community_id: id(2),
+        receivable_id: id(1),
+        journal_id: id(12),
+        paid_by_deed_id: id(13),
+        amount: 100,
+        outstanding_after: 700,
+        created_at: at(14),
+    };
+    write_one(&mut conn, &[&RECEIVABLES, &RECEIVABLE_REPAYMENTS], |rows| {
+        rows.push(&receivable);
+        rows.push(&repayment);
+    });
+    let read: ReceivableRow = receivables::table
+        .select(ReceivableRow::as_select())
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(read, receivable);
+    let read: RepaymentRow = receivable_repayments::table
+        .select(RepaymentRow::as_select())
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(read, repayment);
+    let seen = receivable.version;
+    receivable.outstanding = 0;
+    receivable.settled_at = Some(at(15));
+    write_one(&mut conn, &[&RECEIVABLE_UPDATES], |rows| {
+        rows.push(&ReceivableUpdate {
+            seen,
+            receivable: &receivable,
+        });
+    });
+    let read: ReceivableRow = receivables::table
+        .select(ReceivableRow::as_select())
+        .first(&mut conn)
+        .unwrap();
+    receivable.version = seen + 1;
+    assert_eq!(read, receivable);
+    // A stale version writes nothing.
+    let mut rows = Rows::new(&[&RECEIVABLE_UPDATES]);
+    rows.push(&ReceivableUpdate {
+        seen,
+        receivable: &receivable,
+    });
+    assert!(write(&mut conn, &Rows::new(&[]), &rows).is_err());
+}
+
 macro_rules! on_both {
     ($($test:ident),*) => {
         $(mod $test {
@@ -472,6 +545,7 @@ macro_rules! on_both {
 }
 
 on_both!(
+    receivable_columns_read_back,
     every_inserted_column_reads_back,
     every_updated_column_reads_back
 );

@@ -641,20 +641,25 @@ fn deductions_never_overdraw_and_reversal_restores(app: TestApp) {
         app.balance_of(member["account_id"].as_str().unwrap()),
         "0.00"
     );
-    // The earning deed cannot be reversed now: its coins are gone.
-    act(&app, &approver, &e, "reverse", json!({"reason": "x"}))
-        .assert_problem(422, "insufficient_balance");
-    // Reversing the deduction gives back what was taken, then the earning deed can be reversed.
-    let r = act(&app, &approver, &d, "reverse", json!({"reason": "误扣"}));
+    // The earning deed's coins are gone: its reversal takes nothing now and records all ten as
+    // owed, never driving the balance below zero.
+    let r = act(&app, &approver, &e, "reverse", json!({"reason": "x"}));
     assert_eq!(r.body["status"], "reversed", "{}", r.text);
+    let owed = |app: &TestApp| {
+        let id = member["id"].as_str().unwrap();
+        app.get(&format!("/api/v1/members/{id}"), &app.admin_token)
+            .body["owed"]
+            .clone()
+    };
+    assert_eq!(owed(&app), "10.00");
     assert_eq!(
         app.balance_of(member["account_id"].as_str().unwrap()),
-        "10.00"
+        "0.00"
     );
-    assert_eq!(
-        act(&app, &approver, &e, "reverse", json!({"reason": "x"})).body["status"],
-        "reversed"
-    );
+    // Reversing the deduction gives back what was taken, and what is owed is taken from it first.
+    let r = act(&app, &approver, &d, "reverse", json!({"reason": "误扣"}));
+    assert_eq!(r.body["status"], "reversed", "{}", r.text);
+    assert_eq!(owed(&app), "0.00");
     assert_eq!(
         app.balance_of(member["account_id"].as_str().unwrap()),
         "0.00"

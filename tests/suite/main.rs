@@ -21,6 +21,7 @@ mod bad_input;
 mod batch_columns;
 mod bench_smoke;
 mod check_page;
+mod clawback;
 mod cli;
 mod communities;
 mod console;

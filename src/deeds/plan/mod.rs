@@ -8,9 +8,10 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 
 use super::model::{may_credit, DeedAction, DeedStatus, Direction, ObjectionStatus, ReviewStages};
+use super::store::receivables::{ReceivableRow, RepaymentRow};
 use super::store::{DeedEventRow, DeedRow, ObjectionRow};
 use super::view::{CapKey, DeedView};
-use super::write::{DeedUpdate, ObjectionRuling};
+use super::write::{DeedUpdate, ObjectionRuling, ReceivableUpdate};
 use crate::db::DbUuid;
 use crate::kernel::policy::refuse_self_dealing;
 use crate::kernel::{
@@ -79,6 +80,11 @@ pub struct DeedPending {
     pub new_objections: Vec<ObjectionRow>,
     /// Objections read from the view and ruled on in this batch.
     pub rulings: HashMap<DbUuid, ObjectionRow>,
+    /// Receivables read from the view and repaid in this batch: (version seen, new state).
+    pub receivables: HashMap<DbUuid, (i64, ReceivableRow)>,
+    /// Receivables recorded in this batch, as they stand at its end.
+    pub new_receivables: Vec<ReceivableRow>,
+    pub repayments: Vec<RepaymentRow>,
 }
 
 impl DeedPending {
@@ -104,6 +110,46 @@ impl DeedPending {
         } else {
             self.rulings.insert(next.id, next);
         }
+    }
+
+    /// The account's receivables still owing as the batch so far leaves them, oldest first.
+    fn open_receivables(&self, view: &DeedView, account: DbUuid) -> Vec<ReceivableRow> {
+        let stored = view
+            .receivables
+            .get(&AccountId::from(account))
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                self.receivables
+                    .get(&r.id)
+                    .map(|(_, next)| next)
+                    .unwrap_or(r)
+                    .clone()
+            });
+        let mut open: Vec<ReceivableRow> = stored
+            .chain(
+                self.new_receivables
+                    .iter()
+                    .filter(|r| r.account_id == account)
+                    .cloned(),
+            )
+            .filter(|r| r.outstanding > 0)
+            .collect();
+        open.sort_by_key(|r| (r.created_at, r.id));
+        open
+    }
+
+    fn set_receivable(&mut self, next: ReceivableRow) {
+        if let Some(new) = self.new_receivables.iter_mut().find(|r| r.id == next.id) {
+            *new = next;
+            return;
+        }
+        let seen = self
+            .receivables
+            .get(&next.id)
+            .map(|(v, _)| *v)
+            .unwrap_or(next.version);
+        self.receivables.insert(next.id, (seen, next));
     }
 
     fn deed(&self, view: &DeedView, id: DeedId) -> Option<DeedRow> {
@@ -145,6 +191,20 @@ impl DeedPending {
         rulings.sort_by_key(|o| o.id);
         for objection in rulings {
             batch.rows.push(&ObjectionRuling { objection });
+        }
+        for receivable in &self.new_receivables {
+            batch.rows.push(receivable);
+        }
+        for repayment in &self.repayments {
+            batch.rows.push(repayment);
+        }
+        let mut repaid: Vec<_> = self.receivables.values().collect();
+        repaid.sort_by_key(|(_, r)| r.id);
+        for (seen, receivable) in repaid {
+            batch.rows.push(&ReceivableUpdate {
+                seen: *seen,
+                receivable,
+            });
         }
     }
 }
@@ -418,11 +478,83 @@ impl Deeds<'_> {
         } else {
             None
         };
+        if deed.direction == Direction::Earn && posted.is_some() {
+            self.repay(&deed, community_id, member_account, applied, actor);
+        }
         deed.status = DeedStatus::Credited;
         deed.applied_points = Some(applied);
         deed.credit_journal_id = posted.as_ref().map(|p| p.journal_id.into());
         deed.updated_at = self.now;
         Ok((deed, posted))
+    }
+
+    /// Takes what the member still owes from a credit just posted, oldest receivable first, each
+    /// part its own passbook line naming the reversal it serves. The credit made the balance at
+    /// least `credited` more, so no line can drive it below zero. A part the posting refuses
+    /// (which the checks above leave no room for) ends the repaying: it never undoes the credit.
+    fn repay(
+        &mut self,
+        deed: &DeedRow,
+        community_id: CommunityId,
+        member: AccountId,
+        credited: i64,
+        actor: Option<UserId>,
+    ) {
+        let Some(issuance) = self
+            .batch
+            .community(self.ledger, community_id)
+            .and_then(|c| c.issuance_account)
+        else {
+            return;
+        };
+        let mut left = credited;
+        for receivable in self.pending.open_receivables(self.view, deed.account_id) {
+            if left <= 0 {
+                break;
+            }
+            let take = receivable.outstanding.min(left);
+            let outstanding_after = receivable.outstanding - take;
+            let repayment_id = DbUuid(self.batch.ids.next_id());
+            let memo = format!(
+                "追回 {}：本次 {}，尚欠 {}",
+                receivable.what,
+                Points::from_hundredths(take),
+                Points::from_hundredths(outstanding_after)
+            );
+            let posted = match self.post_pair(
+                community_id,
+                member,
+                issuance,
+                -take,
+                JournalKind::Clawback,
+                memo,
+                repayment_id,
+                actor,
+            ) {
+                Ok(posted) => posted,
+                Err(e) => {
+                    tracing::error!(error = %e, receivable = %receivable.id.0, "a clawback was refused");
+                    return;
+                }
+            };
+            self.pending.repayments.push(RepaymentRow {
+                id: repayment_id,
+                community_id: deed.community_id,
+                receivable_id: receivable.id,
+                journal_id: posted.journal_id.into(),
+                paid_by_deed_id: deed.id,
+                amount: take,
+                outstanding_after,
+                created_at: self.now,
+            });
+            let mut next = receivable;
+            next.outstanding = outstanding_after;
+            if outstanding_after == 0 {
+                next.settled_at = Some(self.now);
+            }
+            self.pending.set_receivable(next);
+            left -= take;
+        }
     }
 
     /// Member `signed`, counter account the opposite, referencing the deed.
@@ -482,17 +614,43 @@ impl Deeds<'_> {
             .community(self.ledger, c.community_id)
             .ok_or_else(|| LedgerError::Unavailable("unknown community".into()))?;
         let applied = deed.applied_points.unwrap_or(0);
-        let posted = if applied > 0 {
+        let member = AccountId::from(deed.account_id);
+        // What the reversal takes now: all of it for a deduction (coins go back) and for an earning
+        // deed whose coins are still there; for one whose coins were spent, what the balance holds,
+        // the rest owed and taken from the member's next credits.
+        let taken = match deed.direction {
+            Direction::Deduct => applied,
+            Direction::Earn => {
+                let balance = self
+                    .batch
+                    .account(self.ledger, member)
+                    .map(|a| a.balance)
+                    .ok_or(LedgerError::AccountNotFound(member))?;
+                applied.min(balance.max(0))
+            }
+        };
+        let owed = applied - taken;
+        let posted = if taken > 0 {
             let (signed, counter) = match deed.direction {
-                Direction::Earn => (-applied, community.issuance_account),
-                Direction::Deduct => (applied, community.deductions_account),
+                Direction::Earn => (-taken, community.issuance_account),
+                Direction::Deduct => (taken, community.deductions_account),
             };
             let counter =
                 counter.ok_or_else(|| LedgerError::Unavailable("no system account".into()))?;
-            let memo = format!("冲正 {}：{}", deed.rule_name, reason);
-            let member = AccountId::from(deed.account_id);
+            let memo = if owed > 0 {
+                format!(
+                    "冲正 {}：{}（应冲 {}，实冲 {}，尚欠 {} 从今后入账中扣回）",
+                    deed.rule_name,
+                    reason,
+                    Points::from_hundredths(applied),
+                    Points::from_hundredths(taken),
+                    Points::from_hundredths(owed)
+                )
+            } else {
+                format!("冲正 {}：{}", deed.rule_name, reason)
+            };
             let kind = JournalKind::DeedReversal;
-            Some(self.post_pair(
+            let posted = self.post_pair(
                 c.community_id,
                 member,
                 counter,
@@ -501,10 +659,31 @@ impl Deeds<'_> {
                 memo,
                 deed.id,
                 Some(actor.user_id),
-            )?)
+            )?;
+            if deed.direction == Direction::Deduct {
+                // Coins given back are a credit like any other: what the member owes comes first.
+                self.repay(&deed, c.community_id, member, taken, Some(actor.user_id));
+            }
+            Some(posted)
         } else {
             None
         };
+        if owed > 0 {
+            self.pending.new_receivables.push(ReceivableRow {
+                id: DbUuid(self.batch.ids.next_id()),
+                community_id: deed.community_id,
+                member_id: deed.member_id,
+                account_id: deed.account_id,
+                deed_id: deed.id,
+                reversal_journal_id: posted.as_ref().map(|p| p.journal_id.into()),
+                what: format!("冲正 {}（{}）", deed.rule_name, deed.occurred_on),
+                owed,
+                outstanding: owed,
+                version: 1,
+                created_at: self.now,
+                settled_at: None,
+            });
+        }
         let mut next = deed.clone();
         next.status = next_status;
         next.reversal_journal_id = posted.as_ref().map(|p| p.journal_id.into());

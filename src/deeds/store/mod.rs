@@ -116,6 +116,7 @@ pub struct ObjectionRow {
     pub ruled_at: Option<NaiveDateTime>,
 }
 
+pub mod receivables;
 pub mod submit;
 
 // ---------------------------------------------------------------- settings

@@ -35,6 +35,10 @@ pub struct MemberView {
     /// Points as a decimal string with two places. An inactive member keeps theirs.
     #[schema(example = "12.50")]
     pub balance: String,
+    /// What a reversal could not take because the coins were already spent, still owed: the
+    /// member's next deed credits repay it before the coins are theirs to spend.
+    #[schema(example = "0.00")]
+    pub owed: String,
     pub created_at: String,
     /// The whole number for those who may register or edit members (they call residents) and
     /// for the resident themself; with its middle hidden (`138****5678`) for everyone else.
@@ -69,7 +73,7 @@ pub struct MemberView {
 }
 
 /// The member as they see themself: every field whole.
-pub fn member_view(member: &MemberRow, account: &AccountRow) -> MemberView {
+pub fn member_view(member: &MemberRow, account: &AccountRow, owed: i64) -> MemberView {
     let balance = Points::from_hundredths(account.balance);
     MemberView {
         id: member.id.0,
@@ -78,6 +82,7 @@ pub fn member_view(member: &MemberRow, account: &AccountRow) -> MemberView {
         status: member.status.as_str().to_string(),
         account_id: account.id.0,
         balance: balance.to_string(),
+        owed: Points::from_hundredths(owed).to_string(),
         created_at: rfc3339(member.created_at),
         phone: member.phone.clone(),
         building: member.building.clone(),
@@ -112,8 +117,9 @@ pub fn member_view_for(
     member: &MemberRow,
     account: &AccountRow,
     namesakes: i64,
+    owed: i64,
 ) -> MemberView {
-    let mut view = member_view(member, account);
+    let mut view = member_view(member, account, owed);
     if !sees_whole_phone(user, member.id.into()) {
         view.phone = member.phone.as_deref().map(Phone::masked);
     }
@@ -131,7 +137,9 @@ fn one_member_view(
     let counts =
         crate::members::store::namesakes(conn, user.community_id, &[member.name.as_str()])?;
     let namesakes = counts.get(&member.name).copied().unwrap_or(0);
-    Ok(member_view_for(user, member, account, namesakes))
+    let owed =
+        crate::deeds::store::receivables::owed_by_member(conn, user.community_id, member.id.into())?;
+    Ok(member_view_for(user, member, account, namesakes, owed))
 }
 
 /// The roster fields of a request, each checked; every problem is named, the first as `field`.
@@ -367,16 +375,20 @@ pub async fn member_page(
         )?;
         let names: Vec<&str> = rows.iter().map(|(m, _)| m.name.as_str()).collect();
         let namesakes = crate::members::store::namesakes(conn, community, &names)?;
-        Ok((rows, namesakes))
+        let accounts: Vec<_> = rows.iter().map(|(_, a)| a.id.into()).collect();
+        let owed = crate::deeds::store::receivables::owed_by_accounts(conn, &accounts)?;
+        Ok((rows, (namesakes, owed)))
     })
     .await?;
+    let (namesakes, owed) = namesakes;
     let next_cursor = crate::http::next_cursor(&rows, limit, |(m, _)| m.id.0);
     Ok(MemberPage {
         items: rows
             .iter()
             .map(|(m, a)| {
                 let count = namesakes.get(&m.name).copied().unwrap_or(0);
-                member_view_for(user, m, a, count)
+                let owes = owed.get(&a.id.into()).copied().unwrap_or(0);
+                member_view_for(user, m, a, count, owes)
             })
             .collect(),
         next_cursor,

@@ -37,6 +37,8 @@ struct MinePage {
     member_no: String,
     account_id: String,
     balance: String,
+    /// What a reversal could not take and the next credits repay; empty when nothing is owed.
+    owed: String,
     /// `2026-12`, and as people write it (2026年12月).
     month: String,
     month_words: String,
@@ -105,12 +107,13 @@ pub async fn show_mine(
     let last = month_last_day(first);
     let community = person.user.community_id;
     let user = person.user.clone();
-    let (member_row, account, statement) = with_conn(&state, move |conn| {
+    let (member_row, account, statement, owed) = with_conn(&state, move |conn| {
         let (member_row, account) =
             crate::members::store::member_with_account(conn, community, member)?
                 .ok_or_else(|| crate::http::problem::ApiError::not_found("member"))?;
         let statement = period_statement(conn, &user, AccountId::from(account.id), first, last)?;
-        Ok((member_row, account, statement))
+        let owed = crate::deeds::store::receivables::owed_by_member(conn, community, member)?;
+        Ok((member_row, account, statement, owed))
     })
     .await?;
     let lines = statement
@@ -146,6 +149,7 @@ pub async fn show_mine(
         member_no: member_row.member_no,
         account_id: account.id.0.to_string(),
         balance: points(account.balance),
+        owed: if owed > 0 { points(owed) } else { String::new() },
         month: key(first),
         month_words: month_words(first),
         from: first.format("%Y-%m-%d").to_string(),

@@ -195,6 +195,8 @@ pub struct Card {
     pub active: bool,
     pub balance: String,
     pub balance_hundredths: i64,
+    /// Still owed after a reversal (repaid from the next credits); empty when nothing.
+    pub owed: String,
     pub limits: Vec<LimitUse>,
     pub lines: Vec<CardLine>,
     pub receipts: Vec<CardReceipt>,
@@ -217,6 +219,7 @@ struct CardData {
     taken: HashMap<GoodsId, i64>,
     lines: Vec<crate::passbook::store::StatementRow>,
     receipts: Vec<RedemptionRow>,
+    owed: i64,
 }
 
 async fn card_data(
@@ -255,7 +258,9 @@ async fn card_data(
         )?;
         let receipts =
             crate::shop::store::latest_redemptions(conn, community, member_id, CARD_RECEIPTS)?;
+        let owed = crate::deeds::store::receivables::owed_by_member(conn, community, member_id)?;
         Ok(CardData {
+            owed,
             member,
             account,
             goods,
@@ -302,6 +307,11 @@ fn card(person: &Person, data: &CardData) -> Card {
         active: data.member.status == ActiveStatus::Active,
         balance: points(data.account.balance),
         balance_hundredths: data.account.balance,
+        owed: if data.owed > 0 {
+            points(data.owed)
+        } else {
+            String::new()
+        },
         statement_downloads: person.may(Permission::ReadStatements),
         limits,
         lines,

@@ -281,12 +281,13 @@ pub async fn me(
         Some(member_id) => {
             let community = user.community_id;
             with_conn(&state, move |conn| {
-                Ok(crate::members::store::member_with_account(
+                let found = crate::members::store::member_with_account(conn, community, member_id)?;
+                let owed = crate::deeds::store::receivables::owed_by_member(
                     conn, community, member_id,
-                )?)
+                )?;
+                Ok(found.map(|(m, a)| member_view(&m, &a, owed)))
             })
             .await?
-            .map(|(m, a)| member_view(&m, &a))
         }
         None => None,
     };

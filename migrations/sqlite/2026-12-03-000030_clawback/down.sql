@@ -1,0 +1,2 @@
+DROP TABLE receivable_repayments;
+DROP TABLE receivables;
