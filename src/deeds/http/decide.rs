@@ -554,7 +554,9 @@ pub async fn approve_many(
     Ok(outcomes.into_iter().map(deed_answer).collect())
 }
 
-/// Reverses a credited deed (admin, reason required) with a linked reversing transaction.
+/// Reverses a credited deed (admin, reason required) with a linked reversing transaction. When the
+/// coins were already spent, the reversal takes what the balance holds and the rest is owed by the
+/// member (`owed` on the member), taken from their next credits as `clawback` passbook lines.
 #[utoipa::path(tag = "deeds", operation_id = "create_deed_reversal",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "deed id")),
@@ -567,7 +569,7 @@ pub async fn approve_many(
         (status = 409, description = "invalid_transition", body = Problem, content_type = "application/problem+json"),
         problems::PayloadTooLarge,
         problems::UnsupportedMediaType,
-        (status = 422, description = "insufficient_balance: the coins were spent", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: the reason is missing or too long", body = Problem, content_type = "application/problem+json"),
         problems::Unavailable))]
 #[post("/deeds/{id}/reverse")]
 pub async fn reverse_deed(
