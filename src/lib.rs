@@ -21,6 +21,7 @@ pub mod audit;
 pub mod communities;
 pub mod deeds;
 pub mod members;
+pub mod orders;
 pub mod passbook;
 pub mod reports;
 pub mod shop;

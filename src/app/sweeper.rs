@@ -22,6 +22,9 @@ pub fn spawn_notice_sweeper(state: web::Data<AppState>, interval_ms: u64) {
             if let Err(e) = sweep_notices(&state).await {
                 tracing::warn!(error = %e, "notice sweep failed; will retry");
             }
+            if let Err(e) = sweep_orders(&state).await {
+                tracing::warn!(error = %e, "order sweep failed; will retry");
+            }
         }
     });
 }
@@ -57,6 +60,45 @@ pub async fn sweep_notices(state: &AppState) -> Result<usize, ApiError> {
     }
     tracing::info!(credited, "notice sweeper credited deeds");
     Ok(credited)
+}
+
+/// Releases every reserved order whose time ran out: coins back to the passbook, goods back on
+/// the shelf. Exactly once however many instances sweep: the writer releases only an order still
+/// held, and the database writes an order's end only while it is.
+pub async fn sweep_orders(state: &AppState) -> Result<usize, ApiError> {
+    let now = state.clock.now();
+    let due = with_conn(state, move |conn| {
+        Ok(crate::orders::store::due(
+            conn,
+            now,
+            BULK_APPROVAL_IDS_MAX as i64,
+        )?)
+    })
+    .await?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let commands = due
+        .iter()
+        .map(|(community, order)| {
+            Command::Release(crate::orders::plan::Release {
+                community_id: (*community).into(),
+                order_id: order.0,
+                actor: None,
+                ending: crate::orders::plan::Ending::Expired,
+                reason: String::new(),
+            })
+        })
+        .collect();
+    let outcomes = state.engine.execute_many(commands).await?;
+    let released = outcomes.iter().filter(|o| o.is_ok()).count();
+    for ((_, order), outcome) in due.iter().zip(&outcomes) {
+        if let Err(e) = outcome {
+            tracing::info!(order = %order.0, error = %e, "sweeper left an order");
+        }
+    }
+    tracing::info!(released, "order sweeper released expired orders");
+    Ok(released)
 }
 
 /// Signs a ledger head for every community whose journal grew since its last head, every

@@ -19,6 +19,9 @@ use crate::ledger::batch::{ACCOUNTS, IDEMPOTENCY_KEYS, JOURNAL, LEDGER_TREE, POS
 use crate::ledger::store::TableWrite;
 use crate::ledger::view::push_unique;
 use crate::ledger::{Batch, IdempotencyClaim, LedgerError, Machine, Posted, View};
+use crate::orders::plan::{Collect, Hold, OrderOutcome, OrderPending, Release};
+use crate::orders::view::OrderView;
+use crate::orders::write::{ORDERS, ORDER_ENDS, ORDER_LINES};
 use crate::shop::plan::{Redeem, Restock, Shop, ShopOutcome, ShopPending, Void};
 use crate::shop::view::{MonthlyKey, ShopView};
 use crate::shop::write::{GOODS, REDEMPTIONS, REDEMPTION_LINES, STOCK_MOVEMENTS, VOIDS};
@@ -33,6 +36,10 @@ pub enum Command {
     Restock(Restock),
     /// A step of the deed workflow (`crate::deeds`).
     Deed(DeedCommand),
+    /// Reserved orders (`crate::orders`): placed, collected at the counter, released.
+    Hold(Box<Hold>),
+    Collect(Collect),
+    Release(Release),
     /// Answered after the batch it rides in commits: proves the writer and its database work.
     Ping,
 }
@@ -44,6 +51,7 @@ pub enum Outcome {
     Posted(Posted),
     Shop(ShopOutcome),
     Deed(DeedOutcome),
+    Order(Box<OrderOutcome>),
     Pong,
 }
 
@@ -62,22 +70,26 @@ pub struct Book {
     pub ledger: View,
     pub shop: ShopView,
     pub deeds: DeedView,
+    pub orders: OrderView,
 }
 
 #[derive(Debug, Default)]
 pub struct Pending {
     shop: ShopPending,
     deeds: DeedPending,
+    orders: OrderPending,
 }
 
 /// The writer of this service.
 pub type Engine = crate::ledger::Engine<Book>;
 
 /// Referenced rows first: a posting names its transaction, a receipt line its redemption.
-static TABLES: [&TableWrite; 17] = [
+static TABLES: [&TableWrite; 20] = [
     &JOURNAL,
     &LEDGER_TREE,
     &POSTINGS,
+    &ORDERS,
+    &ORDER_LINES,
     &REDEMPTIONS,
     &REDEMPTION_LINES,
     &STOCK_MOVEMENTS,
@@ -91,6 +103,7 @@ static TABLES: [&TableWrite; 17] = [
     &DEED_OBJECTIONS,
     &OBJECTION_RULINGS,
     &VOIDS,
+    &ORDER_ENDS,
     &ACCOUNTS,
 ];
 
@@ -102,6 +115,21 @@ struct Sorted<'a> {
     voids: Vec<&'a Void>,
     restocks: Vec<&'a Restock>,
     deeds: Vec<&'a DeedCommand>,
+    holds: Vec<&'a Hold>,
+    collects: Vec<&'a Collect>,
+    releases: Vec<&'a Release>,
+}
+
+impl Sorted<'_> {
+    /// The orders the batch collects or releases.
+    fn orders_named(&self) -> Vec<crate::db::DbUuid> {
+        self.collects
+            .iter()
+            .map(|c| c.order_id)
+            .chain(self.releases.iter().map(|r| r.order_id))
+            .map(crate::db::DbUuid)
+            .collect()
+    }
 }
 
 fn sort<'a>(commands: &[&'a Command]) -> Sorted<'a> {
@@ -113,6 +141,9 @@ fn sort<'a>(commands: &[&'a Command]) -> Sorted<'a> {
             Command::Void(v) => sorted.voids.push(v),
             Command::Restock(r) => sorted.restocks.push(r),
             Command::Deed(d) => sorted.deeds.push(d),
+            Command::Hold(h) => sorted.holds.push(h),
+            Command::Collect(c) => sorted.collects.push(c),
+            Command::Release(r) => sorted.releases.push(r),
             Command::Ping => {}
         }
     }
@@ -139,6 +170,14 @@ impl Book {
                 push_unique(&mut wanted, deed.account_id.into());
             }
         }
+        for h in &sorted.holds {
+            wanted.extend(self.ledger.member_accounts.get(&h.member_id).copied());
+        }
+        for id in sorted.orders_named() {
+            if let Some((order, _)) = self.orders.orders.get(&id) {
+                push_unique(&mut wanted, order.account_id.into());
+            }
+        }
         for command in commands {
             if let Some(community) = Book::community(command) {
                 wanted.extend(self.ledger.system_accounts(community));
@@ -158,6 +197,14 @@ impl Book {
             }
         }
         wanted.extend(sorted.restocks.iter().map(|r| r.goods_id));
+        for h in &sorted.holds {
+            wanted.extend(h.lines.iter().map(|l| l.goods_id));
+        }
+        for r in &sorted.releases {
+            if let Some((_, lines)) = self.orders.orders.get(&crate::db::DbUuid(r.order_id)) {
+                wanted.extend(lines.iter().map(|l| GoodsId::from(l.goods_id)));
+            }
+        }
         wanted
     }
 
@@ -196,6 +243,17 @@ impl Book {
                 }
             }
             Command::Restock(r) => keys.push(Key::Goods(r.goods_id)),
+            Command::Hold(h) => {
+                return self.rows_behind(&Command::Redeem(Box::new(h.as_redeem())), now);
+            }
+            Command::Collect(Collect { order_id, .. })
+            | Command::Release(Release { order_id, .. }) => {
+                if let Some((order, lines)) = self.orders.orders.get(&crate::db::DbUuid(*order_id))
+                {
+                    keys.push(Key::Account(order.account_id.into()));
+                    keys.extend(lines.iter().map(|l| Key::Goods(l.goods_id.into())));
+                }
+            }
             Command::Deed(d) => {
                 if let Some(deed) = self.deeds.deeds.get(&d.deed_id) {
                     keys.push(Key::Account(deed.account_id.into()));
@@ -233,6 +291,9 @@ impl Machine for Book {
             Command::Void(v) => Some(v.community_id),
             Command::Restock(r) => Some(r.community_id),
             Command::Deed(d) => Some(d.community_id),
+            Command::Hold(h) => Some(h.community_id),
+            Command::Collect(c) => Some(c.community_id),
+            Command::Release(r) => Some(r.community_id),
             Command::Ping => None,
         }
     }
@@ -241,6 +302,7 @@ impl Machine for Book {
         match command {
             Command::Adjust(a) => Some(&a.idempotency),
             Command::Redeem(r) => Some(&r.idempotency),
+            Command::Hold(h) => Some(&h.idempotency),
             _ => None,
         }
     }
@@ -253,6 +315,7 @@ impl Machine for Book {
         self.ledger.start_batch();
         self.shop.start_batch();
         self.deeds.start_batch();
+        self.orders.start_batch();
     }
 
     /// What the batch needs and the view lacks, a few queries per batch. Deeds and redemptions to
@@ -268,6 +331,7 @@ impl Machine for Book {
         self.deeds.load_deeds(conn, &sorted.deeds)?;
         self.deeds.load_receivables(conn, &sorted.deeds)?;
         self.shop.load_redemptions(conn, &sorted.voids)?;
+        self.orders.load(conn, &sorted.orders_named())?;
         let mut communities = Vec::new();
         for command in commands {
             if let Some(community) = Book::community(command) {
@@ -275,7 +339,12 @@ impl Machine for Book {
             }
         }
         self.ledger.load_communities(conn, &communities)?;
-        let members: Vec<_> = sorted.redeems.iter().map(|r| r.member_id).collect();
+        let members: Vec<_> = sorted
+            .redeems
+            .iter()
+            .map(|r| r.member_id)
+            .chain(sorted.holds.iter().map(|h| h.member_id))
+            .collect();
         self.ledger.load_member_accounts(conn, &members)?;
         let claims: Vec<_> = commands
             .iter()
@@ -290,6 +359,9 @@ impl Machine for Book {
             .load_cap_sums(conn, &self.ledger, &sorted.deeds)?;
         self.shop
             .load_monthly(conn, &self.ledger, &sorted.redeems, now)?;
+        let holds: Vec<Redeem> = sorted.holds.iter().map(|h| h.as_redeem()).collect();
+        let holds: Vec<&Redeem> = holds.iter().collect();
+        self.shop.load_monthly(conn, &self.ledger, &holds, now)?;
         Ok(())
     }
 
@@ -314,6 +386,15 @@ impl Machine for Book {
             Command::Redeem(r) => shop.redeem(r).map(Outcome::Shop),
             Command::Void(v) => shop.void(v).map(Outcome::Shop),
             Command::Restock(r) => shop.restock(r).map(Outcome::Shop),
+            Command::Hold(h) => shop
+                .hold(h, &mut pending.orders)
+                .map(|o| Outcome::Order(Box::new(o))),
+            Command::Collect(c) => shop
+                .collect(c, &self.orders, &mut pending.orders)
+                .map(|o| Outcome::Order(Box::new(o))),
+            Command::Release(r) => shop
+                .release(r, &self.orders, &mut pending.orders)
+                .map(|o| Outcome::Order(Box::new(o))),
             Command::Deed(d) => Deeds {
                 ledger: &self.ledger,
                 view: &self.deeds,
@@ -356,6 +437,7 @@ impl Machine for Book {
     fn finish(&self, pending: &Pending, batch: &mut Batch) {
         pending.shop.push_updates(batch);
         pending.deeds.push_updates(batch);
+        pending.orders.push_rows(batch);
     }
 
     fn adopt(&mut self, batch: Batch, pending: Pending) {

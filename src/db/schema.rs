@@ -473,10 +473,65 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    /// Reserved orders waiting at the counter with a pickup code (`orders`).
+    orders (id) {
+        id -> PortableUuid,
+        community_id -> PortableUuid,
+        member_id -> PortableUuid,
+        account_id -> PortableUuid,
+        pickup_code -> Text,
+        status -> Text,
+        total -> BigInt,
+        local_month -> Text,
+        hold_journal_id -> PortableUuid,
+        end_journal_id -> Nullable<PortableUuid>,
+        created_by -> PortableUuid,
+        ended_by -> Nullable<PortableUuid>,
+        end_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    order_lines (id) {
+        id -> PortableUuid,
+        order_id -> PortableUuid,
+        community_id -> PortableUuid,
+        goods_id -> PortableUuid,
+        line_no -> Integer,
+        sku -> Text,
+        name -> Text,
+        quantity -> BigInt,
+        unit_price -> BigInt,
+        line_total -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    order_settings (community_id) {
+        community_id -> PortableUuid,
+        hold_hours -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(accounts -> members (member_id));
 diesel::joinable!(rule_versions -> rules (rule_id));
 diesel::joinable!(redemption_lines -> redemptions (redemption_id));
 diesel::joinable!(postings -> journal (journal_id));
+diesel::joinable!(order_lines -> orders (order_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     server_secrets,
@@ -506,4 +561,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_heads,
     receivables,
     receivable_repayments,
+    orders,
+    order_lines,
+    order_settings,
 );

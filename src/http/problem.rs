@@ -281,6 +281,14 @@ impl From<LedgerError> for ApiError {
                 format!("the objection was already {status}"),
             )
             .with("status", status),
+            LedgerError::OrderNotFound(_) => ApiError::not_found("order"),
+            LedgerError::OrderEnded { status } => {
+                ApiError::conflict("order_ended", format!("the order was already {status}"))
+                    .with("status", status)
+            }
+            LedgerError::OrderNotDue => {
+                ApiError::conflict("order_not_due", "the order's time has not run out")
+            }
             LedgerError::IdempotencyKeyTaken => ApiError::conflict(
                 "idempotency_key_in_use",
                 "another request with this Idempotency-Key is being processed; retry",

@@ -39,6 +39,8 @@ crate::stored_words! {
         ManageGoods = "manage_goods",
         ReadStockMovements = "read_stock_movements",
         Redeem = "redeem",
+        /// Reserve goods for oneself, picked up later with a code.
+        ReserveOwn = "reserve_own",
         /// Void a redemption on the day it was made.
         VoidToday = "void_today",
         VoidAnyDay = "void_any_day",
@@ -82,6 +84,7 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (P::ManageGoods, &[R::Admin]),
     (P::ReadStockMovements, &[R::Clerk, R::Auditor, R::Admin]),
     (P::Redeem, &[R::Clerk, R::Admin]),
+    (P::ReserveOwn, &[R::Resident]),
     (P::VoidToday, &[R::Clerk, R::Admin]),
     (P::VoidAnyDay, &[R::Admin]),
     (P::ReadRegister, &[R::Clerk, R::Auditor, R::Admin]),

@@ -68,16 +68,24 @@ stored_words! {
         Shop = "shop",
         /// Receives deducted coins.
         Deductions = "deductions",
+        /// Coins of reserved orders, between the passbook and the shop; never negative.
+        Holds = "holds",
     }
 }
 
 impl AccountKind {
     /// The accounts every community has besides its members'.
-    pub const SYSTEM: [AccountKind; 3] = [
+    pub const SYSTEM: [AccountKind; 4] = [
         AccountKind::Issuance,
         AccountKind::Shop,
         AccountKind::Deductions,
+        AccountKind::Holds,
     ];
+
+    /// Accounts the posting primitive, like the database, never lets go below zero.
+    pub const fn never_negative(self) -> bool {
+        matches!(self, AccountKind::Member | AccountKind::Holds)
+    }
 }
 
 stored_words! {
@@ -92,6 +100,10 @@ stored_words! {
         DeedReversal = "deed_reversal",
         /// Part of what a reversal could not take, taken from a later credit.
         Clawback = "clawback",
+        /// Coins of a reserved order set aside (passbook → holds).
+        OrderHold = "order_hold",
+        /// A reserved order cancelled or expired: the coins come back (holds → passbook).
+        OrderRelease = "order_release",
     }
 }
 
@@ -107,6 +119,8 @@ impl JournalKind {
             JournalKind::DeedDeduction => "扣分",
             JournalKind::DeedReversal => "冲正",
             JournalKind::Clawback => "追回",
+            JournalKind::OrderHold => "预订",
+            JournalKind::OrderRelease => "预订退回",
         }
     }
 }

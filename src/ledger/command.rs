@@ -120,6 +120,12 @@ pub enum LedgerError {
     AlreadyObjected,
     #[error("the objection was already {status}")]
     ObjectionRuled { status: String },
+    #[error("order not found")]
+    OrderNotFound(uuid::Uuid),
+    #[error("the order was already {status}")]
+    OrderEnded { status: String },
+    #[error("the order's time has not run out")]
+    OrderNotDue,
     #[error("the idempotency key was taken by a concurrent request")]
     IdempotencyKeyTaken,
     #[error("the ledger writer is busy; retry shortly")]

@@ -102,8 +102,10 @@ fn movements(rows: &[(PostingRow, JournalRow)]) -> (Movements, Vec<(DbUuid, i64)
                 &mut m.adjusted_in
             }
             (JournalKind::Correction, false) => &mut m.adjusted_out,
-            (JournalKind::Redemption, _) => &mut m.redeemed,
-            (JournalKind::RedemptionVoid, _) => &mut m.voided,
+            // A reserved order's coins leave the passbook when it is placed, and come back like a
+            // void when it is cancelled or expires.
+            (JournalKind::Redemption | JournalKind::OrderHold, _) => &mut m.redeemed,
+            (JournalKind::RedemptionVoid | JournalKind::OrderRelease, _) => &mut m.voided,
             // What a reversal could not take at once, taken later: reversed all the same.
             (JournalKind::DeedReversal, false) | (JournalKind::Clawback, _) => &mut m.reversed,
             (JournalKind::DeedReversal, true) => &mut m.reversed_deductions,
@@ -241,9 +243,10 @@ pub fn monthly(
         match kind {
             JournalKind::DeedCredit => issued[i].add(amount),
             // A redemption takes coins off the passbook (negative), a void gives them back.
-            JournalKind::Redemption | JournalKind::RedemptionVoid => {
-                redeemed[i] = redeemed[i] - PointsTotal::from(amount)
-            }
+            JournalKind::Redemption
+            | JournalKind::RedemptionVoid
+            | JournalKind::OrderHold
+            | JournalKind::OrderRelease => redeemed[i] = redeemed[i] - PointsTotal::from(amount),
             _ => {}
         }
     }

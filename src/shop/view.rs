@@ -163,8 +163,16 @@ impl ShopView {
                         .filter(redemption_lines::goods_id.eq(DbUuid::from(line.goods_id)))
                         .select(redemption_lines::quantity)
                         .load(conn)?;
+                    // Open reserved orders count as taken: a hold is a redemption waiting.
+                    let held = crate::orders::store::held_quantities(
+                        conn,
+                        r.member_id,
+                        DbUuid::from(line.goods_id),
+                        &month,
+                    )?;
                     self.fresh_monthly.insert(key.clone());
-                    self.monthly.insert(key, quantities.iter().sum());
+                    self.monthly
+                        .insert(key, quantities.iter().sum::<i64>() + held);
                 }
             }
         }

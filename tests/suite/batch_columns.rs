@@ -373,6 +373,7 @@ fn every_updated_column_reads_back(backend: Backend) {
         issuance_account: None,
         shop_account: None,
         deductions_account: None,
+        holds_account: None,
     };
     let tables: [&'static TableWrite; 5] = [&GOODS, &DEEDS, &VOIDS, &ACCOUNTS, &HEADS];
     write_one(&mut conn, &tables, |rows| {
@@ -533,6 +534,79 @@ fn receivable_columns_read_back(backend: Backend) {
     assert!(write(&mut conn, &Rows::new(&[]), &rows).is_err());
 }
 
+/// A reserved order and its lines inserted, then its end written only while it is held.
+fn order_columns_read_back(backend: Backend) {
+    use moralbank::db::schema::{order_lines, orders};
+    use moralbank::orders::model::OrderStatus;
+    use moralbank::orders::store::{OrderLineRow, OrderRow};
+    use moralbank::orders::write::{OrderEnd, ORDERS, ORDER_ENDS, ORDER_LINES};
+    let Some((_db, mut conn)) = bare(backend) else {
+        return;
+    };
+    let mut order = OrderRow {
+        id: id(1),
+        community_id: id(2),
+        member_id: id(3),
+        account_id: id(4),
+        pickup_code: "042917".into(),
+        status: OrderStatus::Held,
+        total: 2000,
+        local_month: "2026-12".into(),
+        hold_journal_id: id(5),
+        end_journal_id: None,
+        created_by: id(6),
+        ended_by: None,
+        end_reason: None,
+        created_at: at(7),
+        expires_at: at(8),
+        ended_at: None,
+    };
+    let line = OrderLineRow {
+        id: id(11),
+        order_id: id(1),
+        community_id: id(2),
+        goods_id: id(12),
+        line_no: 1,
+        sku: "OIL".into(),
+        name: "食用油".into(),
+        quantity: 2,
+        unit_price: 1000,
+        line_total: 2000,
+    };
+    write_one(&mut conn, &[&ORDERS, &ORDER_LINES], |rows| {
+        rows.push(&order);
+        rows.push(&line);
+    });
+    let read: OrderRow = orders::table
+        .select(OrderRow::as_select())
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(read, order);
+    let read: OrderLineRow = order_lines::table
+        .select(OrderLineRow::as_select())
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(read, line);
+    order.status = OrderStatus::Cancelled;
+    order.end_journal_id = Some(id(13));
+    order.ended_by = Some(id(14));
+    order.end_reason = Some("不要了".into());
+    order.ended_at = Some(at(15));
+    write_one(&mut conn, &[&ORDER_ENDS], |rows| {
+        rows.push(&OrderEnd { order: &order });
+    });
+    let read: OrderRow = orders::table
+        .select(OrderRow::as_select())
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(read, order);
+    // Ended once: a second end finds it no longer held and writes nothing.
+    let mut rows = Rows::new(&[&ORDER_ENDS]);
+    order.status = OrderStatus::Expired;
+    rows.push(&OrderEnd { order: &order });
+    assert!(write(&mut conn, &Rows::new(&[]), &rows).is_err());
+}
+
 macro_rules! on_both {
     ($($test:ident),*) => {
         $(mod $test {
@@ -546,6 +620,7 @@ macro_rules! on_both {
 
 on_both!(
     receivable_columns_read_back,
+    order_columns_read_back,
     every_inserted_column_reads_back,
     every_updated_column_reads_back
 );

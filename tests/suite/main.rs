@@ -43,6 +43,7 @@ mod ledger_tree;
 mod logs;
 mod members;
 mod openapi;
+mod orders;
 mod outage;
 mod passbook_export;
 mod password_reset;

@@ -137,8 +137,11 @@ fn one_member_view(
     let counts =
         crate::members::store::namesakes(conn, user.community_id, &[member.name.as_str()])?;
     let namesakes = counts.get(&member.name).copied().unwrap_or(0);
-    let owed =
-        crate::deeds::store::receivables::owed_by_member(conn, user.community_id, member.id.into())?;
+    let owed = crate::deeds::store::receivables::owed_by_member(
+        conn,
+        user.community_id,
+        member.id.into(),
+    )?;
     Ok(member_view_for(user, member, account, namesakes, owed))
 }
 

@@ -149,7 +149,11 @@ pub async fn show_mine(
         member_no: member_row.member_no,
         account_id: account.id.0.to_string(),
         balance: points(account.balance),
-        owed: if owed > 0 { points(owed) } else { String::new() },
+        owed: if owed > 0 {
+            points(owed)
+        } else {
+            String::new()
+        },
         month: key(first),
         month_words: month_words(first),
         from: first.format("%Y-%m-%d").to_string(),

@@ -249,7 +249,7 @@ pub async fn redeem(
 
 /// The basket as the writer takes it: 1 to BASKET_LINES_MAX lines, each goods once, each
 /// quantity within bounds.
-fn basket(requested: &[BasketLineRequest]) -> Result<Vec<BasketLine>, ApiError> {
+pub fn basket(requested: &[BasketLineRequest]) -> Result<Vec<BasketLine>, ApiError> {
     if requested.is_empty() || requested.len() > BASKET_LINES_MAX {
         return Err(
             ApiError::validation(format!("a basket has 1-{BASKET_LINES_MAX} lines"))

@@ -96,14 +96,14 @@ pub struct ShopPending {
 }
 
 impl ShopPending {
-    fn goods(&self, view: &ShopView, id: GoodsId) -> Option<GoodsState> {
+    pub(crate) fn goods(&self, view: &ShopView, id: GoodsId) -> Option<GoodsState> {
         self.goods
             .get(&id)
             .map(|(_, g)| g.clone())
             .or_else(|| view.goods.get(&id).cloned())
     }
 
-    fn set_goods(&mut self, view: &ShopView, id: GoodsId, next: GoodsState) {
+    pub(crate) fn set_goods(&mut self, view: &ShopView, id: GoodsId, next: GoodsState) {
         let seen = self
             .goods
             .get(&id)
@@ -120,7 +120,7 @@ impl ShopPending {
             .or_else(|| view.redemptions.get(&id).cloned())
     }
 
-    fn monthly(&self, view: &ShopView, key: &MonthlyKey) -> Option<i64> {
+    pub(crate) fn monthly(&self, view: &ShopView, key: &MonthlyKey) -> Option<i64> {
         self.monthly
             .get(key)
             .copied()
@@ -161,14 +161,14 @@ pub struct Shop<'a> {
 }
 
 /// A basket priced against the goods as they stand, with the total.
-struct Priced {
-    lines: Vec<(BasketLine, GoodsState, i64)>,
-    total: i64,
+pub(crate) struct Priced {
+    pub(crate) lines: Vec<(BasketLine, GoodsState, i64)>,
+    pub(crate) total: i64,
 }
 
 impl Priced {
     /// What the passbook line says: 大米×2，肥皂×1.
-    fn memo(&self) -> String {
+    pub(crate) fn memo(&self) -> String {
         self.lines
             .iter()
             .map(|(line, goods, _)| format!("{}×{}", goods.name, line.quantity))
@@ -178,7 +178,7 @@ impl Priced {
 }
 
 impl Shop<'_> {
-    fn price_basket(&self, r: &Redeem) -> Result<Priced, LedgerError> {
+    pub(crate) fn price_basket(&self, r: &Redeem) -> Result<Priced, LedgerError> {
         let mut shortages = Vec::new();
         let mut lines = Vec::with_capacity(r.lines.len());
         let mut total: i64 = 0;
@@ -224,7 +224,7 @@ impl Shop<'_> {
         Ok(Priced { lines, total })
     }
 
-    fn check_monthly_limits(
+    pub(crate) fn check_monthly_limits(
         &self,
         r: &Redeem,
         priced: &Priced,
@@ -251,8 +251,13 @@ impl Shop<'_> {
         Ok(())
     }
 
-    /// The member's passbook account and state, if the member may redeem now.
-    fn redeeming_member(&self, r: &Redeem) -> Result<(AccountId, AccountState), LedgerError> {
+    /// The member's passbook account and state, if the member may redeem now. `own`: the member
+    /// acts for themself (a resident reserving), not a clerk at the counter for them.
+    pub(crate) fn redeeming_member(
+        &self,
+        r: &Redeem,
+        own: bool,
+    ) -> Result<(AccountId, AccountState), LedgerError> {
         let member_account = self
             .ledger
             .member_accounts
@@ -264,14 +269,16 @@ impl Shop<'_> {
             .account(self.ledger, member_account)
             .filter(|a| a.community_id == r.community_id && a.kind == AccountKind::Member)
             .ok_or(LedgerError::MemberNotFound(r.member_id))?;
-        refuse_self_dealing(
-            r.clerk,
-            Act::Redeem,
-            Subject {
-                member_id: Some(r.member_id),
-                ..Subject::default()
-            },
-        )?;
+        if !own {
+            refuse_self_dealing(
+                r.clerk,
+                Act::Redeem,
+                Subject {
+                    member_id: Some(r.member_id),
+                    ..Subject::default()
+                },
+            )?;
+        }
         if !member.member_active {
             return Err(LedgerError::MemberInactive(r.member_id));
         }
@@ -286,7 +293,7 @@ impl Shop<'_> {
         let shop = community
             .shop_account
             .ok_or_else(|| LedgerError::Unavailable("the community has no shop account".into()))?;
-        let (member_account, member) = self.redeeming_member(r)?;
+        let (member_account, member) = self.redeeming_member(r, false)?;
         let calendar = community.calendar();
         let (local_day, local_month) = (calendar.day_key(self.now), calendar.month_key(self.now));
         let priced = self.price_basket(r)?;
@@ -321,7 +328,7 @@ impl Shop<'_> {
             .line_for(member_account)
             .map(|l| l.balance_after.hundredths())
             .ok_or_else(|| LedgerError::Unavailable("the member line is missing".into()))?;
-        let lines = self.take_stock(r, priced, &local_month);
+        let lines = self.take_stock(r, priced, &local_month, "兑换");
         let row = RedemptionRow {
             id: r.redemption_id.into(),
             community_id: r.community_id.into(),
@@ -373,7 +380,13 @@ impl Shop<'_> {
     }
 
     /// The basket leaves the shelf: lines of the receipt, stock movements, monthly counts.
-    fn take_stock(&mut self, r: &Redeem, priced: Priced, month: &str) -> Vec<RedemptionLineRow> {
+    pub(crate) fn take_stock(
+        &mut self,
+        r: &Redeem,
+        priced: Priced,
+        month: &str,
+        reason: &str,
+    ) -> Vec<RedemptionLineRow> {
         let mut lines = Vec::with_capacity(priced.lines.len());
         for (index, (line, goods, line_total)) in priced.lines.into_iter().enumerate() {
             let stock = goods.stock - line.quantity;
@@ -397,7 +410,7 @@ impl Shop<'_> {
                 quantity: -line.quantity,
                 stock_after: stock,
                 reference_id: Some(r.redemption_id.into()),
-                reason: "兑换".into(),
+                reason: reason.into(),
                 actor_id: Some(r.clerk.user_id.into()),
                 created_at: self.now,
             };

@@ -282,9 +282,8 @@ pub async fn me(
             let community = user.community_id;
             with_conn(&state, move |conn| {
                 let found = crate::members::store::member_with_account(conn, community, member_id)?;
-                let owed = crate::deeds::store::receivables::owed_by_member(
-                    conn, community, member_id,
-                )?;
+                let owed =
+                    crate::deeds::store::receivables::owed_by_member(conn, community, member_id)?;
                 Ok(found.map(|(m, a)| member_view(&m, &a, owed)))
             })
             .await?

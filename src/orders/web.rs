@@ -1,0 +1,1 @@
+//! The console pages of reserved orders.
