@@ -106,6 +106,7 @@ pub fn console(cfg: &mut actix_web::web::ServiceConfig) {
     // Each concept registers its own pages.
     crate::users::web::routes(cfg);
     crate::shop::web::routes(cfg);
+    crate::orders::web::routes(cfg);
     crate::passbook::web::routes(cfg);
     crate::members::web::routes(cfg);
     crate::deeds::web::routes(cfg);

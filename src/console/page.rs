@@ -58,8 +58,18 @@ const MENU: &[(&str, &str, Shown)] = &[
     ),
     ("/shop", words::MENU_SHOP, Shown::PassbookHolders),
     (
+        "/me/orders",
+        words::MENU_MY_ORDERS,
+        Shown::PassbookHoldersWith(Permission::ReserveOwn),
+    ),
+    (
         "/counter",
         words::MENU_COUNTER,
+        Shown::To(Permission::Redeem),
+    ),
+    (
+        "/counter/pickup",
+        words::MENU_PICKUP,
         Shown::To(Permission::Redeem),
     ),
     (

@@ -417,6 +417,7 @@ pub fn problem(e: &ApiError) -> FieldProblem {
             "{EXPORT_TOO_LONG_BEFORE}{}{EXPORT_TOO_LONG_AFTER}",
             text(e, "lines_max")
         ),
+        "validation_failed" if field == "pickup_code" => ORDER_CODE_INVALID.to_string(),
         "validation_failed" => format!("填写的内容有误：{}", e.detail),
         "invalid_query" if field == "month" => {
             "月份格式应为 2026-12（年-月）。请回到光荣榜重新选择月份。".to_string()
@@ -440,6 +441,16 @@ pub fn problem(e: &ApiError) -> FieldProblem {
         "objection_ruled" => "这条异议已经裁决过了。".to_string(),
         "objection_undecided" => "还有未裁决的异议，公示期满也不入账。".to_string(),
         "notice_not_over" => "公示期未满。".to_string(),
+        "order_not_found" => ORDER_CODE_UNKNOWN.to_string(),
+        "order_ended" => format!(
+            "这个预订已经{}了，不能再办理。",
+            match text(e, "status").as_str() {
+                "collected" => "取过货",
+                "cancelled" => "取消",
+                "expired" => "过期退回",
+                _ => "结束",
+            }
+        ),
         "not_found" => NOT_FOUND.to_string(),
         "forbidden" => FORBIDDEN.to_string(),
         _ if e.status.is_server_error() => "系统出错，未能完成。请稍后再试。".to_string(),
@@ -598,4 +609,17 @@ pub fn objection_ruling(
     };
     let reason = reason.map(|r| format!("：{r}")).unwrap_or_default();
     format!("{ruling}（{ruled_by} {ruled_at}）{reason}")
+}
+
+pub const MENU_MY_ORDERS: &str = "我的预订";
+pub const MENU_PICKUP: &str = "预订取货";
+pub const ORDER_CODE_UNKNOWN: &str =
+    "没有找到用这个取货码的待取预订。请核对六位数字；预订可能已取走、取消或过期。";
+pub const ORDER_CODE_INVALID: &str = "取货码是六位数字，例如 042917。";
+pub const ORDER_QUANTITY_INVALID: &str = "请填写要预订的件数：1 到 100 之间的整数。";
+pub const ORDER_CANCELLED_BY_RESIDENT: &str = "居民自己取消";
+
+/// A reservation the passbook cannot pay for, in the resident's words.
+pub fn order_short_of_coins(balance: &str, required: &str) -> String {
+    format!("积分不够：您现在可用 {balance} 分，这次预订需要 {required} 分。请少订几件。")
 }

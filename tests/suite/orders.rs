@@ -225,6 +225,10 @@ fn a_cancelled_order_gives_everything_back_once(app: TestApp) {
     order(&app, &s.clerk, "x-2", &oil_basket(&s, 1)).assert_problem(422, "validation_failed");
     // More than the balance, or the shelf, holds nothing.
     order(&app, &s.resident, "x-3", &oil_basket(&s, 6)).assert_problem(409, "out_of_stock");
+    // A refusal is the key's answer: the same key for another basket is refused as reused.
+    order(&app, &s.resident, "x-3", &oil_basket(&s, 6)).assert_problem(409, "out_of_stock");
+    order(&app, &s.resident, "x-3", &oil_basket(&s, 1))
+        .assert_problem(422, "idempotency_key_reused");
     let big = goods(&app, "TV", "100.00", 1, None);
     order(
         &app,
@@ -395,3 +399,202 @@ both_backends!(
     a_cancelled_order_gives_everything_back_once,
     races_end_an_order_exactly_once,
 );
+
+/// The console, without a browser: a resident reserves from the shop page and reads the code;
+/// the clerk's pickup page refuses a wrong code beside the field and collects the right one.
+fn the_console_reserves_and_collects(app: TestApp) {
+    use crate::console::Visitor;
+    let s = shop(&app);
+    let mut resident = Visitor::new(&app);
+    resident.login_ok("yuding", "password-123");
+    let shelf = resident.get("/shop");
+    let id = s.oil["id"].as_str().unwrap();
+    assert!(
+        shelf.text.contains(&format!("/me/orders/new?goods={id}")),
+        "{}",
+        shelf.text
+    );
+    let form = resident.get(&format!("/me/orders/new?goods={id}"));
+    assert_eq!(form.status, 200, "{}", form.text);
+    let token = form.input("form_token");
+    let key = form.input("key");
+    let bad = resident.post(
+        "/me/orders/new",
+        &[
+            ("form_token", &token),
+            ("key", &key),
+            ("goods_id", id),
+            ("quantity", "0"),
+        ],
+    );
+    assert_eq!(bad.status, 422);
+    assert!(bad.text.contains("1 到 100 之间的整数"), "{}", bad.text);
+    let short = resident.post(
+        "/me/orders/new",
+        &[
+            ("form_token", &token),
+            ("key", &key),
+            ("goods_id", id),
+            ("quantity", "6"),
+        ],
+    );
+    assert_eq!(short.status, 409);
+    assert!(short.text.contains("库存不足"), "{}", short.text);
+    // The refusal is that key's answer for good; the page comes back with a fresh one.
+    let key = short.input("key");
+    let placed = resident.post(
+        "/me/orders/new",
+        &[
+            ("form_token", &token),
+            ("key", &key),
+            ("goods_id", id),
+            ("quantity", "2"),
+        ],
+    );
+    assert_eq!(placed.status, 303, "{}", placed.text);
+    let page = resident.get(&placed.location);
+    let code = page
+        .text
+        .split("id=\"pickup-code\" aria-label=\"取货码\">")
+        .nth(1)
+        .unwrap()[..6]
+        .to_string();
+    assert!(code.chars().all(|c| c.is_ascii_digit()), "{code}");
+    // The same form sent twice places one order.
+    let twice = resident.post(
+        "/me/orders/new",
+        &[
+            ("form_token", &token),
+            ("key", &key),
+            ("goods_id", id),
+            ("quantity", "2"),
+        ],
+    );
+    assert_eq!(twice.location, placed.location);
+    let me = resident.get("/me");
+    assert!(
+        me.text.contains(&format!("取货码 <strong>{code}</strong>")),
+        "{}",
+        me.text
+    );
+    assert!(me.text.contains("30.00 <small>分</small>"), "{}", me.text);
+
+    let mut clerk = Visitor::new(&app);
+    clerk.login_ok("clerk", "password-123");
+    let card = clerk.get(&format!(
+        "/counter/members/{}",
+        s.member["id"].as_str().unwrap()
+    ));
+    assert!(card.text.contains("待取货的预订"), "{}", card.text);
+    let pickup = clerk.get("/counter/pickup");
+    let token = pickup.input("form_token");
+    let wrong = if code == "999999" { "999998" } else { "999999" };
+    let refused = clerk.post(
+        "/counter/pickup",
+        &[("form_token", &token), ("code", wrong)],
+    );
+    assert_eq!(refused.status, 404);
+    assert!(
+        refused.text.contains("没有找到用这个取货码的待取预订"),
+        "{}",
+        refused.text
+    );
+    let typo = clerk.post(
+        "/counter/pickup",
+        &[("form_token", &token), ("code", "12345")],
+    );
+    assert_eq!(typo.status, 422);
+    assert!(typo.text.contains("取货码是六位数字"), "{}", typo.text);
+    let done = clerk.post(
+        "/counter/pickup",
+        &[("form_token", &token), ("code", &code)],
+    );
+    assert_eq!(done.status, 303, "{}", done.text);
+    assert!(
+        done.location.starts_with("/counter/receipts/"),
+        "{}",
+        done.location
+    );
+    let receipt = clerk.get(&done.location);
+    assert!(receipt.text.contains("20.00"), "{}", receipt.text);
+    let again = clerk.post(
+        "/counter/pickup",
+        &[("form_token", &token), ("code", &code)],
+    );
+    assert_eq!(again.status, 404);
+    let mine = resident.get(&placed.location);
+    assert!(mine.text.contains("已取货"), "{}", mine.text);
+    assert_eq!(app.verify()["ok"], true);
+}
+
+/// What the resident sees on a phone, and the clerk at the counter, in Chromium.
+fn the_order_pages_in_a_browser(app: TestApp) {
+    use crate::common::browser::Browser;
+    let s = shop(&app);
+    let Some(browser) = Browser::start(390, 844) else {
+        return;
+    };
+    browser.goto(&app.url("/login"));
+    browser.fill("#username", "yuding");
+    browser.fill("#password", "password-123");
+    browser.click("#login-form button[type=submit]");
+    browser.wait_for_path("/me");
+    browser.goto(&app.url("/shop"));
+    browser.screenshot("orders-shop-phone");
+    browser.click(".shop-reserve");
+    browser.wait_for_path_prefix("/me/orders/new");
+    browser.fill("#quantity", "2");
+    browser.screenshot("orders-new-phone");
+    browser.click("#order-confirm");
+    browser.wait_for_path_prefix("/me/orders/0");
+    let code = browser.text("#pickup-code");
+    assert_eq!(code.len(), 6, "{code}");
+    browser.screenshot("orders-code-phone");
+    browser.goto(&app.url("/me"));
+    assert!(browser.text("#me-holds").contains(&code));
+    browser.screenshot("orders-me-phone");
+    browser.click("form[action='/logout'] button");
+    browser.wait_for_path_prefix("/login");
+    browser.set_window_size(1366, 768);
+    browser.goto(&app.url("/login"));
+    browser.fill("#username", "clerk");
+    browser.fill("#password", "password-123");
+    browser.click("#login-form button[type=submit]");
+    browser.wait_for_path("/counter");
+    browser.goto(&app.url("/counter/pickup"));
+    browser.fill("#code", "000-00");
+    browser.click("#pickup-confirm");
+    browser.wait_for_path("/counter/pickup");
+    assert!(browser.text("#pickup-problem").contains("六位数字"));
+    browser.screenshot("orders-pickup-refused");
+    browser.fill("#code", &code);
+    browser.click("#pickup-confirm");
+    browser.wait_for_path_prefix("/counter/receipts/");
+    browser.screenshot("orders-pickup-receipt");
+    let _ = s;
+}
+
+mod console_runs {
+    use crate::common::{Backend, TestApp};
+
+    #[test]
+    fn the_console_reserves_and_collects_sqlite() {
+        if let Some(app) = TestApp::spawn(Backend::Sqlite) {
+            super::the_console_reserves_and_collects(app);
+        }
+    }
+
+    #[test]
+    fn the_console_reserves_and_collects_postgres() {
+        if let Some(app) = TestApp::spawn(Backend::Postgres) {
+            super::the_console_reserves_and_collects(app);
+        }
+    }
+
+    #[test]
+    fn the_order_pages_in_a_browser_sqlite() {
+        if let Some(app) = TestApp::spawn(Backend::Sqlite) {
+            super::the_order_pages_in_a_browser(app);
+        }
+    }
+}

@@ -27,6 +27,7 @@ const RUNNABLE_SECTIONS: &[&str] = &[
     "## People and the roster (花名册)",
     "## Many communities on one server (a township)",
     "## Checking the ledger yourself",
+    "## Reserved orders (预订) with a pickup code",
 ];
 
 /// One `# →` expectation and the command it describes.

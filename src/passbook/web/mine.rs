@@ -39,6 +39,8 @@ struct MinePage {
     balance: String,
     /// What a reversal could not take and the next credits repay; empty when nothing is owed.
     owed: String,
+    /// Open reserved orders: (order id, what, coins held, pickup code, until when).
+    holds: Vec<(String, String, String, String, String)>,
     /// `2026-12`, and as people write it (2026年12月).
     month: String,
     month_words: String,
@@ -113,9 +115,33 @@ pub async fn show_mine(
                 .ok_or_else(|| crate::http::problem::ApiError::not_found("member"))?;
         let statement = period_statement(conn, &user, AccountId::from(account.id), first, last)?;
         let owed = crate::deeds::store::receivables::owed_by_member(conn, community, member)?;
-        Ok((member_row, account, statement, owed))
+        let holds = crate::orders::store::list(
+            conn,
+            community,
+            Some(member),
+            Some(crate::orders::model::OrderStatus::Held),
+            20,
+        )?;
+        Ok((member_row, account, statement, (owed, holds)))
     })
     .await?;
+    let (owed, holds) = owed;
+    let holds = holds
+        .iter()
+        .map(|(o, lines)| {
+            let what: Vec<String> = lines
+                .iter()
+                .map(|l| format!("{}×{}", l.name, l.quantity))
+                .collect();
+            (
+                o.id.0.to_string(),
+                what.join("，"),
+                points(o.total),
+                o.pickup_code.clone(),
+                local_minute(calendar, o.expires_at),
+            )
+        })
+        .collect();
     let lines = statement
         .lines
         .iter()
@@ -149,6 +175,7 @@ pub async fn show_mine(
         member_no: member_row.member_no,
         account_id: account.id.0.to_string(),
         balance: points(account.balance),
+        holds,
         owed: if owed > 0 {
             points(owed)
         } else {

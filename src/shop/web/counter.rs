@@ -197,6 +197,8 @@ pub struct Card {
     pub balance_hundredths: i64,
     /// Still owed after a reversal (repaid from the next credits); empty when nothing.
     pub owed: String,
+    /// Open reserved orders, as one line each: what, coins held, until when.
+    pub orders: Vec<String>,
     pub limits: Vec<LimitUse>,
     pub lines: Vec<CardLine>,
     pub receipts: Vec<CardReceipt>,
@@ -220,6 +222,7 @@ struct CardData {
     lines: Vec<crate::passbook::store::StatementRow>,
     receipts: Vec<RedemptionRow>,
     owed: i64,
+    orders: Vec<crate::orders::store::OrderWithLines>,
 }
 
 async fn card_data(
@@ -259,7 +262,15 @@ async fn card_data(
         let receipts =
             crate::shop::store::latest_redemptions(conn, community, member_id, CARD_RECEIPTS)?;
         let owed = crate::deeds::store::receivables::owed_by_member(conn, community, member_id)?;
+        let orders = crate::orders::store::list(
+            conn,
+            community,
+            Some(member_id),
+            Some(crate::orders::model::OrderStatus::Held),
+            CARD_RECEIPTS,
+        )?;
         Ok(CardData {
+            orders,
             owed,
             member,
             account,
@@ -307,6 +318,22 @@ fn card(person: &Person, data: &CardData) -> Card {
         active: data.member.status == ActiveStatus::Active,
         balance: points(data.account.balance),
         balance_hundredths: data.account.balance,
+        orders: data
+            .orders
+            .iter()
+            .map(|(o, lines)| {
+                let what: Vec<String> = lines
+                    .iter()
+                    .map(|l| format!("{}×{}", l.name, l.quantity))
+                    .collect();
+                format!(
+                    "{}：{} 分，留到 {}",
+                    what.join("，"),
+                    points(o.total),
+                    crate::console::page::local_minute(calendar, o.expires_at)
+                )
+            })
+            .collect(),
         owed: if data.owed > 0 {
             points(data.owed)
         } else {

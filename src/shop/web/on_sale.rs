@@ -1,5 +1,6 @@
 //! 商品: the goods on sale with price, stock and monthly limit, for residents at home. Nothing is
-//! redeemed from here: redemption happens at the counter, where the clerk hands the goods over.
+//! redeemed from here: a resident may reserve goods (`crate::orders`), and the clerk hands them
+//! over at the counter.
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
@@ -15,6 +16,7 @@ use crate::shop::store::GoodsFilter;
 const GOODS_SHOWN_MAX: i64 = 200;
 
 pub struct OnSale {
+    pub id: String,
     pub name: String,
     pub price: String,
     pub stock: i64,
@@ -28,6 +30,8 @@ struct ShopPage {
     goods: Vec<OnSale>,
     /// The person's own balance, when they hold a passbook.
     balance: String,
+    /// A resident may reserve goods here and collect them with a code.
+    may_reserve: bool,
 }
 
 pub async fn show_shop(
@@ -60,6 +64,7 @@ pub async fn show_shop(
     let goods: Vec<OnSale> = rows
         .iter()
         .map(|g| OnSale {
+            id: g.id.0.to_string(),
             name: g.name.clone(),
             price: points(g.price),
             stock: g.stock,
@@ -70,5 +75,6 @@ pub async fn show_shop(
         chrome: Some(Chrome::new(&person, "/shop", state.clock.now())),
         goods,
         balance: balance.map(points).unwrap_or_default(),
+        may_reserve: member.is_some() && person.may(crate::kernel::Permission::ReserveOwn),
     })
 }
