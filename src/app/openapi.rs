@@ -49,6 +49,7 @@ impl Modify for BearerAuth {
         (name = "reports", description = "Honor roll, period summary"),
         (name = "goods", description = "The points shop's goods and stock"),
         (name = "redemptions", description = "The counter: redemptions, receipts, the register, voids"),
+        (name = "households", description = "Households (户): members under a head, a passbook of their own"),
         (name = "orders", description = "Reserved orders: coins and goods held, collected with a pickup code, cancelled or expired"),
         (name = "health", description = "Liveness and readiness"),
     )

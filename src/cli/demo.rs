@@ -517,6 +517,7 @@ async fn day_at_the_counter(engine: &Engine, demo: &Demo) -> Result<usize, Strin
                     quantity: 1 + (n % 2) as i64,
                 }],
                 expected_total: None,
+                pay_from: None,
                 idempotency: IdempotencyClaim {
                     user_id: demo.staff.clerk,
                     key: format!("demo-redeem-{n}"),

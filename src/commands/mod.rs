@@ -159,6 +159,7 @@ impl Book {
         }
         for r in &sorted.redeems {
             wanted.extend(self.ledger.member_accounts.get(&r.member_id).copied());
+            wanted.extend(r.pay_from);
         }
         for v in &sorted.voids {
             if let Some(state) = self.shop.redemptions.get(&v.redemption_id) {
@@ -220,6 +221,7 @@ impl Book {
                         .get(&r.member_id)
                         .map(|a| Key::Account(*a)),
                 );
+                keys.extend(r.pay_from.map(Key::Account));
                 let month = self
                     .ledger
                     .communities

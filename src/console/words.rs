@@ -69,6 +69,7 @@ pub fn account_name(kind: AccountKind, member: Option<&(String, String)>) -> Str
         (AccountKind::Shop, _) => "积分超市账户".to_string(),
         (AccountKind::Deductions, _) => "扣分账户".to_string(),
         (AccountKind::Holds, _) => "预订冻结账户".to_string(),
+        (AccountKind::Household, _) => "家庭存折".to_string(),
     }
 }
 
@@ -590,6 +591,7 @@ pub fn account_kind(kind: AccountKind) -> &'static str {
         AccountKind::Shop => "积分超市",
         AccountKind::Deductions => "扣分",
         AccountKind::Holds => "预订冻结",
+        AccountKind::Household => "家庭存折",
     }
 }
 

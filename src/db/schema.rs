@@ -527,11 +527,54 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    /// Households (户) and their passbook accounts (`households`).
+    households (id) {
+        id -> PortableUuid,
+        community_id -> PortableUuid,
+        name -> Text,
+        head_member_id -> Nullable<PortableUuid>,
+        account_id -> PortableUuid,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    household_members (id) {
+        id -> PortableUuid,
+        community_id -> PortableUuid,
+        household_id -> PortableUuid,
+        member_id -> PortableUuid,
+        joined_at -> Timestamp,
+        left_at -> Nullable<Timestamp>,
+        moved_by -> Nullable<PortableUuid>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    household_settings (community_id) {
+        community_id -> PortableUuid,
+        credit_to -> Text,
+        members_redeem -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(accounts -> members (member_id));
 diesel::joinable!(rule_versions -> rules (rule_id));
 diesel::joinable!(redemption_lines -> redemptions (redemption_id));
 diesel::joinable!(postings -> journal (journal_id));
 diesel::joinable!(order_lines -> orders (order_id));
+diesel::joinable!(household_members -> households (household_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     server_secrets,
@@ -564,4 +607,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     orders,
     order_lines,
     order_settings,
+    households,
+    household_members,
+    household_settings,
 );

@@ -27,6 +27,8 @@ pub struct DeedView {
     /// The open receivables of the accounts this batch's deeds may credit, oldest first: a credit
     /// repays them before the coins are the member's to spend.
     pub receivables: HashMap<AccountId, Vec<ReceivableRow>>,
+    /// The names of the loaded deeds' members: a line on a household's passbook says who.
+    pub member_names: HashMap<DbUuid, String>,
 }
 
 impl DeedView {
@@ -35,6 +37,7 @@ impl DeedView {
         self.cap_sums.clear();
         self.objections.clear();
         self.receivables.clear();
+        self.member_names.clear();
     }
 
     pub fn load_deeds(&mut self, conn: &mut DbConn, commands: &[&DeedCommand]) -> QueryResult<()> {
@@ -51,9 +54,18 @@ impl DeedView {
             .filter(deeds::id.eq_any(&ids))
             .select(DeedRow::as_select())
             .load(conn)?;
+        let people: Vec<DbUuid> = rows.iter().map(|d| d.member_id).collect();
         for row in rows {
             self.deeds.insert(row.id.into(), row);
         }
+        let names: Vec<(DbUuid, String)> = crate::db::schema::members::table
+            .filter(crate::db::schema::members::id.eq_any(&people))
+            .select((
+                crate::db::schema::members::id,
+                crate::db::schema::members::name,
+            ))
+            .load(conn)?;
+        self.member_names.extend(names);
         // Objections are read with their deeds: the deed's version guards them, since every
         // step that adds or rules on one also moves the deed's version.
         let objections: Vec<ObjectionRow> = deed_objections::table

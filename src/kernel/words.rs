@@ -70,6 +70,8 @@ stored_words! {
         Deductions = "deductions",
         /// Coins of reserved orders, between the passbook and the shop; never negative.
         Holds = "holds",
+        /// A household's passbook (一户一档), several per community; never negative.
+        Household = "household",
     }
 }
 
@@ -84,7 +86,10 @@ impl AccountKind {
 
     /// Accounts the posting primitive, like the database, never lets go below zero.
     pub const fn never_negative(self) -> bool {
-        matches!(self, AccountKind::Member | AccountKind::Holds)
+        matches!(
+            self,
+            AccountKind::Member | AccountKind::Holds | AccountKind::Household
+        )
     }
 }
 

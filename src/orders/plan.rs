@@ -54,6 +54,7 @@ impl Hold {
             clerk_username: self.actor_username.clone(),
             lines: self.lines.clone(),
             expected_total: self.expected_total,
+            pay_from: None,
             idempotency: self.idempotency.clone(),
         }
     }

@@ -294,6 +294,7 @@ fn a_stored_key_is_recognised_before_any_check(backend: Backend) {
                 quantity: 1,
             }],
             expected_total: None,
+            pay_from: None,
             idempotency: IdempotencyClaim {
                 user_id: ledger.admin,
                 key: "basket".into(),

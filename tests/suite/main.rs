@@ -36,6 +36,7 @@ mod dates;
 mod deeds;
 mod hardening;
 mod hostile;
+mod households;
 mod http_layer;
 mod layering;
 mod ledger_engine;

@@ -429,6 +429,18 @@ impl Deeds<'_> {
             .community(self.ledger, community_id)
             .ok_or_else(|| LedgerError::Unavailable("unknown community".into()))?;
         let member_account = AccountId::from(deed.account_id);
+        // On a household's passbook a line says which member did the deed.
+        let on_household = self
+            .batch
+            .account(self.ledger, member_account)
+            .is_some_and(|a| a.kind == crate::kernel::AccountKind::Household);
+        let who = self
+            .view
+            .member_names
+            .get(&deed.member_id)
+            .filter(|_| on_household)
+            .map(|name| format!("【{name}】"))
+            .unwrap_or_default();
         let (kind, memo, applied, counter) = match deed.direction {
             Direction::Earn => {
                 let issuance = community
@@ -436,7 +448,7 @@ impl Deeds<'_> {
                     .ok_or_else(|| LedgerError::Unavailable("no issuance account".into()))?;
                 (
                     JournalKind::DeedCredit,
-                    deed_memo(&deed),
+                    format!("{who}{}", deed_memo(&deed)),
                     deed.points,
                     issuance,
                 )
@@ -452,7 +464,7 @@ impl Deeds<'_> {
                     .ok_or(LedgerError::AccountNotFound(member_account))?;
                 let applied = deed.points.min(balance.max(0));
                 let memo = format!(
-                    "{}（应扣 {}，实扣 {}）",
+                    "{who}{}（应扣 {}，实扣 {}）",
                     deed_memo(&deed),
                     Points::from_hundredths(deed.points),
                     Points::from_hundredths(applied)

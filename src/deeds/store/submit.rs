@@ -103,11 +103,21 @@ pub fn submit(
         return Ok(earlier);
     }
     let (counted, points) = deed_points(quantity, version.per_deed_cap, version.points)?;
+    // 一户一档: where the community credits households, a member's deeds go to their household's
+    // passbook (the deed still names the member who did it).
+    let account_id = match crate::households::store::rules(conn, d.community)?.credit_to {
+        crate::households::model::CreditTo::Household => {
+            crate::households::store::current_household(conn, d.community, d.member)?
+                .map(|(_, household)| household.id)
+                .unwrap_or(account.id)
+        }
+        crate::households::model::CreditTo::Member => account.id,
+    };
     let deed = DeedRow {
         id: d.id.unwrap_or_default().into(),
         community_id: d.community.into(),
         member_id: member.id,
-        account_id: account.id,
+        account_id,
         rule_id: rule.id,
         rule_version_id: version.id,
         rule_name: version.name.clone(),

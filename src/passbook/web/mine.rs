@@ -39,6 +39,8 @@ struct MinePage {
     balance: String,
     /// What a reversal could not take and the next credits repay; empty when nothing is owed.
     owed: String,
+    /// The resident's household and its passbook balance, as one line; empty without one.
+    household: String,
     /// Open reserved orders: (order id, what, coins held, pickup code, until when).
     holds: Vec<(String, String, String, String, String)>,
     /// `2026-12`, and as people write it (2026年12月).
@@ -122,10 +124,13 @@ pub async fn show_mine(
             Some(crate::orders::model::OrderStatus::Held),
             20,
         )?;
-        Ok((member_row, account, statement, (owed, holds)))
+        let household = crate::households::store::current_household(conn, community, member)?
+            .map(|(h, a)| format!("{} · 家庭存折 {} 分", h.name, points(a.balance)))
+            .unwrap_or_default();
+        Ok((member_row, account, statement, (owed, holds, household)))
     })
     .await?;
-    let (owed, holds) = owed;
+    let (owed, holds, household) = owed;
     let holds = holds
         .iter()
         .map(|(o, lines)| {
@@ -176,6 +181,7 @@ pub async fn show_mine(
         account_id: account.id.0.to_string(),
         balance: points(account.balance),
         holds,
+        household,
         owed: if owed > 0 {
             points(owed)
         } else {

@@ -140,6 +140,10 @@ pub struct RedeemRequest {
     /// The total the counter showed; if the server's differs the answer is 409 `price_changed`.
     #[schema(example = "60.00")]
     pub expected_total: Option<String>,
+    /// `member` (the default): the member's own passbook pays; `household`: their household's,
+    /// where the community lets members redeem from it.
+    #[schema(example = "member")]
+    pub pay_from: Option<String>,
 }
 
 /// The first answer to this key, rebuilt from the stored redemption.
@@ -170,7 +174,7 @@ fn earlier_redemption(
         problems::Unauthorized,
         (status = 403, description = "not a clerk or admin, or redeeming for oneself", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such member", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "out_of_stock, goods_inactive, member_inactive, price_changed, idempotency_key_in_use", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "out_of_stock, goods_inactive, member_inactive, price_changed, idempotency_key_in_use, household_redeem_off, no_household", body = Problem, content_type = "application/problem+json"),
         problems::PayloadTooLarge,
         problems::UnsupportedMediaType,
         (status = 422, description = "validation_failed, insufficient_balance, monthly_limit, goods_not_found, idempotency_key_reused", body = Problem, content_type = "application/problem+json"),
@@ -212,6 +216,15 @@ pub async fn redeem(
         })?;
     let member_id = MemberId(request.member_id);
     let community = user.community_id;
+    let pay_from = match request.pay_from.as_deref().map(str::trim) {
+        None | Some("member") => None,
+        Some("household") => Some(household_paying(state, community, member_id).await?),
+        Some(_) => {
+            return Err(
+                ApiError::validation("pay_from: member or household").with("field", "pay_from")
+            )
+        }
+    };
     let outcome = state
         .engine
         .execute(Command::Redeem(Box::new(Redeem {
@@ -222,6 +235,7 @@ pub async fn redeem(
             clerk_username: user.username.clone(),
             lines,
             expected_total,
+            pay_from,
             idempotency: crate::ledger::IdempotencyClaim {
                 user_id: user.user_id,
                 key: key.clone(),
@@ -244,6 +258,27 @@ pub async fn redeem(
         },
         earlier_redemption,
     )
+    .await
+}
+
+/// The household passbook a member may pay from: the community must allow it and the member
+/// must belong to a household now.
+async fn household_paying(
+    state: &AppState,
+    community: CommunityId,
+    member: MemberId,
+) -> Result<crate::kernel::AccountId, ApiError> {
+    with_conn(state, move |conn| {
+        if !crate::households::store::rules(conn, community)?.members_redeem {
+            return Err(ApiError::conflict(
+                "household_redeem_off",
+                "this community does not let members redeem from a household's passbook",
+            ));
+        }
+        crate::households::store::current_household(conn, community, member)?
+            .map(|(_, account)| account.id.into())
+            .ok_or_else(|| ApiError::conflict("no_household", "the member belongs to no household"))
+    })
     .await
 }
 

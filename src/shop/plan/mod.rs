@@ -43,6 +43,9 @@ pub struct Redeem {
     pub lines: Vec<BasketLine>,
     /// What the counter showed; a different server total is refused with the new total.
     pub expected_total: Option<Points>,
+    /// Pay from this household passbook instead of the member's own (the handler checked that
+    /// the member belongs to it and the community allows it).
+    pub pay_from: Option<AccountId>,
     pub idempotency: IdempotencyClaim,
 }
 
@@ -282,6 +285,14 @@ impl Shop<'_> {
         if !member.member_active {
             return Err(LedgerError::MemberInactive(r.member_id));
         }
+        if let Some(household) = r.pay_from {
+            let paying = self
+                .batch
+                .account(self.ledger, household)
+                .filter(|a| a.community_id == r.community_id && a.kind == AccountKind::Household)
+                .ok_or(LedgerError::AccountNotFound(household))?;
+            return Ok((household, paying));
+        }
         Ok((member_account, member))
     }
 
@@ -294,6 +305,22 @@ impl Shop<'_> {
             .shop_account
             .ok_or_else(|| LedgerError::Unavailable("the community has no shop account".into()))?;
         let (member_account, member) = self.redeeming_member(r, false)?;
+        // The member's own facts for the receipt; a household's passbook line says who it was.
+        let (member_no, member_name) = match r.pay_from {
+            Some(_) => self
+                .ledger
+                .member_accounts
+                .get(&r.member_id)
+                .and_then(|a| self.batch.account(self.ledger, *a))
+                .map(|m| (m.member_no, m.member_name))
+                .unwrap_or_default(),
+            None => (member.member_no.clone(), member.member_name.clone()),
+        };
+        let who = if r.pay_from.is_some() {
+            format!("【{member_name}】")
+        } else {
+            String::new()
+        };
         let calendar = community.calendar();
         let (local_day, local_month) = (calendar.day_key(self.now), calendar.month_key(self.now));
         let priced = self.price_basket(r)?;
@@ -318,7 +345,7 @@ impl Shop<'_> {
             community_id: r.community_id,
             kind: JournalKind::Redemption,
             reference_id: Some(r.redemption_id.0),
-            memo: priced.memo(),
+            memo: format!("{who}{}", priced.memo()),
             actor_id: Some(r.clerk.user_id),
             transaction,
             idempotency: Some(r.idempotency.clone()),
@@ -334,8 +361,8 @@ impl Shop<'_> {
             community_id: r.community_id.into(),
             member_id: r.member_id.into(),
             account_id: member_account.into(),
-            member_no: member.member_no,
-            member_name: member.member_name,
+            member_no,
+            member_name,
             clerk_id: r.clerk.user_id.into(),
             clerk_username: r.clerk_username.clone(),
             total: total.hundredths(),

@@ -120,6 +120,7 @@ fn basket(f: &Fixture, quantity: i64, expected: Option<i64>) -> Redeem {
             quantity,
         }],
         expected_total: expected.map(Points::from_hundredths),
+        pay_from: None,
         idempotency: IdempotencyClaim {
             user_id: crate::kernel::UserId::from_uuid(id(200)),
             key: "k".into(),

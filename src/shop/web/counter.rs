@@ -199,6 +199,8 @@ pub struct Card {
     pub owed: String,
     /// Open reserved orders, as one line each: what, coins held, until when.
     pub orders: Vec<String>,
+    /// The household the resident belongs to and its passbook's balance, as one line.
+    pub household: String,
     pub limits: Vec<LimitUse>,
     pub lines: Vec<CardLine>,
     pub receipts: Vec<CardReceipt>,
@@ -223,6 +225,7 @@ struct CardData {
     receipts: Vec<RedemptionRow>,
     owed: i64,
     orders: Vec<crate::orders::store::OrderWithLines>,
+    household: Option<(String, i64)>,
 }
 
 async fn card_data(
@@ -269,7 +272,10 @@ async fn card_data(
             Some(crate::orders::model::OrderStatus::Held),
             CARD_RECEIPTS,
         )?;
+        let household = crate::households::store::current_household(conn, community, member_id)?
+            .map(|(h, a)| (h.name, a.balance));
         Ok(CardData {
+            household,
             orders,
             owed,
             member,
@@ -318,6 +324,11 @@ fn card(person: &Person, data: &CardData) -> Card {
         active: data.member.status == ActiveStatus::Active,
         balance: points(data.account.balance),
         balance_hundredths: data.account.balance,
+        household: data
+            .household
+            .as_ref()
+            .map(|(name, balance)| format!("{name} · 家庭存折 {} 分", points(*balance)))
+            .unwrap_or_default(),
         orders: data
             .orders
             .iter()
@@ -616,6 +627,7 @@ pub async fn confirm(
         member_id: member_id.0,
         lines,
         expected_total: Some(form.expected_total.clone()),
+        pay_from: None,
     };
     let key = crate::http::idempotency::checked_key(&form.key).map_err(ConsoleError::Problem)?;
     match redeem(&state, &person.user, key, request).await {
