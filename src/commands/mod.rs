@@ -10,6 +10,7 @@ use crate::adjustments::plan::{plan_adjust, Adjust};
 use crate::db::DbConn;
 use crate::deeds::plan::{DeedCommand, DeedOutcome, DeedPending, Deeds};
 use crate::deeds::view::DeedView;
+use crate::expiry::plan::{plan_expire, Expire, ExpiryView};
 use crate::deeds::write::{
     DEEDS, DEED_EVENTS, DEED_OBJECTIONS, OBJECTION_RULINGS, RECEIVABLES, RECEIVABLE_REPAYMENTS,
     RECEIVABLE_UPDATES,
@@ -33,6 +34,8 @@ pub enum Command {
     Restock(Restock),
     /// A step of the deed workflow (`crate::deeds`).
     Deed(DeedCommand),
+    /// Coins that expired by the community's rule (`crate::expiry`), run by the sweeper.
+    Expire(Expire),
     /// Answered after the batch it rides in commits: proves the writer and its database work.
     Ping,
 }
@@ -62,6 +65,7 @@ pub struct Book {
     pub ledger: View,
     pub shop: ShopView,
     pub deeds: DeedView,
+    pub expiry: ExpiryView,
 }
 
 #[derive(Debug, Default)]
@@ -102,6 +106,7 @@ struct Sorted<'a> {
     voids: Vec<&'a Void>,
     restocks: Vec<&'a Restock>,
     deeds: Vec<&'a DeedCommand>,
+    expires: Vec<&'a Expire>,
 }
 
 fn sort<'a>(commands: &[&'a Command]) -> Sorted<'a> {
@@ -113,6 +118,7 @@ fn sort<'a>(commands: &[&'a Command]) -> Sorted<'a> {
             Command::Void(v) => sorted.voids.push(v),
             Command::Restock(r) => sorted.restocks.push(r),
             Command::Deed(d) => sorted.deeds.push(d),
+            Command::Expire(e) => sorted.expires.push(e),
             Command::Ping => {}
         }
     }
@@ -138,6 +144,9 @@ impl Book {
             if let Some(deed) = self.deeds.deeds.get(&d.deed_id) {
                 push_unique(&mut wanted, deed.account_id.into());
             }
+        }
+        for e in &sorted.expires {
+            push_unique(&mut wanted, e.account_id);
         }
         for command in commands {
             if let Some(community) = Book::community(command) {
@@ -201,6 +210,7 @@ impl Book {
                     keys.push(Key::Account(deed.account_id.into()));
                 }
             }
+            Command::Expire(e) => keys.push(Key::Account(e.account_id)),
             Command::Ping => {}
         }
         keys
@@ -233,6 +243,7 @@ impl Machine for Book {
             Command::Void(v) => Some(v.community_id),
             Command::Restock(r) => Some(r.community_id),
             Command::Deed(d) => Some(d.community_id),
+            Command::Expire(e) => Some(e.community_id),
             Command::Ping => None,
         }
     }
@@ -253,6 +264,7 @@ impl Machine for Book {
         self.ledger.start_batch();
         self.shop.start_batch();
         self.deeds.start_batch();
+        self.expiry.start_batch();
     }
 
     /// What the batch needs and the view lacks, a few queries per batch. Deeds and redemptions to
@@ -268,6 +280,7 @@ impl Machine for Book {
         self.deeds.load_deeds(conn, &sorted.deeds)?;
         self.deeds.load_receivables(conn, &sorted.deeds)?;
         self.shop.load_redemptions(conn, &sorted.voids)?;
+        self.expiry.load_done(conn, &sorted.expires)?;
         let mut communities = Vec::new();
         for command in commands {
             if let Some(community) = Book::community(command) {
@@ -323,6 +336,9 @@ impl Machine for Book {
             }
             .run(d)
             .map(Outcome::Deed),
+            Command::Expire(e) => {
+                plan_expire(e, &self.ledger, &self.expiry, shop.batch, now).map(Outcome::Posted)
+            }
             Command::Ping => Ok(Outcome::Pong),
         }
     }

@@ -279,6 +279,20 @@ diesel::table! {
     use diesel::sql_types::*;
     use crate::db::types::PortableUuid;
 
+    expiry_settings (community_id) {
+        community_id -> PortableUuid,
+        mode -> Text,
+        months -> Nullable<Integer>,
+        notice_days -> Integer,
+        since -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
     community_settings (community_id) {
         community_id -> PortableUuid,
         review_stages -> Integer,
@@ -478,6 +492,8 @@ diesel::joinable!(rule_versions -> rules (rule_id));
 diesel::joinable!(redemption_lines -> redemptions (redemption_id));
 diesel::joinable!(postings -> journal (journal_id));
 
+diesel::joinable!(expiry_settings -> communities (community_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     server_secrets,
     communities,
@@ -496,6 +512,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     redemptions,
     redemption_lines,
     community_settings,
+    expiry_settings,
     rules,
     rule_versions,
     deed_objections,

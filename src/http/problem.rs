@@ -281,6 +281,10 @@ impl From<LedgerError> for ApiError {
                 format!("the objection was already {status}"),
             )
             .with("status", status),
+            LedgerError::NothingToExpire(_) => ApiError::conflict(
+                "nothing_to_expire",
+                "no coins of this account are due to expire",
+            ),
             LedgerError::IdempotencyKeyTaken => ApiError::conflict(
                 "idempotency_key_in_use",
                 "another request with this Idempotency-Key is being processed; retry",

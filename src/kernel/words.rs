@@ -68,15 +68,18 @@ stored_words! {
         Shop = "shop",
         /// Receives deducted coins.
         Deductions = "deductions",
+        /// Receives coins that expired by the community's settlement rule (过期清零).
+        Expired = "expired",
     }
 }
 
 impl AccountKind {
     /// The accounts every community has besides its members'.
-    pub const SYSTEM: [AccountKind; 3] = [
+    pub const SYSTEM: [AccountKind; 4] = [
         AccountKind::Issuance,
         AccountKind::Shop,
         AccountKind::Deductions,
+        AccountKind::Expired,
     ];
 }
 
@@ -92,6 +95,8 @@ stored_words! {
         DeedReversal = "deed_reversal",
         /// Part of what a reversal could not take, taken from a later credit.
         Clawback = "clawback",
+        /// Coins that expired by the community's settlement rule.
+        Expiry = "expiry",
     }
 }
 
@@ -107,6 +112,7 @@ impl JournalKind {
             JournalKind::DeedDeduction => "扣分",
             JournalKind::DeedReversal => "冲正",
             JournalKind::Clawback => "追回",
+            JournalKind::Expiry => "过期清零",
         }
     }
 }

@@ -120,6 +120,8 @@ pub enum LedgerError {
     AlreadyObjected,
     #[error("the objection was already {status}")]
     ObjectionRuled { status: String },
+    #[error("no coins of this account are due to expire")]
+    NothingToExpire(AccountId),
     #[error("the idempotency key was taken by a concurrent request")]
     IdempotencyKeyTaken,
     #[error("the ledger writer is busy; retry shortly")]

@@ -58,6 +58,8 @@ pub struct CommunityState {
     pub issuance_account: Option<AccountId>,
     pub shop_account: Option<AccountId>,
     pub deductions_account: Option<AccountId>,
+    /// Where expired coins go (`crate::expiry`).
+    pub expired_account: Option<AccountId>,
 }
 
 impl CommunityState {
@@ -162,6 +164,7 @@ impl View {
                     issuance_account: find(AccountKind::Issuance),
                     shop_account: find(AccountKind::Shop),
                     deductions_account: find(AccountKind::Deductions),
+                    expired_account: find(AccountKind::Expired),
                 },
             );
         }
@@ -258,7 +261,12 @@ impl View {
         self.communities
             .get(&community)
             .map(|c| {
-                [c.issuance_account, c.shop_account, c.deductions_account]
+                [
+                    c.issuance_account,
+                    c.shop_account,
+                    c.deductions_account,
+                    c.expired_account,
+                ]
                     .into_iter()
                     .flatten()
                     .collect()
