@@ -12,7 +12,7 @@ use crate::db::{DbConn, DbUuid};
 use crate::kernel::{AccountId, AccountKind, CommunityId, LocalCalendar, Points};
 
 /// Accounts one sweep looks at per community at most; the next sweep goes on.
-pub const EXPIRY_SWEEP_ACCOUNTS_MAX: i64 = 256;
+pub const EXPIRY_SWEEP_ACCOUNTS_MAX: i64 = 128;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = expiry_settings)]
