@@ -599,3 +599,16 @@ pub fn objection_ruling(
     let reason = reason.map(|r| format!("：{r}")).unwrap_or_default();
     format!("{ruling}（{ruled_by} {ruled_at}）{reason}")
 }
+
+/// The warning of coins about to expire (清零), as the card and the resident's page write it:
+/// `35.50 分将于 2027年1月1日到期`; empty when nothing expires soon.
+pub fn expiring_words(expiring: Option<crate::expiry::store::Expiring>) -> String {
+    match expiring {
+        Some(e) => format!(
+            "{} 分将于 {} 到期",
+            e.amount,
+            e.on.format("%Y年%-m月%-d日")
+        ),
+        None => String::new(),
+    }
+}

@@ -39,6 +39,8 @@ struct MinePage {
     balance: String,
     /// What a reversal could not take and the next credits repay; empty when nothing is owed.
     owed: String,
+    /// Coins announced to expire, in words; empty when none expire soon.
+    expiring: String,
     /// `2026-12`, and as people write it (2026年12月).
     month: String,
     month_words: String,
@@ -107,13 +109,14 @@ pub async fn show_mine(
     let last = month_last_day(first);
     let community = person.user.community_id;
     let user = person.user.clone();
-    let (member_row, account, statement, owed) = with_conn(&state, move |conn| {
+    let (member_row, account, statement, (owed, expiring)) = with_conn(&state, move |conn| {
         let (member_row, account) =
             crate::members::store::member_with_account(conn, community, member)?
                 .ok_or_else(|| crate::http::problem::ApiError::not_found("member"))?;
         let statement = period_statement(conn, &user, AccountId::from(account.id), first, last)?;
         let owed = crate::deeds::store::receivables::owed_by_member(conn, community, member)?;
-        Ok((member_row, account, statement, owed))
+        let expiring = crate::expiry::store::expiring(conn, community, &account, now)?;
+        Ok((member_row, account, statement, (owed, expiring)))
     })
     .await?;
     let lines = statement
@@ -150,6 +153,7 @@ pub async fn show_mine(
         account_id: account.id.0.to_string(),
         balance: points(account.balance),
         owed: if owed > 0 { points(owed) } else { String::new() },
+        expiring: words::expiring_words(expiring),
         month: key(first),
         month_words: month_words(first),
         from: first.format("%Y-%m-%d").to_string(),

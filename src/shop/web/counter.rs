@@ -197,6 +197,8 @@ pub struct Card {
     pub balance_hundredths: i64,
     /// Still owed after a reversal (repaid from the next credits); empty when nothing.
     pub owed: String,
+    /// Coins announced to expire, in words; empty when none expire soon.
+    pub expiring: String,
     pub limits: Vec<LimitUse>,
     pub lines: Vec<CardLine>,
     pub receipts: Vec<CardReceipt>,
@@ -220,6 +222,7 @@ struct CardData {
     lines: Vec<crate::passbook::store::StatementRow>,
     receipts: Vec<RedemptionRow>,
     owed: i64,
+    expiring: Option<crate::expiry::store::Expiring>,
 }
 
 async fn card_data(
@@ -228,7 +231,8 @@ async fn card_data(
     member_id: MemberId,
 ) -> Result<CardData, ConsoleError> {
     let community: CommunityId = person.user.community_id;
-    let month = person.community.calendar.month_key(state.clock.now());
+    let now = state.clock.now();
+    let month = person.community.calendar.month_key(now);
     with_conn(state, move |conn| {
         let (member, account) =
             crate::members::store::member_with_account(conn, community, member_id)?
@@ -259,8 +263,10 @@ async fn card_data(
         let receipts =
             crate::shop::store::latest_redemptions(conn, community, member_id, CARD_RECEIPTS)?;
         let owed = crate::deeds::store::receivables::owed_by_member(conn, community, member_id)?;
+        let expiring = crate::expiry::store::expiring(conn, community, &account, now)?;
         Ok(CardData {
             owed,
+            expiring,
             member,
             account,
             goods,
@@ -312,6 +318,7 @@ fn card(person: &Person, data: &CardData) -> Card {
         } else {
             String::new()
         },
+        expiring: words::expiring_words(data.expiring),
         statement_downloads: person.may(Permission::ReadStatements),
         limits,
         lines,
