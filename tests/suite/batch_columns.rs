@@ -373,6 +373,7 @@ fn every_updated_column_reads_back(backend: Backend) {
         issuance_account: None,
         shop_account: None,
         deductions_account: None,
+        expired_account: None,
     };
     let tables: [&'static TableWrite; 5] = [&GOODS, &DEEDS, &VOIDS, &ACCOUNTS, &HEADS];
     write_one(&mut conn, &tables, |rows| {
