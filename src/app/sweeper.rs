@@ -93,7 +93,10 @@ pub async fn sweep_expiries(
     use crate::expiry::plan::Expire;
     use crate::expiry::store as expiry;
     let now = state.clock.now();
-    let communities = with_conn(state, move |conn| Ok(expiry::communities_with_expiry(conn)?)).await?;
+    let communities = with_conn(state, move |conn| {
+        Ok(expiry::communities_with_expiry(conn)?)
+    })
+    .await?;
     let mut posted = 0;
     for (community, calendar, settings) in communities {
         let Some(due) = settings.due_now(calendar, now) else {

@@ -10,11 +10,11 @@ use crate::adjustments::plan::{plan_adjust, Adjust};
 use crate::db::DbConn;
 use crate::deeds::plan::{DeedCommand, DeedOutcome, DeedPending, Deeds};
 use crate::deeds::view::DeedView;
-use crate::expiry::plan::{plan_expire, Expire, ExpiryView};
 use crate::deeds::write::{
     DEEDS, DEED_EVENTS, DEED_OBJECTIONS, OBJECTION_RULINGS, RECEIVABLES, RECEIVABLE_REPAYMENTS,
     RECEIVABLE_UPDATES,
 };
+use crate::expiry::plan::{plan_expire, Expire, ExpiryView};
 use crate::kernel::{AccountId, CommunityId, GoodsId, RedemptionId};
 use crate::ledger::batch::{ACCOUNTS, IDEMPOTENCY_KEYS, JOURNAL, LEDGER_TREE, POSTINGS};
 use crate::ledger::store::TableWrite;

@@ -604,11 +604,7 @@ pub fn objection_ruling(
 /// `35.50 分将于 2027年1月1日到期`; empty when nothing expires soon.
 pub fn expiring_words(expiring: Option<crate::expiry::store::Expiring>) -> String {
     match expiring {
-        Some(e) => format!(
-            "{} 分将于 {} 到期",
-            e.amount,
-            e.on.format("%Y年%-m月%-d日")
-        ),
+        Some(e) => format!("{} 分将于 {} 到期", e.amount, e.on.format("%Y年%-m月%-d日")),
         None => String::new(),
     }
 }

@@ -62,9 +62,8 @@ fn stored(row: Option<ExpirySettingsRow>) -> QueryResult<StoredSettings> {
         });
     };
     // The table's CHECKs allow only what parses; a row that does not is a damaged database.
-    let settings = ExpirySettings::parse(&row.mode, row.months, row.notice_days).map_err(|e| {
-        DieselError::DeserializationError(format!("expiry settings: {e}").into())
-    })?;
+    let settings = ExpirySettings::parse(&row.mode, row.months, row.notice_days)
+        .map_err(|e| DieselError::DeserializationError(format!("expiry settings: {e}").into()))?;
     Ok(StoredSettings {
         settings,
         since: Some(row.since),

@@ -267,9 +267,9 @@ impl View {
                     c.deductions_account,
                     c.expired_account,
                 ]
-                    .into_iter()
-                    .flatten()
-                    .collect()
+                .into_iter()
+                .flatten()
+                .collect()
             })
             .unwrap_or_default()
     }

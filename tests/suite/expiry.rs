@@ -89,7 +89,10 @@ fn expiring(app: &TestApp, member: &Value) -> Value {
 fn months_mode_expires_only_the_unspent_old_coins(app: TestApp) {
     let member = app.create_member("张大爷");
     credit(&app, &member, "dec", "100");
-    set_rule(&app, json!({"mode": "months", "months": 1, "notice_days": 30}));
+    set_rule(
+        &app,
+        json!({"mode": "months", "months": 1, "notice_days": 30}),
+    );
     // To 2 January: the expiry of 1 January takes what was earned before 1 December, nothing.
     app.clock.advance(chrono::Duration::days(30));
     credit(&app, &member, "jan-spend", "-30");
@@ -171,7 +174,8 @@ fn year_end_expires_what_was_earned_before_the_new_year(mut app: TestApp) {
         card.text
     );
     // The new year comes.
-    app.clock.advance(new_year.signed_duration_since(today) + chrono::Duration::days(1));
+    app.clock
+        .advance(new_year.signed_duration_since(today) + chrono::Duration::days(1));
     wait_for_balance(&app, &member, "0.00");
     wait_for_balance(&app, &away, "0.00");
     let lines = expiry_lines(&app, &member);
@@ -179,7 +183,11 @@ fn year_end_expires_what_was_earned_before_the_new_year(mut app: TestApp) {
     assert_eq!(lines[0]["amount_out"], "100.00");
     assert_eq!(lines[0]["description"], "2026年底前获得的积分清零");
     assert_eq!(expiry_lines(&app, &away).len(), 1);
-    assert_eq!(expiring(&app, &member), Value::Null, "nothing left to expire");
+    assert_eq!(
+        expiring(&app, &member),
+        Value::Null,
+        "nothing left to expire"
+    );
     let page = resident.get("/me");
     assert!(!page.text.contains("到期"), "{}", page.text);
     assert_eq!(app.verify()["ok"], true, "{}", app.verify());
@@ -228,7 +236,10 @@ fn two_instances_expire_each_account_once(app: TestApp) {
 
 /// Bad settings are refused with a problem and change nothing; a resident may not set them.
 fn bad_settings_are_refused_and_change_nothing(app: TestApp) {
-    set_rule(&app, json!({"mode": "months", "months": 6, "notice_days": 20}));
+    set_rule(
+        &app,
+        json!({"mode": "months", "months": 6, "notice_days": 20}),
+    );
     for (body, field) in [
         (json!({"mode": "weekly"}), "mode"),
         (json!({"mode": "months", "months": 0}), "months"),

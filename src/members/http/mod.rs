@@ -143,11 +143,14 @@ fn one_member_view(
     let counts =
         crate::members::store::namesakes(conn, user.community_id, &[member.name.as_str()])?;
     let namesakes = counts.get(&member.name).copied().unwrap_or(0);
-    let owed =
-        crate::deeds::store::receivables::owed_by_member(conn, user.community_id, member.id.into())?;
+    let owed = crate::deeds::store::receivables::owed_by_member(
+        conn,
+        user.community_id,
+        member.id.into(),
+    )?;
     let mut view = member_view_for(user, member, account, namesakes, owed);
-    view.expiring = crate::expiry::store::expiring(conn, user.community_id, account, now)?
-        .map(Into::into);
+    view.expiring =
+        crate::expiry::store::expiring(conn, user.community_id, account, now)?.map(Into::into);
     Ok(view)
 }
 
@@ -442,7 +445,9 @@ pub async fn member_one(
     let view = with_conn(
         state,
         move |conn| match crate::members::store::member_with_account(conn, community, member_id)? {
-            Some((member, account)) => one_member_view(conn, &user, &member, &account, now).map(Some),
+            Some((member, account)) => {
+                one_member_view(conn, &user, &member, &account, now).map(Some)
+            }
             None => Ok(None),
         },
     )
@@ -591,7 +596,9 @@ pub async fn change_member(
             )?)
         })?;
         match found {
-            Some((member, account)) => one_member_view(conn, &user, &member, &account, now).map(Some),
+            Some((member, account)) => {
+                one_member_view(conn, &user, &member, &account, now).map(Some)
+            }
             None => Ok(None),
         }
     })

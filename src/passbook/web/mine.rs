@@ -152,7 +152,11 @@ pub async fn show_mine(
         member_no: member_row.member_no,
         account_id: account.id.0.to_string(),
         balance: points(account.balance),
-        owed: if owed > 0 { points(owed) } else { String::new() },
+        owed: if owed > 0 {
+            points(owed)
+        } else {
+            String::new()
+        },
         expiring: words::expiring_words(expiring),
         month: key(first),
         month_words: month_words(first),

@@ -283,9 +283,8 @@ pub async fn me(
             let now = state.clock.now();
             with_conn(&state, move |conn| {
                 let found = crate::members::store::member_with_account(conn, community, member_id)?;
-                let owed = crate::deeds::store::receivables::owed_by_member(
-                    conn, community, member_id,
-                )?;
+                let owed =
+                    crate::deeds::store::receivables::owed_by_member(conn, community, member_id)?;
                 let Some((m, a)) = found else {
                     return Ok(None);
                 };
