@@ -194,20 +194,13 @@ pub fn due_accounts(
     expiry: Expiry,
 ) -> QueryResult<Vec<DueAccount>> {
     let cutoff = calendar.start_of(expiry.cutoff);
-    // Only accounts with a posting before the cutoff can hold old coins, and only those with a
-    // balance can lose any.
+    // Only accounts opened before the cutoff can hold old coins, and only those with a balance
+    // can lose any; each candidate costs one indexed look-up of its last posting before it.
     let candidates: Vec<AccountRow> = accounts::table
         .filter(accounts::community_id.eq(DbUuid::from(community)))
         .filter(accounts::kind.eq(AccountKind::Member))
         .filter(accounts::balance.gt(0))
-        .filter(
-            accounts::id.eq_any(
-                postings::table
-                    .filter(postings::community_id.eq(DbUuid::from(community)))
-                    .filter(postings::posted_at.lt(cutoff))
-                    .select(postings::account_id),
-            ),
-        )
+        .filter(accounts::created_at.lt(cutoff))
         .order(accounts::id.asc())
         .select(AccountRow::as_select())
         .load(conn)?;
@@ -249,7 +242,19 @@ pub fn expiring(
     now: NaiveDateTime,
 ) -> QueryResult<Option<Expiring>> {
     let settings = settings(conn, community)?;
-    expiring_with(conn, &settings, community, account, now)
+    if settings.settings.rule == ExpiryRule::Never {
+        return Ok(None);
+    }
+    let calendar = calendar_of(conn, community)?;
+    expiring_with(conn, &settings, calendar, account, now)
+}
+
+fn calendar_of(conn: &mut DbConn, community: CommunityId) -> QueryResult<LocalCalendar> {
+    let offset: i32 = communities::table
+        .find(DbUuid::from(community))
+        .select(communities::utc_offset_minutes)
+        .first(conn)?;
+    Ok(LocalCalendar::new(offset))
 }
 
 /// [`expiring`] for a page of accounts, the settings read once.
@@ -260,16 +265,20 @@ pub fn expiring_many(
     now: NaiveDateTime,
 ) -> QueryResult<Vec<Option<Expiring>>> {
     let settings = settings(conn, community)?;
+    if settings.settings.rule == ExpiryRule::Never {
+        return Ok(vec![None; accounts.len()]);
+    }
+    let calendar = calendar_of(conn, community)?;
     accounts
         .iter()
-        .map(|a| expiring_with(conn, &settings, community, a, now))
+        .map(|a| expiring_with(conn, &settings, calendar, a, now))
         .collect()
 }
 
 fn expiring_with(
     conn: &mut DbConn,
     settings: &StoredSettings,
-    community: CommunityId,
+    calendar: LocalCalendar,
     account: &AccountRow,
     now: NaiveDateTime,
 ) -> QueryResult<Option<Expiring>> {
@@ -279,11 +288,6 @@ fn expiring_with(
     {
         return Ok(None);
     }
-    let offset: i32 = communities::table
-        .find(DbUuid::from(community))
-        .select(communities::utc_offset_minutes)
-        .first(conn)?;
-    let calendar = LocalCalendar::new(offset);
     let Some(expiry) = settings.announced(calendar, now) else {
         return Ok(None);
     };

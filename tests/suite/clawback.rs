@@ -131,7 +131,10 @@ fn a_reversal_of_spent_coins_takes_what_is_there_and_the_rest_from_next_credits(
     assert_eq!(last["kind"], "deed_reversal", "{last}");
     assert_eq!(last["amount_out"], "2.00");
     let memo = last["description"].as_str().unwrap();
-    assert!(memo.contains("实冲 2.00") && memo.contains("尚欠 8.00"), "{memo}");
+    assert!(
+        memo.contains("实冲 2.00") && memo.contains("尚欠 8.00"),
+        "{memo}"
+    );
     // The member's own view says so too.
     let (_, own) = {
         let token = app.user_with_roles("zhou", &["resident"], member["id"].as_str());
@@ -190,7 +193,10 @@ fn a_reversal_of_spent_coins_takes_what_is_there_and_the_rest_from_next_credits(
     credited(&app, &approver, &fifth);
     let r = reverse(&app, &approver, &fifth, "录错人");
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!((balance(&app, &other), owed(&app, &other)), ("0.00".into(), "0.00".into()));
+    assert_eq!(
+        (balance(&app, &other), owed(&app, &other)),
+        ("0.00".into(), "0.00".into())
+    );
     assert_eq!(app.verify()["ok"], true, "{}", app.verify());
 }
 
@@ -208,11 +214,7 @@ fn credits_at_once_repay_exactly_what_is_owed(app: TestApp) {
 
     // Four in one bulk approval: one engine batch.
     let bulk: Vec<String> = (0..4).map(|_| deed(&app, &member, &rule, 3)).collect();
-    let resp = app.post(
-        "/api/v1/deeds/approve",
-        &approver,
-        &json!({ "ids": bulk }),
-    );
+    let resp = app.post("/api/v1/deeds/approve", &approver, &json!({ "ids": bulk }));
     assert_eq!(resp.status, 200, "{}", resp.text);
     assert_eq!(owed(&app, &member), "11.00");
     assert_eq!(balance(&app, &member), "0.00");
@@ -256,16 +258,26 @@ fn the_console_shows_what_is_owed(app: TestApp) {
     resident.login_ok("wang", "password-123");
     let page = resident.get("/me");
     assert_eq!(page.status, 200, "{}", page.text);
-    assert!(page.text.contains("还欠 <strong>6.00</strong> 分"), "{}", page.text);
+    assert!(
+        page.text.contains("还欠 <strong>6.00</strong> 分"),
+        "{}",
+        page.text
+    );
     app.user_with_roles("clerk", &["clerk"], None);
     let mut clerk = Visitor::new(&app);
     clerk.login_ok("clerk", "password-123");
-    let card = clerk.get(&format!("/counter/members/{}", member["id"].as_str().unwrap()));
+    let card = clerk.get(&format!(
+        "/counter/members/{}",
+        member["id"].as_str().unwrap()
+    ));
     assert_eq!(card.status, 200, "{}", card.text);
     assert!(card.text.contains("尚欠 6.00 分"), "{}", card.text);
     // Someone who owes nothing sees no such line.
     let clear = app.create_member("李清白");
-    let card = clerk.get(&format!("/counter/members/{}", clear["id"].as_str().unwrap()));
+    let card = clerk.get(&format!(
+        "/counter/members/{}",
+        clear["id"].as_str().unwrap()
+    ));
     assert!(!card.text.contains("尚欠"), "{}", card.text);
 }
 
