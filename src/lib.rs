@@ -20,6 +20,7 @@ pub mod adjustments;
 pub mod audit;
 pub mod communities;
 pub mod deeds;
+pub mod expiry;
 pub mod households;
 pub mod members;
 pub mod orders;

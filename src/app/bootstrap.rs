@@ -30,6 +30,8 @@ pub fn bootstrap(config: &Config, pool: &DbPool) -> Result<Bootstrap, String> {
         .get()
         .map_err(|e| format!("cannot connect to {}: {e}", config.database_url.redacted()))?;
     db::run_migrations(&mut conn)?;
+    db::write_transaction(&mut conn, crate::communities::store::ensure_system_accounts)
+        .map_err(|e| format!("cannot create the communities' system accounts: {e}"))?;
     crate::trust::store::ready_at_start(&mut conn)?;
     // The admin's password is hashed (slow) before the transaction, and only for a database that
     // holds no community yet; the transaction checks again.

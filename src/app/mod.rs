@@ -68,6 +68,7 @@ pub fn start(config: Config) -> Result<Application, String> {
         },
     });
     sweeper::spawn_notice_sweeper(state.clone(), config.sweep_interval_ms);
+    sweeper::spawn_expiry_sweeper(state.clone(), config.sweep_interval_ms);
     sweeper::spawn_head_signer(state.clone(), config.head_sign_interval_ms);
     let listener =
         server::listen(config.bind).map_err(|e| format!("cannot bind {}: {e}", config.bind))?;

@@ -45,6 +45,7 @@ impl Modify for BearerAuth {
         (name = "adjustments", description = "Opening balances from paper and corrections"),
         (name = "ledger", description = "Verification of the hash-chained journal"),
         (name = "rules", description = "The points schedule (积分细则) and workflow settings"),
+        (name = "expiry", description = "When coins expire (清零): the community's rule"),
         (name = "deeds", description = "Deeds, review, approval, public notice, reversal"),
         (name = "reports", description = "Honor roll, period summary"),
         (name = "goods", description = "The points shop's goods and stock"),

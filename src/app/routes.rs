@@ -79,6 +79,8 @@ pub fn api(cfg: &mut ServiceConfig<'_>) {
             .service(crate::deeds::http::rules::update_rule)
             .service(crate::deeds::http::rules::get_settings)
             .service(crate::deeds::http::rules::update_settings)
+            .service(crate::expiry::http::get_expiry_settings)
+            .service(crate::expiry::http::update_expiry_settings)
             // The bulk route before "/deeds/{id}/…" ones.
             .service(crate::deeds::http::decide::approve_deeds)
             .service(crate::deeds::http::deeds::create_deed)

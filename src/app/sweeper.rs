@@ -1,5 +1,7 @@
-//! Background work of the service: crediting deeds whose public notice ended, and signing the
-//! ledger heads of communities whose journal grew.
+//! Background work of the service: crediting deeds whose public notice ended, expiring coins by
+//! the community's rule, and signing the ledger heads of communities whose journal grew.
+
+use std::collections::HashMap;
 
 use actix_web::web;
 
@@ -99,6 +101,95 @@ pub async fn sweep_orders(state: &AppState) -> Result<usize, ApiError> {
     }
     tracing::info!(released, "order sweeper released expired orders");
     Ok(released)
+}
+
+/// What this instance's expiry sweeper has finished: per community, the expiry (by its due day)
+/// and the rule it ran under. Nothing older can come due again (a later credit is never older
+/// than a cutoff in the past), so a finished expiry is not looked at again until the next one;
+/// another instance, or a restart, looks once more and finds nothing.
+pub type SweptExpiries = HashMap<crate::kernel::CommunityId, (chrono::NaiveDate, String)>;
+
+/// Expires coins due by each community's rule: once at start, then on a timer.
+pub fn spawn_expiry_sweeper(state: web::Data<AppState>, interval_ms: u64) {
+    actix_web::rt::spawn(async move {
+        let mut swept = SweptExpiries::new();
+        let mut ticks =
+            tokio::time::interval(std::time::Duration::from_millis(interval_ms.max(10)));
+        loop {
+            ticks.tick().await;
+            if let Err(e) = sweep_expiries(&state, &mut swept).await {
+                tracing::warn!(error = %e, "expiry sweep failed; will retry");
+            }
+        }
+    });
+}
+
+/// Sends an `Expire` command for every member account (active or not) holding coins due to
+/// expire; answers how many expiries were posted. Exactly once however many instances run: each
+/// command carries a reference derived from the account and the cutoff, which the writer checks
+/// and the journal's unique index guards, and the writer judges the amount again on the rows.
+pub async fn sweep_expiries(
+    state: &AppState,
+    swept: &mut SweptExpiries,
+) -> Result<usize, ApiError> {
+    use crate::expiry::plan::Expire;
+    use crate::expiry::store as expiry;
+    let now = state.clock.now();
+    let communities = with_conn(state, move |conn| {
+        Ok(expiry::communities_with_expiry(conn)?)
+    })
+    .await?;
+    let mut posted = 0;
+    for (community, calendar, settings) in communities {
+        let Some(due) = settings.due_now(calendar, now) else {
+            continue;
+        };
+        let mark = (due.due, format!("{:?}", settings.settings.rule));
+        if swept.get(&community) == Some(&mark) {
+            continue;
+        }
+        let rule = settings.settings.rule;
+        let accounts = with_conn(state, move |conn| {
+            Ok(expiry::due_accounts(conn, community, calendar, rule, due)?)
+        })
+        .await?;
+        let complete = (accounts.len() as i64) < expiry::EXPIRY_SWEEP_ACCOUNTS_MAX;
+        let commands = accounts
+            .iter()
+            .map(|a| {
+                Command::Expire(Expire {
+                    community_id: a.community_id,
+                    account_id: a.account_id,
+                    reference: a.expiry.reference(a.account_id),
+                    credits_before: a.credits_before,
+                    memo: a.expiry.memo(a.rule),
+                })
+            })
+            .collect();
+        let outcomes = if accounts.is_empty() {
+            Vec::new()
+        } else {
+            state.engine.execute_many(commands).await?
+        };
+        let mut settled = true;
+        for (account, outcome) in accounts.iter().zip(&outcomes) {
+            match outcome {
+                Ok(_) => posted += 1,
+                Err(crate::ledger::LedgerError::NothingToExpire(_)) => {}
+                Err(e) => {
+                    settled &= e.is_final();
+                    tracing::info!(account = %account.account_id.0, error = %e, "expiry left an account");
+                }
+            }
+        }
+        if complete && settled {
+            swept.insert(community, mark);
+        }
+    }
+    if posted > 0 {
+        tracing::info!(posted, "expiry sweeper expired coins");
+    }
+    Ok(posted)
 }
 
 /// Signs a ledger head for every community whose journal grew since its last head, every

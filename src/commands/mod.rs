@@ -14,6 +14,7 @@ use crate::deeds::write::{
     DEEDS, DEED_EVENTS, DEED_OBJECTIONS, OBJECTION_RULINGS, RECEIVABLES, RECEIVABLE_REPAYMENTS,
     RECEIVABLE_UPDATES,
 };
+use crate::expiry::plan::{plan_expire, Expire, ExpiryView};
 use crate::kernel::{AccountId, CommunityId, GoodsId, RedemptionId};
 use crate::ledger::batch::{ACCOUNTS, IDEMPOTENCY_KEYS, JOURNAL, LEDGER_TREE, POSTINGS};
 use crate::ledger::store::TableWrite;
@@ -40,6 +41,8 @@ pub enum Command {
     Hold(Box<Hold>),
     Collect(Collect),
     Release(Release),
+    /// Coins that expired by the community's rule (`crate::expiry`), run by the sweeper.
+    Expire(Expire),
     /// Answered after the batch it rides in commits: proves the writer and its database work.
     Ping,
 }
@@ -71,6 +74,7 @@ pub struct Book {
     pub shop: ShopView,
     pub deeds: DeedView,
     pub orders: OrderView,
+    pub expiry: ExpiryView,
 }
 
 #[derive(Debug, Default)]
@@ -118,6 +122,7 @@ struct Sorted<'a> {
     holds: Vec<&'a Hold>,
     collects: Vec<&'a Collect>,
     releases: Vec<&'a Release>,
+    expires: Vec<&'a Expire>,
 }
 
 impl Sorted<'_> {
@@ -144,6 +149,7 @@ fn sort<'a>(commands: &[&'a Command]) -> Sorted<'a> {
             Command::Hold(h) => sorted.holds.push(h),
             Command::Collect(c) => sorted.collects.push(c),
             Command::Release(r) => sorted.releases.push(r),
+            Command::Expire(e) => sorted.expires.push(e),
             Command::Ping => {}
         }
     }
@@ -178,6 +184,9 @@ impl Book {
             if let Some((order, _)) = self.orders.orders.get(&id) {
                 push_unique(&mut wanted, order.account_id.into());
             }
+        }
+        for e in &sorted.expires {
+            push_unique(&mut wanted, e.account_id);
         }
         for command in commands {
             if let Some(community) = Book::community(command) {
@@ -261,6 +270,7 @@ impl Book {
                     keys.push(Key::Account(deed.account_id.into()));
                 }
             }
+            Command::Expire(e) => keys.push(Key::Account(e.account_id)),
             Command::Ping => {}
         }
         keys
@@ -296,6 +306,7 @@ impl Machine for Book {
             Command::Hold(h) => Some(h.community_id),
             Command::Collect(c) => Some(c.community_id),
             Command::Release(r) => Some(r.community_id),
+            Command::Expire(e) => Some(e.community_id),
             Command::Ping => None,
         }
     }
@@ -318,6 +329,7 @@ impl Machine for Book {
         self.shop.start_batch();
         self.deeds.start_batch();
         self.orders.start_batch();
+        self.expiry.start_batch();
     }
 
     /// What the batch needs and the view lacks, a few queries per batch. Deeds and redemptions to
@@ -334,6 +346,7 @@ impl Machine for Book {
         self.deeds.load_receivables(conn, &sorted.deeds)?;
         self.shop.load_redemptions(conn, &sorted.voids)?;
         self.orders.load(conn, &sorted.orders_named())?;
+        self.expiry.load_done(conn, &sorted.expires)?;
         let mut communities = Vec::new();
         for command in commands {
             if let Some(community) = Book::community(command) {
@@ -406,6 +419,9 @@ impl Machine for Book {
             }
             .run(d)
             .map(Outcome::Deed),
+            Command::Expire(e) => {
+                plan_expire(e, &self.ledger, &self.expiry, shop.batch, now).map(Outcome::Posted)
+            }
             Command::Ping => Ok(Outcome::Pong),
         }
     }

@@ -80,6 +80,51 @@ pub fn create_community(
     Ok(row)
 }
 
+/// Creates the system accounts a community lacks: those of kinds added after it was created
+/// (the `expired` account of communities older than expiry). Idempotent; two instances starting
+/// at once may both try, and the loser's insert is skipped by the unique index on (community,
+/// kind), in a savepoint so PostgreSQL's transaction stays usable.
+pub fn ensure_system_accounts(conn: &mut DbConn) -> QueryResult<usize> {
+    let communities: Vec<DbUuid> = communities::table.select(communities::id).load(conn)?;
+    let present: Vec<(DbUuid, AccountKind)> = accounts::table
+        .filter(accounts::kind.eq_any(AccountKind::SYSTEM))
+        .select((accounts::community_id, accounts::kind))
+        .load(conn)?;
+    let mut created = 0;
+    for community in communities {
+        for kind in AccountKind::SYSTEM {
+            if present.contains(&(community, kind)) {
+                continue;
+            }
+            let row = AccountRow {
+                id: AccountId::new().into(),
+                community_id: community,
+                kind,
+                member_id: None,
+                balance: 0,
+                last_seq: 0,
+                version: 0,
+                status: "active".into(),
+                created_at: now_utc(),
+                credits_total: 0,
+            };
+            match conn.transaction(|conn| {
+                diesel::insert_into(accounts::table)
+                    .values(&row)
+                    .execute(conn)
+            }) {
+                Ok(n) => created += n,
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                )) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(created)
+}
+
 pub fn count_communities(conn: &mut DbConn) -> QueryResult<i64> {
     communities::table.count().get_result(conn)
 }

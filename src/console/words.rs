@@ -70,6 +70,7 @@ pub fn account_name(kind: AccountKind, member: Option<&(String, String)>) -> Str
         (AccountKind::Deductions, _) => "扣分账户".to_string(),
         (AccountKind::Holds, _) => "预订冻结账户".to_string(),
         (AccountKind::Household, _) => "家庭存折".to_string(),
+        (AccountKind::Expired, _) => "过期清零账户".to_string(),
     }
 }
 
@@ -592,6 +593,7 @@ pub fn account_kind(kind: AccountKind) -> &'static str {
         AccountKind::Deductions => "扣分",
         AccountKind::Holds => "预订冻结",
         AccountKind::Household => "家庭存折",
+        AccountKind::Expired => "过期清零",
     }
 }
 
@@ -624,4 +626,13 @@ pub const ORDER_CANCELLED_BY_RESIDENT: &str = "居民自己取消";
 /// A reservation the passbook cannot pay for, in the resident's words.
 pub fn order_short_of_coins(balance: &str, required: &str) -> String {
     format!("积分不够：您现在可用 {balance} 分，这次预订需要 {required} 分。请少订几件。")
+}
+
+/// The warning of coins about to expire (清零), as the card and the resident's page write it:
+/// `35.50 分将于 2027年1月1日到期`; empty when nothing expires soon.
+pub fn expiring_words(expiring: Option<crate::expiry::store::Expiring>) -> String {
+    match expiring {
+        Some(e) => format!("{} 分将于 {} 到期", e.amount, e.on.format("%Y年%-m月%-d日")),
+        None => String::new(),
+    }
 }

@@ -279,6 +279,20 @@ diesel::table! {
     use diesel::sql_types::*;
     use crate::db::types::PortableUuid;
 
+    expiry_settings (community_id) {
+        community_id -> PortableUuid,
+        mode -> Text,
+        months -> Nullable<Integer>,
+        notice_days -> Integer,
+        since -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
     community_settings (community_id) {
         community_id -> PortableUuid,
         review_stages -> Integer,
@@ -576,6 +590,8 @@ diesel::joinable!(postings -> journal (journal_id));
 diesel::joinable!(order_lines -> orders (order_id));
 diesel::joinable!(household_members -> households (household_id));
 
+diesel::joinable!(expiry_settings -> communities (community_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     server_secrets,
     communities,
@@ -594,6 +610,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     redemptions,
     redemption_lines,
     community_settings,
+    expiry_settings,
     rules,
     rule_versions,
     deed_objections,

@@ -289,6 +289,10 @@ impl From<LedgerError> for ApiError {
             LedgerError::OrderNotDue => {
                 ApiError::conflict("order_not_due", "the order's time has not run out")
             }
+            LedgerError::NothingToExpire(_) => ApiError::conflict(
+                "nothing_to_expire",
+                "no coins of this account are due to expire",
+            ),
             LedgerError::IdempotencyKeyTaken => ApiError::conflict(
                 "idempotency_key_in_use",
                 "another request with this Idempotency-Key is being processed; retry",

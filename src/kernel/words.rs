@@ -72,16 +72,19 @@ stored_words! {
         Holds = "holds",
         /// A household's passbook (一户一档), several per community; never negative.
         Household = "household",
+        /// Receives coins that expired by the community's settlement rule (过期清零).
+        Expired = "expired",
     }
 }
 
 impl AccountKind {
     /// The accounts every community has besides its members'.
-    pub const SYSTEM: [AccountKind; 4] = [
+    pub const SYSTEM: [AccountKind; 5] = [
         AccountKind::Issuance,
         AccountKind::Shop,
         AccountKind::Deductions,
         AccountKind::Holds,
+        AccountKind::Expired,
     ];
 
     /// Accounts the posting primitive, like the database, never lets go below zero.
@@ -109,6 +112,8 @@ stored_words! {
         OrderHold = "order_hold",
         /// A reserved order cancelled or expired: the coins come back (holds → passbook).
         OrderRelease = "order_release",
+        /// Coins that expired by the community's settlement rule.
+        Expiry = "expiry",
     }
 }
 
@@ -126,6 +131,7 @@ impl JournalKind {
             JournalKind::Clawback => "追回",
             JournalKind::OrderHold => "预订",
             JournalKind::OrderRelease => "预订退回",
+            JournalKind::Expiry => "过期清零",
         }
     }
 }

@@ -126,6 +126,8 @@ pub enum LedgerError {
     OrderEnded { status: String },
     #[error("the order's time has not run out")]
     OrderNotDue,
+    #[error("no coins of this account are due to expire")]
+    NothingToExpire(AccountId),
     #[error("the idempotency key was taken by a concurrent request")]
     IdempotencyKeyTaken,
     #[error("the ledger writer is busy; retry shortly")]

@@ -59,6 +59,8 @@ pub struct CommunityState {
     pub shop_account: Option<AccountId>,
     pub deductions_account: Option<AccountId>,
     pub holds_account: Option<AccountId>,
+    /// Where expired coins go (`crate::expiry`).
+    pub expired_account: Option<AccountId>,
 }
 
 impl CommunityState {
@@ -164,6 +166,7 @@ impl View {
                     shop_account: find(AccountKind::Shop),
                     deductions_account: find(AccountKind::Deductions),
                     holds_account: find(AccountKind::Holds),
+                    expired_account: find(AccountKind::Expired),
                 },
             );
         }
@@ -265,6 +268,7 @@ impl View {
                     c.shop_account,
                     c.deductions_account,
                     c.holds_account,
+                    c.expired_account,
                 ]
                 .into_iter()
                 .flatten()

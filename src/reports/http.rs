@@ -161,6 +161,8 @@ pub struct Summary {
     pub reversed: String,
     pub reversed_deductions: String,
     pub deducted: String,
+    /// Coins that expired by the community's rule (过期清零).
+    pub expired: String,
     /// What residents hold at the end of the period.
     pub outstanding: String,
     /// Deed credits by rule category.
@@ -219,6 +221,7 @@ pub async fn summary(
         reversed: m.reversed.to_string(),
         reversed_deductions: m.reversed_deductions.to_string(),
         deducted: m.deducted.to_string(),
+        expired: m.expired.to_string(),
         outstanding: figures.outstanding.to_string(),
         by_category: figures
             .issued_by_category

@@ -54,6 +54,7 @@ pub struct Movements {
     pub reversed: PointsTotal,
     pub reversed_deductions: PointsTotal,
     pub deducted: PointsTotal,
+    pub expired: PointsTotal,
 }
 
 /// The figures of a period summary.
@@ -110,6 +111,7 @@ fn movements(rows: &[(PostingRow, JournalRow)]) -> (Movements, Vec<(DbUuid, i64)
             (JournalKind::DeedReversal, false) | (JournalKind::Clawback, _) => &mut m.reversed,
             (JournalKind::DeedReversal, true) => &mut m.reversed_deductions,
             (JournalKind::DeedDeduction, _) => &mut m.deducted,
+            (JournalKind::Expiry, _) => &mut m.expired,
         };
         total.add_abs(a);
     }

@@ -474,6 +474,8 @@ fn each_role_reaches_only_what_it_may(app: TestApp) {
         ("/api/v1/rules/{id}", "PATCH", format!("/api/v1/rules/{rule_id}"), Some(json!({"name": "助人为乐（新）"}).to_string()), [401, 403, 403, 403, 403, 200]),
         ("/api/v1/settings", "GET", "/api/v1/settings".into(), None, [401, 200, 200, 200, 200, 200]),
         ("/api/v1/settings", "PUT", "/api/v1/settings".into(), Some(json!({"review_stages": 1, "notice_days": 0, "backdate_days": 30}).to_string()), [401, 403, 403, 403, 403, 200]),
+        ("/api/v1/settings/expiry", "GET", "/api/v1/settings/expiry".into(), None, [401, 200, 200, 200, 200, 200]),
+        ("/api/v1/settings/expiry", "PUT", "/api/v1/settings/expiry".into(), Some(json!({"mode": "none"}).to_string()), [401, 403, 403, 403, 403, 200]),
         ("/api/v1/deeds", "POST", "/api/v1/deeds".into(), Some(deed_for(own_member)), [401, 201, 201, 403, 403, 201]),
         ("/api/v1/deeds", "GET", "/api/v1/deeds".into(), None, [401, 200, 200, 200, 200, 200]),
         ("/api/v1/deeds/{id}", "GET", format!("/api/v1/deeds/{deed_x}"), None, [401, 404, 200, 404, 200, 200]),

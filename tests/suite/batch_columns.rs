@@ -374,6 +374,7 @@ fn every_updated_column_reads_back(backend: Backend) {
         shop_account: None,
         deductions_account: None,
         holds_account: None,
+        expired_account: None,
     };
     let tables: [&'static TableWrite; 5] = [&GOODS, &DEEDS, &VOIDS, &ACCOUNTS, &HEADS];
     write_one(&mut conn, &tables, |rows| {

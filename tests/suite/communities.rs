@@ -749,7 +749,27 @@ fn the_users_rebuild_keeps_every_reference(app: TestApp) {
         201
     );
     app.user_with_roles("clerk1", &["clerk"], None);
-    let before = app.ledger_snapshot();
+    // The expiry migration's down removes the community's empty `expired` account (the account
+    // kinds' down cannot keep it) and a start creates it again, under a new id: compared
+    // without it.
+    let without_expired = |app: &TestApp| {
+        use diesel::prelude::*;
+        use moralbank::db::schema::accounts;
+        let mut conn = app.db.connect();
+        let expired: Vec<String> = accounts::table
+            .filter(accounts::kind.eq("expired"))
+            .select(accounts::id)
+            .load::<moralbank::db::DbUuid>(&mut conn)
+            .unwrap()
+            .into_iter()
+            .map(|id| id.0.to_string())
+            .collect();
+        assert_eq!(expired.len(), 1, "the community has its expired account");
+        let (mut balances, count, sum) = app.ledger_snapshot();
+        balances.retain(|(id, balance, seq)| !(expired.contains(id) && *balance == 0 && *seq == 0));
+        (balances, count, sum)
+    };
+    let before = without_expired(&app);
     let users_before = app.get("/api/v1/users", &app.admin_token).body;
     let mut conn = app.db.connect();
     // Diesel names a migration by the digits of its folder name.
@@ -779,6 +799,12 @@ fn the_users_rebuild_keeps_every_reference(app: TestApp) {
     // As every start does after the migrations: the ledger tree, dropped with its table, is
     // rebuilt from the journal.
     moralbank::ledger::tree::catch_up_at_start(&mut conn).unwrap();
+    // And the system accounts a community lacks are created.
+    moralbank::db::write_transaction(
+        &mut conn,
+        moralbank::communities::store::ensure_system_accounts,
+    )
+    .unwrap();
     use diesel::connection::SimpleConnection;
     if let DbConn::Sqlite(c) = &mut conn {
         use diesel::RunQueryDsl;
@@ -798,7 +824,7 @@ fn the_users_rebuild_keeps_every_reference(app: TestApp) {
     );
     assert!(orphan.is_err(), "a reference to no user is refused");
     drop(conn);
-    assert_eq!(app.ledger_snapshot(), before);
+    assert_eq!(without_expired(&app), before);
     assert_eq!(
         app.get("/api/v1/users", &app.admin_token).body,
         users_before

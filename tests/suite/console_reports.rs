@@ -136,7 +136,7 @@ fn summary_json(app: &TestApp, query: &str) -> Value {
     resp.body
 }
 
-const FIGURES: [&str; 10] = [
+const FIGURES: [&str; 11] = [
     "issued",
     "deducted",
     "reversed",
@@ -145,6 +145,7 @@ const FIGURES: [&str; 10] = [
     "adjusted_out",
     "redeemed",
     "voided",
+    "expired",
     "outstanding",
     "shop_stock_value",
 ];

@@ -18,6 +18,7 @@ const CONCEPTS: &[&str] = &[
     "reports",
     "audit",
     "households",
+    "expiry",
     "fund",
     "orders",
     "trust",

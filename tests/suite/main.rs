@@ -34,6 +34,7 @@ mod console_reports;
 mod console_residents;
 mod dates;
 mod deeds;
+mod expiry;
 mod hardening;
 mod hostile;
 mod households;

@@ -26,11 +26,27 @@ fn first_start_creates_the_community_and_a_restart_creates_nothing(app: TestApp)
         first,
         (
             1,
-            vec!["deductions".into(), "issuance".into(), "shop".into()],
+            vec![
+                "deductions".into(),
+                "expired".into(),
+                "issuance".into(),
+                "shop".into()
+            ],
             1
         )
     );
     let mut app = app;
+    app.restart();
+    assert_eq!(counts(&app.db), first);
+    // A community from before expiry lacks its `expired` account: a start creates it, once.
+    let mut conn = app.db.connect();
+    let gone = diesel::delete(accounts::table.filter(accounts::kind.eq("expired")))
+        .execute(&mut conn)
+        .unwrap();
+    assert_eq!(gone, 1);
+    drop(conn);
+    app.restart();
+    assert_eq!(counts(&app.db), first);
     app.restart();
     assert_eq!(counts(&app.db), first);
     // The same admin password still works, and the JWT secret survived.

@@ -72,6 +72,7 @@ fn views(direction: Direction, status: DeedStatus) -> (View, DeedView, DeedRow) 
             shop_account: None,
             deductions_account: Some(AccountId::from_uuid(id(5))),
             holds_account: None,
+            expired_account: None,
         },
     );
     let deed = DeedRow {

@@ -70,6 +70,10 @@ pub struct MemberView {
     /// For an inactive member: the balance stays on the passbook, visible, and cannot be
     /// redeemed; it is settled by the household/expiry rules, not by hand.
     pub balance_note: Option<String>,
+    /// Coins announced to expire by the community's rule (清零): how many and on which local
+    /// day, shown `notice_days` before; null when none are due soon. An inactive member's coins
+    /// expire by the same rule.
+    pub expiring: Option<crate::expiry::http::ExpiringView>,
 }
 
 /// The member as they see themself: every field whole.
@@ -101,6 +105,7 @@ pub fn member_view(member: &MemberRow, account: &AccountRow, owed: i64) -> Membe
                  cannot be redeemed while the member is inactive"
             )
         }),
+        expiring: None,
     }
 }
 
@@ -133,6 +138,7 @@ fn one_member_view(
     user: &AuthUser,
     member: &MemberRow,
     account: &AccountRow,
+    now: chrono::NaiveDateTime,
 ) -> Result<MemberView, ApiError> {
     let counts =
         crate::members::store::namesakes(conn, user.community_id, &[member.name.as_str()])?;
@@ -142,7 +148,10 @@ fn one_member_view(
         user.community_id,
         member.id.into(),
     )?;
-    Ok(member_view_for(user, member, account, namesakes, owed))
+    let mut view = member_view_for(user, member, account, namesakes, owed);
+    view.expiring =
+        crate::expiry::store::expiring(conn, user.community_id, account, now)?.map(Into::into);
+    Ok(view)
 }
 
 /// The roster fields of a request, each checked; every problem is named, the first as `field`.
@@ -291,7 +300,7 @@ pub async fn register_member(
             )
         })
         .map_err(create_member_error)?;
-        one_member_view(conn, &user, &member, &account)
+        one_member_view(conn, &user, &member, &account, now)
     })
     .await?;
     Ok(view)
@@ -364,6 +373,7 @@ pub async fn member_page(
         Some(user.member_id.unwrap_or(MemberId(uuid::Uuid::nil())))
     };
     let community = user.community_id;
+    let now = state.clock.now();
     let (rows, namesakes) = with_conn(state, move |conn| {
         let rows = crate::members::store::list_members(
             conn,
@@ -380,18 +390,23 @@ pub async fn member_page(
         let namesakes = crate::members::store::namesakes(conn, community, &names)?;
         let accounts: Vec<_> = rows.iter().map(|(_, a)| a.id.into()).collect();
         let owed = crate::deeds::store::receivables::owed_by_accounts(conn, &accounts)?;
-        Ok((rows, (namesakes, owed)))
+        let accounts: Vec<&AccountRow> = rows.iter().map(|(_, a)| a).collect();
+        let expiring = crate::expiry::store::expiring_many(conn, community, &accounts, now)?;
+        Ok((rows, (namesakes, owed, expiring)))
     })
     .await?;
-    let (namesakes, owed) = namesakes;
+    let (namesakes, owed, expiring) = namesakes;
     let next_cursor = crate::http::next_cursor(&rows, limit, |(m, _)| m.id.0);
     Ok(MemberPage {
         items: rows
             .iter()
-            .map(|(m, a)| {
+            .zip(expiring)
+            .map(|((m, a), expiring)| {
                 let count = namesakes.get(&m.name).copied().unwrap_or(0);
                 let owes = owed.get(&a.id.into()).copied().unwrap_or(0);
-                member_view_for(user, m, a, count, owes)
+                let mut view = member_view_for(user, m, a, count, owes);
+                view.expiring = expiring.map(Into::into);
+                view
             })
             .collect(),
         next_cursor,
@@ -425,11 +440,14 @@ pub async fn member_one(
         return Err(ApiError::not_found("member"));
     }
     let community = user.community_id;
+    let now = state.clock.now();
     let user = user.clone();
     let view = with_conn(
         state,
         move |conn| match crate::members::store::member_with_account(conn, community, member_id)? {
-            Some((member, account)) => one_member_view(conn, &user, &member, &account).map(Some),
+            Some((member, account)) => {
+                one_member_view(conn, &user, &member, &account, now).map(Some)
+            }
             None => Ok(None),
         },
     )
@@ -578,7 +596,9 @@ pub async fn change_member(
             )?)
         })?;
         match found {
-            Some((member, account)) => one_member_view(conn, &user, &member, &account).map(Some),
+            Some((member, account)) => {
+                one_member_view(conn, &user, &member, &account, now).map(Some)
+            }
             None => Ok(None),
         }
     })

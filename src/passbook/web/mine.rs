@@ -43,6 +43,8 @@ struct MinePage {
     household: String,
     /// Open reserved orders: (order id, what, coins held, pickup code, until when).
     holds: Vec<(String, String, String, String, String)>,
+    /// Coins announced to expire, in words; empty when none expire soon.
+    expiring: String,
     /// `2026-12`, and as people write it (2026年12月).
     month: String,
     month_words: String,
@@ -111,26 +113,33 @@ pub async fn show_mine(
     let last = month_last_day(first);
     let community = person.user.community_id;
     let user = person.user.clone();
-    let (member_row, account, statement, owed) = with_conn(&state, move |conn| {
-        let (member_row, account) =
-            crate::members::store::member_with_account(conn, community, member)?
-                .ok_or_else(|| crate::http::problem::ApiError::not_found("member"))?;
-        let statement = period_statement(conn, &user, AccountId::from(account.id), first, last)?;
-        let owed = crate::deeds::store::receivables::owed_by_member(conn, community, member)?;
-        let holds = crate::orders::store::list(
-            conn,
-            community,
-            Some(member),
-            Some(crate::orders::model::OrderStatus::Held),
-            20,
-        )?;
-        let household = crate::households::store::current_household(conn, community, member)?
-            .map(|(h, a)| format!("{} · 家庭存折 {} 分", h.name, points(a.balance)))
-            .unwrap_or_default();
-        Ok((member_row, account, statement, (owed, holds, household)))
-    })
-    .await?;
-    let (owed, holds, household) = owed;
+    let (member_row, account, statement, (owed, holds, household, expiring)) =
+        with_conn(&state, move |conn| {
+            let (member_row, account) =
+                crate::members::store::member_with_account(conn, community, member)?
+                    .ok_or_else(|| crate::http::problem::ApiError::not_found("member"))?;
+            let statement =
+                period_statement(conn, &user, AccountId::from(account.id), first, last)?;
+            let owed = crate::deeds::store::receivables::owed_by_member(conn, community, member)?;
+            let holds = crate::orders::store::list(
+                conn,
+                community,
+                Some(member),
+                Some(crate::orders::model::OrderStatus::Held),
+                20,
+            )?;
+            let household = crate::households::store::current_household(conn, community, member)?
+                .map(|(h, a)| format!("{} · 家庭存折 {} 分", h.name, points(a.balance)))
+                .unwrap_or_default();
+            let expiring = crate::expiry::store::expiring(conn, community, &account, now)?;
+            Ok((
+                member_row,
+                account,
+                statement,
+                (owed, holds, household, expiring),
+            ))
+        })
+        .await?;
     let holds = holds
         .iter()
         .map(|(o, lines)| {
@@ -187,6 +196,7 @@ pub async fn show_mine(
         } else {
             String::new()
         },
+        expiring: words::expiring_words(expiring),
         month: key(first),
         month_words: month_words(first),
         from: first.format("%Y-%m-%d").to_string(),

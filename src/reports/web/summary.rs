@@ -212,6 +212,12 @@ fn figure_rows(s: &Summary) -> Vec<FigureRow> {
         row("redeemed", "兑换支出", &s.redeemed, "在积分超市兑换商品"),
         row("voided", "兑换撤销退回", &s.voided, "撤销的兑换退回存折"),
         row(
+            "expired",
+            "过期清零",
+            &s.expired,
+            "按社区规定到期作废的积分",
+        ),
+        row(
             "outstanding",
             "期末居民结存",
             &s.outstanding,

@@ -78,6 +78,7 @@ fn fixture(balance: i64, stock: i64) -> Fixture {
             shop_account: Some(shop_account),
             deductions_account: None,
             holds_account: None,
+            expired_account: None,
         },
     );
     let mut shop = ShopView::default();

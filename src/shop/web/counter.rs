@@ -201,6 +201,8 @@ pub struct Card {
     pub orders: Vec<String>,
     /// The household the resident belongs to and its passbook's balance, as one line.
     pub household: String,
+    /// Coins announced to expire, in words; empty when none expire soon.
+    pub expiring: String,
     pub limits: Vec<LimitUse>,
     pub lines: Vec<CardLine>,
     pub receipts: Vec<CardReceipt>,
@@ -226,6 +228,7 @@ struct CardData {
     owed: i64,
     orders: Vec<crate::orders::store::OrderWithLines>,
     household: Option<(String, i64)>,
+    expiring: Option<crate::expiry::store::Expiring>,
 }
 
 async fn card_data(
@@ -234,7 +237,8 @@ async fn card_data(
     member_id: MemberId,
 ) -> Result<CardData, ConsoleError> {
     let community: CommunityId = person.user.community_id;
-    let month = person.community.calendar.month_key(state.clock.now());
+    let now = state.clock.now();
+    let month = person.community.calendar.month_key(now);
     with_conn(state, move |conn| {
         let (member, account) =
             crate::members::store::member_with_account(conn, community, member_id)?
@@ -274,10 +278,12 @@ async fn card_data(
         )?;
         let household = crate::households::store::current_household(conn, community, member_id)?
             .map(|(h, a)| (h.name, a.balance));
+        let expiring = crate::expiry::store::expiring(conn, community, &account, now)?;
         Ok(CardData {
             household,
             orders,
             owed,
+            expiring,
             member,
             account,
             goods,
@@ -350,6 +356,7 @@ fn card(person: &Person, data: &CardData) -> Card {
         } else {
             String::new()
         },
+        expiring: words::expiring_words(data.expiring),
         statement_downloads: person.may(Permission::ReadStatements),
         limits,
         lines,

@@ -280,11 +280,18 @@ pub async fn me(
     let member = match user.member_id {
         Some(member_id) => {
             let community = user.community_id;
+            let now = state.clock.now();
             with_conn(&state, move |conn| {
                 let found = crate::members::store::member_with_account(conn, community, member_id)?;
                 let owed =
                     crate::deeds::store::receivables::owed_by_member(conn, community, member_id)?;
-                Ok(found.map(|(m, a)| member_view(&m, &a, owed)))
+                let Some((m, a)) = found else {
+                    return Ok(None);
+                };
+                let mut view = member_view(&m, &a, owed);
+                view.expiring =
+                    crate::expiry::store::expiring(conn, community, &a, now)?.map(Into::into);
+                Ok(Some(view))
             })
             .await?
         }
