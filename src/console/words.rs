@@ -68,6 +68,7 @@ pub fn account_name(kind: AccountKind, member: Option<&(String, String)>) -> Str
         (AccountKind::Issuance, _) => "积分发放账户".to_string(),
         (AccountKind::Shop, _) => "积分超市账户".to_string(),
         (AccountKind::Deductions, _) => "扣分账户".to_string(),
+        (AccountKind::Fund, _) => "爱心基金账户".to_string(),
     }
 }
 
@@ -577,6 +578,7 @@ pub fn account_kind(kind: AccountKind) -> &'static str {
         AccountKind::Issuance => "社区积分发行",
         AccountKind::Shop => "积分超市",
         AccountKind::Deductions => "扣分",
+        AccountKind::Fund => "爱心基金",
     }
 }
 

@@ -68,16 +68,25 @@ stored_words! {
         Shop = "shop",
         /// Receives deducted coins.
         Deductions = "deductions",
+        /// The community fund (爱心基金): donations in, grants out; never negative.
+        Fund = "fund",
     }
 }
 
 impl AccountKind {
     /// The accounts every community has besides its members'.
-    pub const SYSTEM: [AccountKind; 3] = [
+    pub const SYSTEM: [AccountKind; 4] = [
         AccountKind::Issuance,
         AccountKind::Shop,
         AccountKind::Deductions,
+        AccountKind::Fund,
     ];
+
+    /// True for the accounts whose balance may never go below zero: a resident's passbook and
+    /// the fund, which pays out only what was given to it.
+    pub const fn never_negative(self) -> bool {
+        matches!(self, AccountKind::Member | AccountKind::Fund)
+    }
 }
 
 stored_words! {
@@ -90,6 +99,8 @@ stored_words! {
         DeedCredit = "deed_credit",
         DeedDeduction = "deed_deduction",
         DeedReversal = "deed_reversal",
+        FundDonation = "fund_donation",
+        FundGrant = "fund_grant",
     }
 }
 
@@ -104,6 +115,8 @@ impl JournalKind {
             JournalKind::DeedCredit => "积分入账",
             JournalKind::DeedDeduction => "扣分",
             JournalKind::DeedReversal => "冲正",
+            JournalKind::FundDonation => "爱心捐赠",
+            JournalKind::FundGrant => "基金救助",
         }
     }
 }

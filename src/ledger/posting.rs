@@ -12,8 +12,8 @@ use crate::db::models::{IdempotencyRow, JournalRow, PostingRow};
 use crate::db::DbUuid;
 use crate::kernel::time::time_to_micros;
 use crate::kernel::{
-    AccountId, AccountKind, BalancedTransaction, ChainLink, ChainPosting, CommunityId, HashFormat,
-    JournalId, JournalKind, Points, UserId,
+    AccountId, BalancedTransaction, ChainLink, ChainPosting, CommunityId, HashFormat, JournalId,
+    JournalKind, Points, UserId,
 };
 
 /// One journal transaction a command wants written.
@@ -119,7 +119,7 @@ fn check_legs(draft: &Draft, view: &View, batch: &Batch) -> Result<Vec<Leg>, Led
             .balance
             .checked_add(posting.amount.hundredths())
             .ok_or(LedgerError::TooLarge)?;
-        if state.kind == AccountKind::Member && balance_after < 0 {
+        if state.kind.never_negative() && balance_after < 0 {
             return Err(LedgerError::InsufficientBalance {
                 member_id: state.member_id,
                 balance: Points::from_hundredths(state.balance),
@@ -156,8 +156,8 @@ fn post_legs(
             "new balance equals old plus amount"
         );
         assert!(
-            next.kind != AccountKind::Member || next.balance >= 0,
-            "a member balance never goes negative"
+            !next.kind.never_negative() || next.balance >= 0,
+            "a member's or the fund's balance never goes negative"
         );
         let row = PostingRow {
             id: DbUuid(batch.ids.next_id()),

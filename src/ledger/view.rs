@@ -58,6 +58,7 @@ pub struct CommunityState {
     pub issuance_account: Option<AccountId>,
     pub shop_account: Option<AccountId>,
     pub deductions_account: Option<AccountId>,
+    pub fund_account: Option<AccountId>,
 }
 
 impl CommunityState {
@@ -162,6 +163,7 @@ impl View {
                     issuance_account: find(AccountKind::Issuance),
                     shop_account: find(AccountKind::Shop),
                     deductions_account: find(AccountKind::Deductions),
+                    fund_account: find(AccountKind::Fund),
                 },
             );
         }
@@ -258,10 +260,15 @@ impl View {
         self.communities
             .get(&community)
             .map(|c| {
-                [c.issuance_account, c.shop_account, c.deductions_account]
-                    .into_iter()
-                    .flatten()
-                    .collect()
+                [
+                    c.issuance_account,
+                    c.shop_account,
+                    c.deductions_account,
+                    c.fund_account,
+                ]
+                .into_iter()
+                .flatten()
+                .collect()
             })
             .unwrap_or_default()
     }

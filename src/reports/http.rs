@@ -161,6 +161,9 @@ pub struct Summary {
     pub reversed: String,
     pub reversed_deductions: String,
     pub deducted: String,
+    /// Coins residents gave to the community fund, and coins it granted to residents.
+    pub donated: String,
+    pub granted: String,
     /// What residents hold at the end of the period.
     pub outstanding: String,
     /// Deed credits by rule category.
@@ -219,6 +222,8 @@ pub async fn summary(
         reversed: m.reversed.to_string(),
         reversed_deductions: m.reversed_deductions.to_string(),
         deducted: m.deducted.to_string(),
+        donated: m.donated.to_string(),
+        granted: m.granted.to_string(),
         outstanding: figures.outstanding.to_string(),
         by_category: figures
             .issued_by_category

@@ -54,6 +54,9 @@ pub struct Movements {
     pub reversed: PointsTotal,
     pub reversed_deductions: PointsTotal,
     pub deducted: PointsTotal,
+    /// Given by residents to the community fund, and granted from it to residents.
+    pub donated: PointsTotal,
+    pub granted: PointsTotal,
 }
 
 /// The figures of a period summary.
@@ -107,6 +110,8 @@ fn movements(rows: &[(PostingRow, JournalRow)]) -> (Movements, Vec<(DbUuid, i64)
             (JournalKind::DeedReversal, false) => &mut m.reversed,
             (JournalKind::DeedReversal, true) => &mut m.reversed_deductions,
             (JournalKind::DeedDeduction, _) => &mut m.deducted,
+            (JournalKind::FundDonation, _) => &mut m.donated,
+            (JournalKind::FundGrant, _) => &mut m.granted,
         };
         total.add_abs(a);
     }

@@ -71,6 +71,7 @@ fn views(direction: Direction, status: DeedStatus) -> (View, DeedView, DeedRow) 
             issuance_account: Some(AccountId::from_uuid(id(4))),
             shop_account: None,
             deductions_account: Some(AccountId::from_uuid(id(5))),
+            fund_account: None,
         },
     );
     let deed = DeedRow {

@@ -77,6 +77,7 @@ fn fixture(balance: i64, stock: i64) -> Fixture {
             issuance_account: None,
             shop_account: Some(shop_account),
             deductions_account: None,
+            fund_account: None,
         },
     );
     let mut shop = ShopView::default();
