@@ -20,6 +20,7 @@ pub mod adjustments;
 pub mod audit;
 pub mod communities;
 pub mod deeds;
+pub mod fund;
 pub mod members;
 pub mod passbook;
 pub mod reports;

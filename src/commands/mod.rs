@@ -11,6 +11,8 @@ use crate::db::DbConn;
 use crate::deeds::plan::{DeedCommand, DeedOutcome, DeedPending, Deeds};
 use crate::deeds::view::DeedView;
 use crate::deeds::write::{DEEDS, DEED_EVENTS, DEED_OBJECTIONS, OBJECTION_RULINGS};
+use crate::fund::plan::{ApproveGrant, Donate, Fund, FundOutcome, FundPending, FundView};
+use crate::fund::write::FUND_GRANT_DECISIONS;
 use crate::kernel::{AccountId, CommunityId, GoodsId, RedemptionId};
 use crate::ledger::batch::{ACCOUNTS, IDEMPOTENCY_KEYS, JOURNAL, LEDGER_TREE, POSTINGS};
 use crate::ledger::store::TableWrite;
@@ -30,6 +32,9 @@ pub enum Command {
     Restock(Restock),
     /// A step of the deed workflow (`crate::deeds`).
     Deed(DeedCommand),
+    /// The community fund (`crate::fund`).
+    Donate(Donate),
+    ApproveGrant(ApproveGrant),
     /// Answered after the batch it rides in commits: proves the writer and its database work.
     Ping,
 }
@@ -41,6 +46,7 @@ pub enum Outcome {
     Posted(Posted),
     Shop(ShopOutcome),
     Deed(DeedOutcome),
+    Fund(FundOutcome),
     Pong,
 }
 
@@ -59,19 +65,21 @@ pub struct Book {
     pub ledger: View,
     pub shop: ShopView,
     pub deeds: DeedView,
+    pub fund: FundView,
 }
 
 #[derive(Debug, Default)]
 pub struct Pending {
     shop: ShopPending,
     deeds: DeedPending,
+    fund: FundPending,
 }
 
 /// The writer of this service.
 pub type Engine = crate::ledger::Engine<Book>;
 
 /// Referenced rows first: a posting names its transaction, a receipt line its redemption.
-static TABLES: [&TableWrite; 14] = [
+static TABLES: [&TableWrite; 15] = [
     &JOURNAL,
     &LEDGER_TREE,
     &POSTINGS,
@@ -85,6 +93,7 @@ static TABLES: [&TableWrite; 14] = [
     &DEED_OBJECTIONS,
     &OBJECTION_RULINGS,
     &VOIDS,
+    &FUND_GRANT_DECISIONS,
     &ACCOUNTS,
 ];
 
@@ -96,6 +105,8 @@ struct Sorted<'a> {
     voids: Vec<&'a Void>,
     restocks: Vec<&'a Restock>,
     deeds: Vec<&'a DeedCommand>,
+    donations: Vec<&'a Donate>,
+    approvals: Vec<&'a ApproveGrant>,
 }
 
 fn sort<'a>(commands: &[&'a Command]) -> Sorted<'a> {
@@ -107,6 +118,8 @@ fn sort<'a>(commands: &[&'a Command]) -> Sorted<'a> {
             Command::Void(v) => sorted.voids.push(v),
             Command::Restock(r) => sorted.restocks.push(r),
             Command::Deed(d) => sorted.deeds.push(d),
+            Command::Donate(d) => sorted.donations.push(d),
+            Command::ApproveGrant(a) => sorted.approvals.push(a),
             Command::Ping => {}
         }
     }
@@ -132,6 +145,12 @@ impl Book {
             if let Some(deed) = self.deeds.deeds.get(&d.deed_id) {
                 push_unique(&mut wanted, deed.account_id.into());
             }
+        }
+        for d in &sorted.donations {
+            wanted.extend(self.ledger.member_accounts.get(&d.member_id).copied());
+        }
+        for a in &sorted.approvals {
+            wanted.extend(self.fund.grant_account(a.grant_id));
         }
         for command in commands {
             if let Some(community) = Book::community(command) {
@@ -195,6 +214,21 @@ impl Book {
                     keys.push(Key::Account(deed.account_id.into()));
                 }
             }
+            Command::Donate(d) => keys.extend(
+                self.ledger
+                    .member_accounts
+                    .get(&d.member_id)
+                    .map(|a| Key::Account(*a)),
+            ),
+            Command::ApproveGrant(a) => {
+                let fund = self
+                    .ledger
+                    .communities
+                    .get(&a.community_id)
+                    .and_then(|c| c.fund_account);
+                keys.extend(fund.map(Key::Account));
+                keys.extend(self.fund.grant_account(a.grant_id).map(Key::Account));
+            }
             Command::Ping => {}
         }
         keys
@@ -227,6 +261,8 @@ impl Machine for Book {
             Command::Void(v) => Some(v.community_id),
             Command::Restock(r) => Some(r.community_id),
             Command::Deed(d) => Some(d.community_id),
+            Command::Donate(d) => Some(d.community_id),
+            Command::ApproveGrant(a) => Some(a.community_id),
             Command::Ping => None,
         }
     }
@@ -235,6 +271,7 @@ impl Machine for Book {
         match command {
             Command::Adjust(a) => Some(&a.idempotency),
             Command::Redeem(r) => Some(&r.idempotency),
+            Command::Donate(d) => Some(&d.idempotency),
             _ => None,
         }
     }
@@ -247,6 +284,7 @@ impl Machine for Book {
         self.ledger.start_batch();
         self.shop.start_batch();
         self.deeds.start_batch();
+        self.fund.start_batch();
     }
 
     /// What the batch needs and the view lacks, a few queries per batch. Deeds and redemptions to
@@ -261,6 +299,7 @@ impl Machine for Book {
         let sorted = sort(commands);
         self.deeds.load_deeds(conn, &sorted.deeds)?;
         self.shop.load_redemptions(conn, &sorted.voids)?;
+        self.fund.load_grants(conn, &sorted.approvals)?;
         let mut communities = Vec::new();
         for command in commands {
             if let Some(community) = Book::community(command) {
@@ -268,7 +307,12 @@ impl Machine for Book {
             }
         }
         self.ledger.load_communities(conn, &communities)?;
-        let members: Vec<_> = sorted.redeems.iter().map(|r| r.member_id).collect();
+        let members: Vec<_> = sorted
+            .redeems
+            .iter()
+            .map(|r| r.member_id)
+            .chain(sorted.donations.iter().map(|d| d.member_id))
+            .collect();
         self.ledger.load_member_accounts(conn, &members)?;
         let claims: Vec<_> = commands
             .iter()
@@ -316,6 +360,24 @@ impl Machine for Book {
             }
             .run(d)
             .map(Outcome::Deed),
+            Command::Donate(d) => Fund {
+                ledger: &self.ledger,
+                view: &self.fund,
+                batch: shop.batch,
+                pending: &mut pending.fund,
+                now,
+            }
+            .donate(d)
+            .map(Outcome::Fund),
+            Command::ApproveGrant(a) => Fund {
+                ledger: &self.ledger,
+                view: &self.fund,
+                batch: shop.batch,
+                pending: &mut pending.fund,
+                now,
+            }
+            .approve(a)
+            .map(Outcome::Fund),
             Command::Ping => Ok(Outcome::Pong),
         }
     }
