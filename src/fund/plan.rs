@@ -58,7 +58,11 @@ impl FundView {
         self.grants.clear();
     }
 
-    pub fn load_grants(&mut self, conn: &mut DbConn, approvals: &[&ApproveGrant]) -> QueryResult<()> {
+    pub fn load_grants(
+        &mut self,
+        conn: &mut DbConn,
+        approvals: &[&ApproveGrant],
+    ) -> QueryResult<()> {
         let mut ids: Vec<DbUuid> = Vec::new();
         for a in approvals {
             if !self.grants.contains_key(&a.grant_id) {

@@ -8,8 +8,8 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use moralbank::db::models::{IdempotencyRow, JournalRow, PostingRow};
 use moralbank::db::schema::{
-    accounts, communities, deed_events, deeds, fund_grants, goods, idempotency_keys, journal, ledger_tree,
-    postings, redemption_lines, redemptions, stock_movements,
+    accounts, communities, deed_events, deeds, fund_grants, goods, idempotency_keys, journal,
+    ledger_tree, postings, redemption_lines, redemptions, stock_movements,
 };
 use moralbank::db::{DbConn, DbUuid};
 use moralbank::deeds::model::{DeedAction, DeedStatus, Direction};
