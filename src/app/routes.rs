@@ -110,6 +110,7 @@ pub fn console(cfg: &mut actix_web::web::ServiceConfig) {
     crate::reports::web::routes(cfg);
     crate::audit::web::routes(cfg);
     crate::trust::web::routes(cfg);
+    crate::fund::web::routes(cfg);
 }
 
 /// The OpenAPI document, from the same registration the server uses.

@@ -33,6 +33,7 @@ mod console_reports;
 mod console_residents;
 mod dates;
 mod deeds;
+mod fund;
 mod hardening;
 mod hostile;
 mod http_layer;
