@@ -110,7 +110,8 @@ fn a_donation_moves_coins_once_per_key_and_refuses_more_than_the_balance(app: Te
     assert_eq!(refused.body["required"], "17.51");
     assert_eq!(app.ledger_snapshot(), before);
     // The refusal is the key's answer for good.
-    donate(&app, &token, "d-2", json!({"amount": "17.51"})).assert_problem(422, "insufficient_balance");
+    donate(&app, &token, "d-2", json!({"amount": "17.51"}))
+        .assert_problem(422, "insufficient_balance");
     assert_eq!(balance(&app, &member), "17.50");
     assert_eq!(fund(&app)["balance"], "12.50");
 
@@ -183,7 +184,7 @@ fn a_clerk_records_a_donation_for_a_resident_but_never_their_own(app: TestApp) {
 }
 
 fn a_grant_proposed_by_one_admin_is_paid_once_when_a_second_approves(app: TestApp) {
-    let (donor, donor_token) = resident_with(&app, "王小明", "wang", "100");
+    let (_, donor_token) = resident_with(&app, "王小明", "wang", "100");
     let (needy, _) = resident_with(&app, "陈阿婆", "chen", "1");
     let r = donate(&app, &donor_token, "d", json!({"amount": "60"}));
     assert_eq!(r.status, 201, "{}", r.text);
@@ -229,8 +230,7 @@ fn a_grant_proposed_by_one_admin_is_paid_once_when_a_second_approves(app: TestAp
 }
 
 fn nobody_proposes_or_decides_a_grant_to_their_own_passbook(app: TestApp) {
-    let (donor, donor_token) = resident_with(&app, "王小明", "wang", "10");
-    let _ = donor;
+    let (_, donor_token) = resident_with(&app, "王小明", "wang", "10");
     assert_eq!(
         donate(&app, &donor_token, "d", json!({"amount": "10"})).status,
         201
