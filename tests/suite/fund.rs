@@ -395,3 +395,99 @@ both_backends!(
     two_admins_approving_one_grant_at_once_pay_it_once,
     the_public_statement_needs_no_login_and_masks_names,
 );
+
+/// The fund's pages in a real browser: an admin proposes (a wrong amount is answered beside its
+/// field), a second admin approves, a resident donates on their own page, and anyone reads the
+/// public statement. Screenshots under `target/screenshots/fund-*`.
+fn the_fund_pages_work_in_a_browser(app: TestApp) {
+    use crate::common::browser::Browser;
+    let (_, _) = resident_with(&app, "王小明", "wang", "80");
+    let (needy, _) = resident_with(&app, "陈阿婆", "chen", "0");
+    app.user_with_roles("admin2", &["admin"], None);
+    let sign_in = |browser: &Browser, username: &str, password: &str| {
+        browser.goto(&app.url("/login"));
+        browser.fill("#username", username);
+        browser.fill("#password", password);
+        browser.click("#login-form button[type=submit]");
+        browser.wait_for_path_prefix("/");
+    };
+    // The resident donates from their own passbook.
+    {
+        let Some(browser) = Browser::start(390, 844) else {
+            return;
+        };
+        sign_in(&browser, "wang", "password-123");
+        browser.wait_for_path("/me");
+        browser.click(".menu a[href='/fund/donate']");
+        browser.wait_for_path("/fund/donate");
+        browser.fill("#amount", "100");
+        browser.click("form[action='/fund/donate'] button[type=submit]");
+        assert!(
+            browser.text(".field-problem").contains("余额只有 80.00"),
+            "{}",
+            browser.text("main")
+        );
+        browser.screenshot("fund-donate-refused");
+        browser.fill("#amount", "50");
+        browser.fill("#memo", "一点心意");
+        browser.click("form[action='/fund/donate'] button[type=submit]");
+        browser.wait_for_path_prefix("/fund/donate?");
+        assert!(browser.text("#donate-done").contains("存折余额 30.00"));
+        browser.screenshot("fund-donate-done");
+    }
+    assert_eq!(fund(&app)["balance"], "50.00");
+    // The first admin proposes.
+    {
+        let Some(browser) = Browser::start(1366, 768) else {
+            return;
+        };
+        sign_in(&browser, "admin", crate::common::ADMIN_PASSWORD);
+        browser.goto(&app.url("/fund"));
+        assert_eq!(browser.text("#fund-balance"), "50.00");
+        browser.fill("#member_no", needy["member_no"].as_str().unwrap());
+        browser.fill("#amount", "1.234");
+        browser.fill("#reason", "家中老人住院，生活困难");
+        browser.click("form[action='/fund'] button[type=submit]");
+        assert!(browser.text(".field-problem").contains("最多两位小数"));
+        let kept = browser.execute("return document.querySelector('#reason').value;", vec![]);
+        assert_eq!(
+            kept,
+            json!("家中老人住院，生活困难"),
+            "the form keeps what was typed"
+        );
+        browser.screenshot("fund-propose-refused");
+        browser.fill("#amount", "20");
+        browser.click("form[action='/fund'] button[type=submit]");
+        browser.wait_for_path_prefix("/fund?done=proposed");
+        assert!(browser.text("#fund-waiting").contains("等待另一位管理员"));
+        browser.screenshot("fund-proposed");
+    }
+    // The second admin approves.
+    {
+        let Some(browser) = Browser::start(1366, 768) else {
+            return;
+        };
+        sign_in(&browser, "admin2", "password-123");
+        browser.goto(&app.url("/fund"));
+        browser.screenshot("fund-waiting");
+        browser.click("#fund-waiting form[action$='/approve'] button[type=submit]");
+        browser.wait_for_path_prefix("/fund?done=approved");
+        assert_eq!(browser.text("#fund-balance"), "30.00");
+        assert!(browser.text("#fund-decided").contains("已批准"));
+        browser.screenshot("fund-approved");
+        // Anyone, no login, reads the statement.
+        browser.goto(&app.url("/public/community/fund"));
+        assert!(browser.text("#fund-lines").contains("陈**"));
+        assert!(!browser.text("main").contains("陈阿婆"));
+        browser.screenshot("fund-public");
+    }
+    assert_eq!(balance(&app, &needy), "20.00");
+    assert_eq!(app.verify()["ok"], true);
+}
+
+#[test]
+fn the_fund_pages_work_in_a_browser_sqlite() {
+    if let Some(app) = TestApp::spawn(crate::common::Backend::Sqlite) {
+        the_fund_pages_work_in_a_browser(app);
+    }
+}
