@@ -455,11 +455,19 @@ fn the_fund_pages_work_in_a_browser(app: TestApp) {
             json!("家中老人住院，生活困难"),
             "the form keeps what was typed"
         );
+        browser.execute(
+            "document.querySelector('form[action=\"/fund\"]').scrollIntoView();",
+            vec![],
+        );
         browser.screenshot("fund-propose-refused");
         browser.fill("#amount", "20");
         browser.click("form[action='/fund'] button[type=submit]");
         browser.wait_for_path_prefix("/fund?done=proposed");
         assert!(browser.text("#fund-waiting").contains("等待另一位管理员"));
+        browser.execute(
+            "document.querySelector('#fund-waiting').scrollIntoView();",
+            vec![],
+        );
         browser.screenshot("fund-proposed");
     }
     // The second admin approves.
@@ -469,14 +477,21 @@ fn the_fund_pages_work_in_a_browser(app: TestApp) {
         };
         sign_in(&browser, "admin2", "password-123");
         browser.goto(&app.url("/fund"));
+        browser.screenshot("fund-page");
+        browser.execute(
+            "document.querySelector('#fund-waiting').scrollIntoView();",
+            vec![],
+        );
         browser.screenshot("fund-waiting");
         browser.click("#fund-waiting form[action$='/approve'] button[type=submit]");
         browser.wait_for_path_prefix("/fund?done=approved");
         assert_eq!(browser.text("#fund-balance"), "30.00");
         assert!(browser.text("#fund-decided").contains("已批准"));
         browser.screenshot("fund-approved");
-        // Anyone, no login, reads the statement.
-        browser.goto(&app.url("/public/community/fund"));
+        // Anyone, no login, reads the statement, linked from the public notice board.
+        browser.goto(&app.url("/public/community/board"));
+        browser.click("#board-fund");
+        browser.wait_for_path("/public/community/fund");
         assert!(browser.text("#fund-lines").contains("陈**"));
         assert!(!browser.text("main").contains("陈阿婆"));
         browser.screenshot("fund-public");
