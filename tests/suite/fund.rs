@@ -418,7 +418,7 @@ fn the_fund_pages_work_in_a_browser(app: TestApp) {
         };
         sign_in(&browser, "wang", "password-123");
         browser.wait_for_path("/me");
-        browser.click(".menu a[href='/fund/donate']");
+        browser.click("#me-donate");
         browser.wait_for_path("/fund/donate");
         browser.fill("#amount", "100");
         browser.click("form[action='/fund/donate'] button[type=submit]");
@@ -436,6 +436,29 @@ fn the_fund_pages_work_in_a_browser(app: TestApp) {
         browser.screenshot("fund-donate-done");
     }
     assert_eq!(fund(&app)["balance"], "50.00");
+    // A clerk records a donation for a resident at the counter, by passbook number.
+    {
+        let (giver, _) = resident_with(&app, "刘叔", "liu", "8");
+        app.user_with_roles("clerk", &["clerk"], None);
+        let Some(browser) = Browser::start(1366, 768) else {
+            return;
+        };
+        sign_in(&browser, "clerk", "password-123");
+        browser.goto(&app.url("/fund"));
+        browser.click("#fund-counter-donate");
+        browser.wait_for_path("/fund/donate");
+        browser.fill("#member_no", "M999999");
+        browser.fill("#amount", "5");
+        browser.click("form[action='/fund/donate'] button[type=submit]");
+        assert!(browser.text(".field-problem").contains("没有这个存折号"));
+        browser.fill("#member_no", giver["member_no"].as_str().unwrap());
+        browser.screenshot("fund-counter-donate");
+        browser.click("form[action='/fund/donate'] button[type=submit]");
+        browser.wait_for_path_prefix("/fund/donate?");
+        assert!(browser.text("#donate-done").contains("存折余额 3.00"));
+        assert_eq!(balance(&app, &giver), "3.00");
+    }
+    assert_eq!(fund(&app)["balance"], "55.00");
     // The first admin proposes.
     {
         let Some(browser) = Browser::start(1366, 768) else {
@@ -443,7 +466,7 @@ fn the_fund_pages_work_in_a_browser(app: TestApp) {
         };
         sign_in(&browser, "admin", crate::common::ADMIN_PASSWORD);
         browser.goto(&app.url("/fund"));
-        assert_eq!(browser.text("#fund-balance"), "50.00");
+        assert_eq!(browser.text("#fund-balance"), "55.00");
         browser.fill("#member_no", needy["member_no"].as_str().unwrap());
         browser.fill("#amount", "1.234");
         browser.fill("#reason", "家中老人住院，生活困难");
@@ -485,7 +508,7 @@ fn the_fund_pages_work_in_a_browser(app: TestApp) {
         browser.screenshot("fund-waiting");
         browser.click("#fund-waiting form[action$='/approve'] button[type=submit]");
         browser.wait_for_path_prefix("/fund?done=approved");
-        assert_eq!(browser.text("#fund-balance"), "30.00");
+        assert_eq!(browser.text("#fund-balance"), "35.00");
         assert!(browser.text("#fund-decided").contains("已批准"));
         browser.screenshot("fund-approved");
         // Anyone, no login, reads the statement, linked from the public notice board.
