@@ -260,6 +260,16 @@ fn each_role_reaches_only_what_it_may(app: TestApp) {
     );
     assert_eq!(other_redemption.status, 201, "{}", other_redemption.text);
     let other_redemption_id = other_redemption.body["id"].as_str().unwrap().to_string();
+    // A grant the only admin proposed: nobody here may decide it (its proposer least of all).
+    let grant = app.post(
+        "/api/v1/fund/grants",
+        &app.admin_token,
+        &json!({"member_id": other_id, "amount": "1", "reason": "r"}),
+    );
+    assert_eq!(grant.status, 201, "{}", grant.text);
+    let grant_id = grant.body["id"].as_str().unwrap().to_string();
+    let donation = json!({"member_id": other_id, "amount": "1"}).to_string();
+    let proposal = json!({"member_id": other_id, "amount": "1", "reason": "r"}).to_string();
     let rule = app.post(
         "/api/v1/rules",
         &app.admin_token,
@@ -443,6 +453,14 @@ fn each_role_reaches_only_what_it_may(app: TestApp) {
             Some(adjustment),
             [401, 403, 403, 403, 403, 201],
         ),
+        // The fund: donations at the counter, its figures for staff, grants for admins, and a
+        // second admin (there is none here) to decide.
+        ("/api/v1/fund/donations", "POST", "/api/v1/fund/donations".into(), Some(donation), [401, 403, 403, 201, 403, 201]),
+        ("/api/v1/fund", "GET", "/api/v1/fund".into(), None, [401, 403, 403, 200, 200, 200]),
+        ("/api/v1/fund/grants", "GET", "/api/v1/fund/grants".into(), None, [401, 403, 403, 200, 200, 200]),
+        ("/api/v1/fund/grants", "POST", "/api/v1/fund/grants".into(), Some(proposal), [401, 403, 403, 403, 403, 201]),
+        ("/api/v1/fund/grants/{id}/approve", "POST", format!("/api/v1/fund/grants/{grant_id}/approve"), None, [401, 403, 403, 403, 403, 403]),
+        ("/api/v1/fund/grants/{id}/reject", "POST", format!("/api/v1/fund/grants/{grant_id}/reject"), Some(json!({"reason": "r"}).to_string()), [401, 403, 403, 403, 403, 403]),
         (
             "/api/v1/ledger/verify",
             "GET",

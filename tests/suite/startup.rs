@@ -26,7 +26,12 @@ fn first_start_creates_the_community_and_a_restart_creates_nothing(app: TestApp)
         first,
         (
             1,
-            vec!["deductions".into(), "issuance".into(), "shop".into()],
+            vec![
+                "deductions".into(),
+                "fund".into(),
+                "issuance".into(),
+                "shop".into()
+            ],
             1
         )
     );
