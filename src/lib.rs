@@ -21,6 +21,7 @@ pub mod audit;
 pub mod communities;
 pub mod deeds;
 pub mod expiry;
+pub mod fund;
 pub mod households;
 pub mod members;
 pub mod orders;

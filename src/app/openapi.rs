@@ -43,6 +43,7 @@ impl Modify for BearerAuth {
         (name = "users", description = "Who may log in, with which roles"),
         (name = "accounts", description = "Passbook and system accounts"),
         (name = "adjustments", description = "Opening balances from paper and corrections"),
+        (name = "fund", description = "The community fund (爱心基金): donations, grants with four eyes"),
         (name = "ledger", description = "Verification of the hash-chained journal"),
         (name = "rules", description = "The points schedule (积分细则) and workflow settings"),
         (name = "expiry", description = "When coins expire (清零): the community's rule"),

@@ -42,6 +42,12 @@ pub fn api(cfg: &mut ServiceConfig<'_>) {
             .service(crate::passbook::web::print::get_passbook)
             .service(crate::passbook::http::statements::get_balance)
             .service(crate::adjustments::http::create_adjustment)
+            .service(crate::fund::http::create_donation)
+            .service(crate::fund::http::get_fund)
+            .service(crate::fund::http::create_grant)
+            .service(crate::fund::http::list_grants)
+            .service(crate::fund::http::approve_grant)
+            .service(crate::fund::http::reject_grant)
             .service(crate::audit::http::verify_ledger)
             // "export" before any "{id}" route of heads.
             .service(crate::trust::http::export_ledger_heads)
@@ -121,6 +127,7 @@ pub fn console(cfg: &mut actix_web::web::ServiceConfig) {
     crate::reports::web::routes(cfg);
     crate::audit::web::routes(cfg);
     crate::trust::web::routes(cfg);
+    crate::fund::web::routes(cfg);
 }
 
 /// The OpenAPI document, from the same registration the server uses.

@@ -15,6 +15,8 @@ use crate::deeds::write::{
     RECEIVABLE_UPDATES,
 };
 use crate::expiry::plan::{plan_expire, Expire, ExpiryView};
+use crate::fund::plan::{ApproveGrant, Donate, Fund, FundOutcome, FundPending, FundView};
+use crate::fund::write::FUND_GRANT_DECISIONS;
 use crate::kernel::{AccountId, CommunityId, GoodsId, RedemptionId};
 use crate::ledger::batch::{ACCOUNTS, IDEMPOTENCY_KEYS, JOURNAL, LEDGER_TREE, POSTINGS};
 use crate::ledger::store::TableWrite;
@@ -43,6 +45,9 @@ pub enum Command {
     Release(Release),
     /// Coins that expired by the community's rule (`crate::expiry`), run by the sweeper.
     Expire(Expire),
+    /// The community fund (`crate::fund`).
+    Donate(Donate),
+    ApproveGrant(ApproveGrant),
     /// Answered after the batch it rides in commits: proves the writer and its database work.
     Ping,
 }
@@ -55,6 +60,7 @@ pub enum Outcome {
     Shop(ShopOutcome),
     Deed(DeedOutcome),
     Order(Box<OrderOutcome>),
+    Fund(FundOutcome),
     Pong,
 }
 
@@ -75,6 +81,7 @@ pub struct Book {
     pub deeds: DeedView,
     pub orders: OrderView,
     pub expiry: ExpiryView,
+    pub fund: FundView,
 }
 
 #[derive(Debug, Default)]
@@ -82,13 +89,14 @@ pub struct Pending {
     shop: ShopPending,
     deeds: DeedPending,
     orders: OrderPending,
+    fund: FundPending,
 }
 
 /// The writer of this service.
 pub type Engine = crate::ledger::Engine<Book>;
 
 /// Referenced rows first: a posting names its transaction, a receipt line its redemption.
-static TABLES: [&TableWrite; 20] = [
+static TABLES: [&TableWrite; 21] = [
     &JOURNAL,
     &LEDGER_TREE,
     &POSTINGS,
@@ -108,6 +116,7 @@ static TABLES: [&TableWrite; 20] = [
     &OBJECTION_RULINGS,
     &VOIDS,
     &ORDER_ENDS,
+    &FUND_GRANT_DECISIONS,
     &ACCOUNTS,
 ];
 
@@ -123,6 +132,8 @@ struct Sorted<'a> {
     collects: Vec<&'a Collect>,
     releases: Vec<&'a Release>,
     expires: Vec<&'a Expire>,
+    donations: Vec<&'a Donate>,
+    approvals: Vec<&'a ApproveGrant>,
 }
 
 impl Sorted<'_> {
@@ -150,6 +161,8 @@ fn sort<'a>(commands: &[&'a Command]) -> Sorted<'a> {
             Command::Collect(c) => sorted.collects.push(c),
             Command::Release(r) => sorted.releases.push(r),
             Command::Expire(e) => sorted.expires.push(e),
+            Command::Donate(d) => sorted.donations.push(d),
+            Command::ApproveGrant(a) => sorted.approvals.push(a),
             Command::Ping => {}
         }
     }
@@ -187,6 +200,12 @@ impl Book {
         }
         for e in &sorted.expires {
             push_unique(&mut wanted, e.account_id);
+        }
+        for d in &sorted.donations {
+            wanted.extend(self.ledger.member_accounts.get(&d.member_id).copied());
+        }
+        for a in &sorted.approvals {
+            wanted.extend(self.fund.grant_account(a.grant_id));
         }
         for command in commands {
             if let Some(community) = Book::community(command) {
@@ -271,6 +290,21 @@ impl Book {
                 }
             }
             Command::Expire(e) => keys.push(Key::Account(e.account_id)),
+            Command::Donate(d) => keys.extend(
+                self.ledger
+                    .member_accounts
+                    .get(&d.member_id)
+                    .map(|a| Key::Account(*a)),
+            ),
+            Command::ApproveGrant(a) => {
+                let fund = self
+                    .ledger
+                    .communities
+                    .get(&a.community_id)
+                    .and_then(|c| c.fund_account);
+                keys.extend(fund.map(Key::Account));
+                keys.extend(self.fund.grant_account(a.grant_id).map(Key::Account));
+            }
             Command::Ping => {}
         }
         keys
@@ -307,6 +341,8 @@ impl Machine for Book {
             Command::Collect(c) => Some(c.community_id),
             Command::Release(r) => Some(r.community_id),
             Command::Expire(e) => Some(e.community_id),
+            Command::Donate(d) => Some(d.community_id),
+            Command::ApproveGrant(a) => Some(a.community_id),
             Command::Ping => None,
         }
     }
@@ -316,6 +352,7 @@ impl Machine for Book {
             Command::Adjust(a) => Some(&a.idempotency),
             Command::Redeem(r) => Some(&r.idempotency),
             Command::Hold(h) => Some(&h.idempotency),
+            Command::Donate(d) => Some(&d.idempotency),
             _ => None,
         }
     }
@@ -330,6 +367,7 @@ impl Machine for Book {
         self.deeds.start_batch();
         self.orders.start_batch();
         self.expiry.start_batch();
+        self.fund.start_batch();
     }
 
     /// What the batch needs and the view lacks, a few queries per batch. Deeds and redemptions to
@@ -347,6 +385,7 @@ impl Machine for Book {
         self.shop.load_redemptions(conn, &sorted.voids)?;
         self.orders.load(conn, &sorted.orders_named())?;
         self.expiry.load_done(conn, &sorted.expires)?;
+        self.fund.load_grants(conn, &sorted.approvals)?;
         let mut communities = Vec::new();
         for command in commands {
             if let Some(community) = Book::community(command) {
@@ -359,6 +398,7 @@ impl Machine for Book {
             .iter()
             .map(|r| r.member_id)
             .chain(sorted.holds.iter().map(|h| h.member_id))
+            .chain(sorted.donations.iter().map(|d| d.member_id))
             .collect();
         self.ledger.load_member_accounts(conn, &members)?;
         let claims: Vec<_> = commands
@@ -422,6 +462,24 @@ impl Machine for Book {
             Command::Expire(e) => {
                 plan_expire(e, &self.ledger, &self.expiry, shop.batch, now).map(Outcome::Posted)
             }
+            Command::Donate(d) => Fund {
+                ledger: &self.ledger,
+                view: &self.fund,
+                batch: shop.batch,
+                pending: &mut pending.fund,
+                now,
+            }
+            .donate(d)
+            .map(Outcome::Fund),
+            Command::ApproveGrant(a) => Fund {
+                ledger: &self.ledger,
+                view: &self.fund,
+                batch: shop.batch,
+                pending: &mut pending.fund,
+                now,
+            }
+            .approve(a)
+            .map(Outcome::Fund),
             Command::Ping => Ok(Outcome::Pong),
         }
     }

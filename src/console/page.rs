@@ -57,6 +57,7 @@ const MENU: &[(&str, &str, Shown)] = &[
         Shown::PassbookHoldersWith(Permission::DeclareOwnDeeds),
     ),
     ("/shop", words::MENU_SHOP, Shown::PassbookHolders),
+    ("/fund/donate", words::MENU_DONATE, Shown::PassbookHolders),
     (
         "/me/orders",
         words::MENU_MY_ORDERS,
@@ -105,6 +106,7 @@ const MENU: &[(&str, &str, Shown)] = &[
         words::MENU_USERS,
         Shown::To(Permission::ManageUsers),
     ),
+    ("/fund", words::MENU_FUND, Shown::To(Permission::ReadFund)),
     (
         "/reports",
         words::MENU_REPORTS,

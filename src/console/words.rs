@@ -71,6 +71,7 @@ pub fn account_name(kind: AccountKind, member: Option<&(String, String)>) -> Str
         (AccountKind::Holds, _) => "预订冻结账户".to_string(),
         (AccountKind::Household, _) => "家庭存折".to_string(),
         (AccountKind::Expired, _) => "过期清零账户".to_string(),
+        (AccountKind::Fund, _) => "爱心基金账户".to_string(),
     }
 }
 
@@ -594,6 +595,7 @@ pub fn account_kind(kind: AccountKind) -> &'static str {
         AccountKind::Holds => "预订冻结",
         AccountKind::Household => "家庭存折",
         AccountKind::Expired => "过期清零",
+        AccountKind::Fund => "爱心基金",
     }
 }
 
@@ -635,4 +637,79 @@ pub fn expiring_words(expiring: Option<crate::expiry::store::Expiring>) -> Strin
         Some(e) => format!("{} 分将于 {} 到期", e.amount, e.on.format("%Y年%-m月%-d日")),
         None => String::new(),
     }
+}
+// ---------------------------------------------------------------- the community fund (爱心基金)
+
+pub const MENU_FUND: &str = "爱心基金";
+pub const MENU_DONATE: &str = "爱心捐赠";
+pub const FUND_DONE_PROPOSED: &str = "救助申请已提出，等待另一位管理员批准。";
+pub const FUND_DONE_APPROVED: &str = "已批准，救助款已从爱心基金记入居民存折。";
+pub const FUND_DONE_REJECTED: &str = "已驳回，爱心基金没有变动。";
+pub const FUND_DONE_DONATED: &str = "捐赠已记入爱心基金。";
+pub const FUND_MEMBER_NO_MISSING: &str = "请填写居民的存折号。";
+pub const FUND_MEMBER_NOT_FOUND: &str = "没有这个存折号的居民，请核对后再填。";
+
+/// How a grant stands, in the fund page's words.
+pub fn grant_status(status: crate::fund::model::GrantStatus) -> &'static str {
+    use crate::fund::model::GrantStatus;
+    match status {
+        GrantStatus::Proposed => "待批准",
+        GrantStatus::Approved => "已批准",
+        GrantStatus::Rejected => "已驳回",
+    }
+}
+
+/// What the donate page says after a donation.
+pub fn fund_donated(amount: &str, balance: &str) -> String {
+    format!("已捐赠 {amount} 道德币给爱心基金，存折余额 {balance}。谢谢您的爱心！")
+}
+
+/// The Chinese message for a refusal of the fund's functions, and the field it belongs to.
+pub fn fund_problem(e: &ApiError) -> FieldProblem {
+    let field = text(e, "field");
+    let (field, message): (&str, String) = match e.code {
+        "insufficient_balance" => (
+            "amount",
+            format!(
+                "存折余额只有 {}，不够捐 {}。请改小金额。",
+                text(e, "balance"),
+                text(e, "required")
+            ),
+        ),
+        "fund_insufficient" => (
+            "decision",
+            format!(
+                "爱心基金现只有 {}，不够这笔救助 {}。等有更多捐赠后再批准，或驳回。",
+                text(e, "balance"),
+                text(e, "required")
+            ),
+        ),
+        "forbidden_own_proposal" => (
+            "decision",
+            "这笔救助是您提出的，须由另一位管理员批准或驳回。".into(),
+        ),
+        "forbidden_self_grant" => (
+            "member_no",
+            "不能给自己的存折提出或批准救助，请另一位管理员办理。".into(),
+        ),
+        "forbidden_self_donation" => (
+            "member_no",
+            "不能在柜台为自己的存折记捐赠，请在“爱心捐赠”里用自己的账号捐。".into(),
+        ),
+        "grant_decided" => (
+            "decision",
+            "这笔救助已经有人批准或驳回过了，不能再办。".into(),
+        ),
+        "account_frozen" => ("member_no", "这本存折已冻结，不能捐赠或救助。".into()),
+        "validation_failed" if field == "amount" => (
+            "amount",
+            "请填写大于 0 的金额，最多两位小数，例如 10 或 12.50。".into(),
+        ),
+        "validation_failed" if field == "reason" => {
+            ("reason", "请写明理由（必填，最多 500 字）。".into())
+        }
+        "validation_failed" if field == "memo" => ("memo", "留言最多 500 字。".into()),
+        _ => ("", format!("未能办理：{}", e.detail)),
+    };
+    FieldProblem::on(field, message)
 }

@@ -583,7 +583,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PortableUuid;
+
+    /// Grants from the community fund, four eyes (`fund`).
+    fund_grants (id) {
+        id -> PortableUuid,
+        community_id -> PortableUuid,
+        member_id -> PortableUuid,
+        account_id -> PortableUuid,
+        amount -> BigInt,
+        reason -> Text,
+        status -> Text,
+        proposed_by -> PortableUuid,
+        proposed_at -> Timestamp,
+        decided_by -> Nullable<PortableUuid>,
+        decided_at -> Nullable<Timestamp>,
+        decision_reason -> Nullable<Text>,
+        journal_id -> Nullable<PortableUuid>,
+    }
+}
+
 diesel::joinable!(accounts -> members (member_id));
+diesel::joinable!(fund_grants -> members (member_id));
 diesel::joinable!(rule_versions -> rules (rule_id));
 diesel::joinable!(redemption_lines -> redemptions (redemption_id));
 diesel::joinable!(postings -> journal (journal_id));
@@ -627,4 +650,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     households,
     household_members,
     household_settings,
+    fund_grants,
 );

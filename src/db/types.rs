@@ -95,7 +95,8 @@ id_conversions!(
     crate::kernel::GoodsId,
     crate::kernel::RedemptionId,
     crate::kernel::RuleId,
-    crate::kernel::DeedId
+    crate::kernel::DeedId,
+    crate::kernel::GrantId
 );
 
 /// Reads and writes an enum of `stored_words!` as the TEXT it always was. A stored word the enum

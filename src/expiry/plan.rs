@@ -175,6 +175,7 @@ mod tests {
                 shop_account: None,
                 deductions_account: None,
                 holds_account: None,
+                fund_account: None,
                 expired_account: Some(AccountId::from_uuid(id(4))),
             },
         );

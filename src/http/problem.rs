@@ -304,6 +304,24 @@ impl From<LedgerError> for ApiError {
                 "the ledger is busy; retry shortly",
             )
             .retry_after(1),
+            LedgerError::GrantNotFound => ApiError::not_found("grant"),
+            LedgerError::GrantDecided { status } => ApiError::conflict(
+                "grant_decided",
+                format!("the grant was already {status}; a grant is decided once"),
+            )
+            .with("status", status),
+            LedgerError::OwnProposal => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden_own_proposal",
+                "the admin who proposed a grant does not decide it; a second admin does",
+            ),
+            LedgerError::FundInsufficient { balance, required } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "fund_insufficient",
+                format!("the fund holds {balance} points; the grant needs {required}"),
+            )
+            .with("balance", balance.to_string())
+            .with("required", required.to_string()),
             LedgerError::Unavailable(detail) => unavailable(&detail),
         }
     }
@@ -382,6 +400,14 @@ fn self_dealing(act: Act) -> ApiError {
         Act::Adjust => (
             "forbidden_self_adjustment",
             "nobody adjusts their own passbook; ask another admin",
+        ),
+        Act::Donate => (
+            "forbidden_self_donation",
+            "nobody records a donation from their own passbook at the counter; donate on your own page",
+        ),
+        Act::Grant => (
+            "forbidden_self_grant",
+            "nobody proposes or decides a grant to their own passbook; ask another admin",
         ),
         Act::FirstCheck | Act::Decide | Act::Reverse => (
             "forbidden_self_approval",

@@ -47,3 +47,4 @@ typed_id!(GoodsId);
 typed_id!(RedemptionId);
 typed_id!(RuleId);
 typed_id!(DeedId);
+typed_id!(GrantId);

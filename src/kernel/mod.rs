@@ -13,7 +13,8 @@ pub mod transaction;
 pub mod words;
 
 pub use ids::{
-    AccountId, CommunityId, DeedId, GoodsId, JournalId, MemberId, RedemptionId, RuleId, UserId,
+    AccountId, CommunityId, DeedId, GoodsId, GrantId, JournalId, MemberId, RedemptionId, RuleId,
+    UserId,
 };
 pub use points::{Points, PointsError, PointsTotal};
 pub use policy::{Act, Actor, Permission, SelfDealing, Subject};

@@ -54,6 +54,12 @@ crate::stored_words! {
         /// The journal feed.
         ReadJournal = "read_journal",
         VerifyLedger = "verify_ledger",
+        /// Record a resident's donation to the community fund at the counter.
+        DonateForOthers = "donate_for_others",
+        /// The fund's balance, totals and grants.
+        ReadFund = "read_fund",
+        /// Propose, approve and reject grants from the fund (a second admin decides).
+        GrantFromFund = "grant_from_fund",
     }
 }
 
@@ -93,6 +99,9 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (P::ReadReports, &[R::Auditor, R::Admin]),
     (P::ReadJournal, &[R::Auditor, R::Admin]),
     (P::VerifyLedger, &[R::Auditor, R::Admin]),
+    (P::DonateForOthers, &[R::Clerk, R::Admin]),
+    (P::ReadFund, &[R::Clerk, R::Auditor, R::Admin]),
+    (P::GrantFromFund, &[R::Admin]),
 ];
 
 impl Permission {
@@ -136,6 +145,10 @@ pub enum Act {
     Void,
     /// Adjusting a passbook (opening balance, correction).
     Adjust,
+    /// Recording a resident's donation to the fund at the counter.
+    Donate,
+    /// Proposing or deciding a grant from the fund.
+    Grant,
 }
 
 /// What the act is done to.
@@ -166,6 +179,8 @@ fn act_words(act: Act) -> &'static str {
         Act::Redeem => "redeems from",
         Act::Void => "voids a redemption on",
         Act::Adjust => "adjusts",
+        Act::Donate => "records a donation from",
+        Act::Grant => "grants from the fund to",
     }
 }
 

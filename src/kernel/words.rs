@@ -74,24 +74,29 @@ stored_words! {
         Household = "household",
         /// Receives coins that expired by the community's settlement rule (过期清零).
         Expired = "expired",
+        /// The community fund (爱心基金): donations in, grants out; never negative.
+        Fund = "fund",
     }
 }
 
 impl AccountKind {
     /// The accounts every community has besides its members'.
-    pub const SYSTEM: [AccountKind; 5] = [
+    pub const SYSTEM: [AccountKind; 6] = [
         AccountKind::Issuance,
         AccountKind::Shop,
         AccountKind::Deductions,
         AccountKind::Holds,
         AccountKind::Expired,
+        AccountKind::Fund,
     ];
 
-    /// Accounts the posting primitive, like the database, never lets go below zero.
+    /// Accounts the posting primitive, like the database, never lets go below zero: a resident's
+    /// passbook, a household's, the coins held for orders, and the fund, which pays out only what
+    /// was given to it.
     pub const fn never_negative(self) -> bool {
         matches!(
             self,
-            AccountKind::Member | AccountKind::Holds | AccountKind::Household
+            AccountKind::Member | AccountKind::Holds | AccountKind::Household | AccountKind::Fund
         )
     }
 }
@@ -114,6 +119,8 @@ stored_words! {
         OrderRelease = "order_release",
         /// Coins that expired by the community's settlement rule.
         Expiry = "expiry",
+        FundDonation = "fund_donation",
+        FundGrant = "fund_grant",
     }
 }
 
@@ -132,6 +139,8 @@ impl JournalKind {
             JournalKind::OrderHold => "预订",
             JournalKind::OrderRelease => "预订退回",
             JournalKind::Expiry => "过期清零",
+            JournalKind::FundDonation => "爱心捐赠",
+            JournalKind::FundGrant => "基金救助",
         }
     }
 }

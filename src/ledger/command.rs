@@ -128,6 +128,14 @@ pub enum LedgerError {
     OrderNotDue,
     #[error("no coins of this account are due to expire")]
     NothingToExpire(AccountId),
+    #[error("grant not found")]
+    GrantNotFound,
+    #[error("the grant was already {status}")]
+    GrantDecided { status: String },
+    #[error("the admin who proposed a grant does not decide it")]
+    OwnProposal,
+    #[error("the fund holds {balance} points; {required} are required")]
+    FundInsufficient { balance: Points, required: Points },
     #[error("the idempotency key was taken by a concurrent request")]
     IdempotencyKeyTaken,
     #[error("the ledger writer is busy; retry shortly")]

@@ -157,7 +157,7 @@ fn post_legs(
         );
         assert!(
             !next.kind.never_negative() || next.balance >= 0,
-            "a member (or holds) balance never goes negative"
+            "a balance that may not go negative never does"
         );
         let row = PostingRow {
             id: DbUuid(batch.ids.next_id()),

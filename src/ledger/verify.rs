@@ -366,7 +366,7 @@ impl CommunityCheck<'_> {
         track.running += posting.amount;
         track.credits += posting.amount.max(0);
         let (running, credits) = (track.running, track.credits);
-        let is_member = track.kind == AccountKind::Member;
+        let kind = track.kind;
         let line = posting.account_seq;
         if line != expected_seq {
             let detail = format!("expected passbook line {expected_seq}, found {line}");
@@ -386,8 +386,8 @@ impl CommunityCheck<'_> {
             );
             self.problem("running_balance_mismatch", here, Some(account), detail);
         }
-        if is_member && running < 0 {
-            let detail = format!("member balance is {running} hundredths after line {line}");
+        if kind.never_negative() && running < 0 {
+            let detail = format!("{kind} balance is {running} hundredths after line {line}");
             self.problem("negative_balance", here, Some(account), detail);
         }
     }
@@ -468,8 +468,11 @@ impl CommunityCheck<'_> {
                 );
                 self.problem("balance_mismatch", None, Some(account), detail);
             }
-            if track.kind == AccountKind::Member && track.cached_balance < 0 {
-                let detail = format!("member balance is {} hundredths", track.cached_balance);
+            if track.kind.never_negative() && track.cached_balance < 0 {
+                let detail = format!(
+                    "{} balance is {} hundredths",
+                    track.kind, track.cached_balance
+                );
                 self.problem("negative_balance", None, Some(account), detail);
             }
         }

@@ -61,6 +61,7 @@ pub struct CommunityState {
     pub holds_account: Option<AccountId>,
     /// Where expired coins go (`crate::expiry`).
     pub expired_account: Option<AccountId>,
+    pub fund_account: Option<AccountId>,
 }
 
 impl CommunityState {
@@ -167,6 +168,7 @@ impl View {
                     deductions_account: find(AccountKind::Deductions),
                     holds_account: find(AccountKind::Holds),
                     expired_account: find(AccountKind::Expired),
+                    fund_account: find(AccountKind::Fund),
                 },
             );
         }
@@ -269,6 +271,7 @@ impl View {
                     c.deductions_account,
                     c.holds_account,
                     c.expired_account,
+                    c.fund_account,
                 ]
                 .into_iter()
                 .flatten()

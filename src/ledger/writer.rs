@@ -512,7 +512,10 @@ fn refusal_for_database_error(e: &DieselError) -> LedgerError {
         Some((DatabaseErrorKind::UniqueViolation, name)) if name.contains("idempotency") => {
             LedgerError::IdempotencyKeyTaken
         }
-        Some((_, name)) if name.contains("accounts_member_balance_non_negative") => {
+        Some((_, name))
+            if name.contains("accounts_member_balance_non_negative")
+                || name.contains("accounts_held_balance_non_negative") =>
+        {
             LedgerError::InsufficientBalance {
                 member_id: None,
                 balance: Points::ZERO,

@@ -163,6 +163,9 @@ pub struct Summary {
     pub deducted: String,
     /// Coins that expired by the community's rule (过期清零).
     pub expired: String,
+    /// Coins residents gave to the community fund, and coins it granted to residents.
+    pub donated: String,
+    pub granted: String,
     /// What residents hold at the end of the period.
     pub outstanding: String,
     /// Deed credits by rule category.
@@ -222,6 +225,8 @@ pub async fn summary(
         reversed_deductions: m.reversed_deductions.to_string(),
         deducted: m.deducted.to_string(),
         expired: m.expired.to_string(),
+        donated: m.donated.to_string(),
+        granted: m.granted.to_string(),
         outstanding: figures.outstanding.to_string(),
         by_category: figures
             .issued_by_category

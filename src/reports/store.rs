@@ -55,6 +55,9 @@ pub struct Movements {
     pub reversed_deductions: PointsTotal,
     pub deducted: PointsTotal,
     pub expired: PointsTotal,
+    /// Given by residents to the community fund, and granted from it to residents.
+    pub donated: PointsTotal,
+    pub granted: PointsTotal,
 }
 
 /// The figures of a period summary.
@@ -112,6 +115,8 @@ fn movements(rows: &[(PostingRow, JournalRow)]) -> (Movements, Vec<(DbUuid, i64)
             (JournalKind::DeedReversal, true) => &mut m.reversed_deductions,
             (JournalKind::DeedDeduction, _) => &mut m.deducted,
             (JournalKind::Expiry, _) => &mut m.expired,
+            (JournalKind::FundDonation, _) => &mut m.donated,
+            (JournalKind::FundGrant, _) => &mut m.granted,
         };
         total.add_abs(a);
     }

@@ -260,6 +260,39 @@ fn each_role_reaches_only_what_it_may(app: TestApp) {
     );
     assert_eq!(other_redemption.status, 201, "{}", other_redemption.text);
     let other_redemption_id = other_redemption.body["id"].as_str().unwrap().to_string();
+    // A grant the only admin proposed: nobody here may decide it (its proposer least of all).
+    let grant = app.post(
+        "/api/v1/fund/grants",
+        &app.admin_token,
+        &json!({"member_id": other_id, "amount": "1", "reason": "r"}),
+    );
+    assert_eq!(grant.status, 201, "{}", grant.text);
+    let grant_id = grant.body["id"].as_str().unwrap().to_string();
+    // An order the admin placed for the other resident (to read, then cancel at the counter),
+    // and a household headed by the resident (who may read it).
+    let setup_order = app.request(
+        "POST",
+        "/api/v1/orders",
+        Some(&app.admin_token),
+        &[("Idempotency-Key", "setup-order")],
+        Some(&redemption),
+    );
+    assert_eq!(setup_order.status, 201, "{}", setup_order.text);
+    let order_id = setup_order.body["id"].as_str().unwrap().to_string();
+    let bogus_code = if setup_order.body["pickup_code"] == "000000" {
+        "000001"
+    } else {
+        "000000"
+    };
+    let setup_household = app.post(
+        "/api/v1/households",
+        &app.admin_token,
+        &json!({"name": "陈家", "head_member_id": own_member}),
+    );
+    assert_eq!(setup_household.status, 201, "{}", setup_household.text);
+    let household_id = setup_household.body["id"].as_str().unwrap().to_string();
+    let donation = json!({"member_id": other_id, "amount": "1"}).to_string();
+    let proposal = json!({"member_id": other_id, "amount": "1", "reason": "r"}).to_string();
     let rule = app.post(
         "/api/v1/rules",
         &app.admin_token,
@@ -443,6 +476,29 @@ fn each_role_reaches_only_what_it_may(app: TestApp) {
             Some(adjustment),
             [401, 403, 403, 403, 403, 201],
         ),
+        // The fund: donations at the counter, its figures for staff, grants for admins, and a
+        // second admin (there is none here) to decide.
+        ("/api/v1/fund/donations", "POST", "/api/v1/fund/donations".into(), Some(donation), [401, 403, 403, 201, 403, 201]),
+        ("/api/v1/fund", "GET", "/api/v1/fund".into(), None, [401, 403, 403, 200, 200, 200]),
+        ("/api/v1/fund/grants", "GET", "/api/v1/fund/grants".into(), None, [401, 403, 403, 200, 200, 200]),
+        ("/api/v1/fund/grants", "POST", "/api/v1/fund/grants".into(), Some(proposal), [401, 403, 403, 403, 403, 201]),
+        ("/api/v1/fund/grants/{id}/approve", "POST", format!("/api/v1/fund/grants/{grant_id}/approve"), None, [401, 403, 403, 403, 403, 403]),
+        ("/api/v1/fund/grants/{id}/reject", "POST", format!("/api/v1/fund/grants/{grant_id}/reject"), Some(json!({"reason": "r"}).to_string()), [401, 403, 403, 403, 403, 403]),
+        // Reserved orders: residents for themselves, the counter for residents.
+        ("/api/v1/orders", "POST", "/api/v1/orders".into(), Some(redemption.clone()), [401, 403, 403, 201, 403, 201]),
+        ("/api/v1/orders", "GET", "/api/v1/orders".into(), None, [401, 200, 200, 200, 200, 200]),
+        ("/api/v1/orders/{id}", "GET", format!("/api/v1/orders/{order_id}"), None, [401, 404, 404, 200, 200, 200]),
+        ("/api/v1/orders/collect", "POST", "/api/v1/orders/collect".into(), Some(json!({"pickup_code": bogus_code}).to_string()), [401, 403, 403, 404, 403, 404]),
+        ("/api/v1/orders/{id}/cancel", "POST", format!("/api/v1/orders/{order_id}/cancel"), Some("{}".into()), [401, 404, 404, 200, 403, 409]),
+        ("/api/v1/order-settings", "GET", "/api/v1/order-settings".into(), None, [401, 200, 200, 200, 200, 200]),
+        ("/api/v1/order-settings", "PUT", "/api/v1/order-settings".into(), Some(json!({"hold_hours": 48}).to_string()), [401, 403, 403, 403, 403, 200]),
+        // Households: registered by reviewers and admins, read by staff and their members.
+        ("/api/v1/households", "POST", "/api/v1/households".into(), Some(json!({"name": "林家", "head_member_id": other_id}).to_string()), [401, 403, 201, 403, 403, 409]),
+        ("/api/v1/households", "GET", "/api/v1/households".into(), None, [401, 403, 200, 200, 200, 200]),
+        ("/api/v1/households/{id}", "GET", format!("/api/v1/households/{household_id}"), None, [401, 200, 200, 200, 200, 200]),
+        ("/api/v1/households/{id}/members", "POST", format!("/api/v1/households/{household_id}/members"), Some(json!({"member_id": other_id}).to_string()), [401, 403, 200, 403, 403, 200]),
+        ("/api/v1/household-settings", "GET", "/api/v1/household-settings".into(), None, [401, 200, 200, 200, 200, 200]),
+        ("/api/v1/household-settings", "PUT", "/api/v1/household-settings".into(), Some(json!({"credit_to": "member", "members_redeem": false}).to_string()), [401, 403, 403, 403, 403, 200]),
         (
             "/api/v1/ledger/verify",
             "GET",

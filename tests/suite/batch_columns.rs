@@ -8,13 +8,16 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use moralbank::db::models::{IdempotencyRow, JournalRow, PostingRow};
 use moralbank::db::schema::{
-    accounts, communities, deed_events, deeds, goods, idempotency_keys, journal, ledger_tree,
-    postings, redemption_lines, redemptions, stock_movements,
+    accounts, communities, deed_events, deeds, fund_grants, goods, idempotency_keys, journal,
+    ledger_tree, postings, redemption_lines, redemptions, stock_movements,
 };
 use moralbank::db::{DbConn, DbUuid};
 use moralbank::deeds::model::{DeedAction, DeedStatus, Direction};
 use moralbank::deeds::store::{DeedEventRow, DeedRow};
 use moralbank::deeds::write::{DeedUpdate, DEEDS, DEED_EVENTS};
+use moralbank::fund::model::GrantStatus;
+use moralbank::fund::store::GrantRow;
+use moralbank::fund::write::{GrantDecision, FUND_GRANT_DECISIONS};
 use moralbank::kernel::{AccountKind, ActiveStatus, JournalKind};
 use moralbank::ledger::batch::{
     AccountUpdate, HeadUpdate, TreeNodeRow, ACCOUNTS, HEADS, IDEMPOTENCY_KEYS, JOURNAL,
@@ -305,6 +308,25 @@ fn every_updated_column_reads_back(backend: Backend) {
         .values(&redemption)
         .execute(&mut conn)
         .unwrap();
+    let grant = GrantRow {
+        id: id(101),
+        community_id: id(102),
+        member_id: id(103),
+        account_id: id(104),
+        amount: 105,
+        reason: "救助".into(),
+        status: GrantStatus::Proposed,
+        proposed_by: id(106),
+        proposed_at: at(107),
+        decided_by: None,
+        decided_at: None,
+        decision_reason: None,
+        journal_id: None,
+    };
+    diesel::insert_into(fund_grants::table)
+        .values(&grant)
+        .execute(&mut conn)
+        .unwrap();
     let account_id = id(31);
     diesel::insert_into(accounts::table)
         .values((
@@ -351,6 +373,12 @@ fn every_updated_column_reads_back(backend: Backend) {
     voided.voided_at = Some(at(62));
     voided.voided_by = Some(id(63));
     voided.void_reason = Some("扫错".into());
+    let mut approved = grant.clone();
+    approved.status = GrantStatus::Approved;
+    approved.decided_by = Some(id(111));
+    approved.decided_at = Some(at(112));
+    approved.decision_reason = Some("同意".into());
+    approved.journal_id = Some(id(113));
     let account = AccountState {
         community_id: moralbank::kernel::CommunityId::from_uuid(id(32).0),
         kind: AccountKind::Shop,
@@ -375,8 +403,16 @@ fn every_updated_column_reads_back(backend: Backend) {
         deductions_account: None,
         holds_account: None,
         expired_account: None,
+        fund_account: None,
     };
-    let tables: [&'static TableWrite; 5] = [&GOODS, &DEEDS, &VOIDS, &ACCOUNTS, &HEADS];
+    let tables: [&'static TableWrite; 6] = [
+        &GOODS,
+        &DEEDS,
+        &VOIDS,
+        &FUND_GRANT_DECISIONS,
+        &ACCOUNTS,
+        &HEADS,
+    ];
     write_one(&mut conn, &tables, |rows| {
         rows.push(&GoodsUpdate {
             id: goods_row.id,
@@ -388,6 +424,7 @@ fn every_updated_column_reads_back(backend: Backend) {
             deed: &moved,
         });
         rows.push(&VoidUpdate { row: &voided });
+        rows.push(&GrantDecision { grant: &approved });
         rows.push(&AccountUpdate {
             id: account_id,
             seen: 33,
@@ -429,6 +466,11 @@ fn every_updated_column_reads_back(backend: Backend) {
         .first(&mut conn)
         .unwrap();
     assert_eq!(read, voided);
+    let read: GrantRow = fund_grants::table
+        .select(GrantRow::as_select())
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(read, approved);
     let read: (i64, i64, i64, i64) = accounts::table
         .select((
             accounts::balance,

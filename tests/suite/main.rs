@@ -35,6 +35,7 @@ mod console_residents;
 mod dates;
 mod deeds;
 mod expiry;
+mod fund;
 mod hardening;
 mod hostile;
 mod households;

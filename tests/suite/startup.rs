@@ -29,6 +29,8 @@ fn first_start_creates_the_community_and_a_restart_creates_nothing(app: TestApp)
             vec![
                 "deductions".into(),
                 "expired".into(),
+                "fund".into(),
+                "holds".into(),
                 "issuance".into(),
                 "shop".into()
             ],

@@ -29,6 +29,9 @@ INSERT INTO accounts_new (id, community_id, kind, member_id, balance, last_seq, 
 DROP TABLE accounts;
 ALTER TABLE accounts_new RENAME TO accounts;
 CREATE UNIQUE INDEX accounts_system_kind_key ON accounts (community_id, kind) WHERE kind NOT IN ('member', 'household');
-PRAGMA foreign_key_check;
+-- Every reference to an account still finds its account, or the swap fails before it commits.
+CREATE TEMP TABLE accounts_rebuild_check (broken INTEGER NOT NULL CHECK (broken = 0));
+INSERT INTO accounts_rebuild_check SELECT count(*) FROM pragma_foreign_key_check;
+DROP TABLE accounts_rebuild_check;
 COMMIT;
 PRAGMA foreign_keys = ON;

@@ -73,6 +73,7 @@ fn views(direction: Direction, status: DeedStatus) -> (View, DeedView, DeedRow) 
             deductions_account: Some(AccountId::from_uuid(id(5))),
             holds_account: None,
             expired_account: None,
+            fund_account: None,
         },
     );
     let deed = DeedRow {

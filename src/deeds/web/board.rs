@@ -37,6 +37,8 @@ pub struct Board {
     pub community: String,
     /// Where anyone reads the board without a login.
     pub public_path: String,
+    /// The community fund's public statement (爱心基金公示).
+    pub fund_path: String,
     pub rows: Vec<BoardRow>,
     /// How many days a deed stays on notice after it is approved.
     pub notice_days: i32,
@@ -88,6 +90,7 @@ async fn board_of(
     Ok(Board {
         community: place.name.clone(),
         public_path: format!("/public/{}/board", place.code),
+        fund_path: format!("/public/{}/fund", place.code),
         rows: rows_of(&notices, place.calendar),
         notice_days: notice_days_of(state, place.id).await?,
         printed: local_minute(place.calendar, state.clock.now()),

@@ -211,6 +211,8 @@ fn figure_rows(s: &Summary) -> Vec<FigureRow> {
         row("adjusted_out", "调整减少", &s.adjusted_out, "更正"),
         row("redeemed", "兑换支出", &s.redeemed, "在积分超市兑换商品"),
         row("voided", "兑换撤销退回", &s.voided, "撤销的兑换退回存折"),
+        row("donated", "爱心捐赠", &s.donated, "居民捐入爱心基金"),
+        row("granted", "基金救助", &s.granted, "爱心基金救助居民"),
         row(
             "expired",
             "过期清零",

@@ -79,6 +79,7 @@ fn fixture(balance: i64, stock: i64) -> Fixture {
             deductions_account: None,
             holds_account: None,
             expired_account: None,
+            fund_account: None,
         },
     );
     let mut shop = ShopView::default();
