@@ -121,6 +121,7 @@ pub fn console(cfg: &mut actix_web::web::ServiceConfig) {
     crate::users::web::routes(cfg);
     crate::shop::web::routes(cfg);
     crate::orders::web::routes(cfg);
+    crate::households::web::routes(cfg);
     crate::passbook::web::routes(cfg);
     crate::members::web::routes(cfg);
     crate::deeds::web::routes(cfg);

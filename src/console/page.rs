@@ -92,6 +92,11 @@ const MENU: &[(&str, &str, Shown)] = &[
         Shown::To(Permission::RegisterMembers),
     ),
     (
+        "/households",
+        words::MENU_HOUSEHOLDS,
+        Shown::To(Permission::RegisterMembers),
+    ),
+    (
         "/goods",
         words::MENU_GOODS,
         Shown::To(Permission::ManageGoods),

@@ -713,3 +713,12 @@ pub fn fund_problem(e: &ApiError) -> FieldProblem {
     };
     FieldProblem::on(field, message)
 }
+
+pub const MENU_HOUSEHOLDS: &str = "户籍";
+pub const HOUSEHOLD_CREDITS_HOUSEHOLD: &str = "本社区按户记分：居民做的好事记入所在户的家庭存折。";
+pub const HOUSEHOLD_CREDITS_MEMBER: &str = "本社区按人记分：好事记入居民自己的存折。";
+pub const HOUSEHOLD_CREATED: &str = "已登记这一户，户主已迁入。";
+pub const HOUSEHOLD_MOVED: &str = "已迁入。";
+pub const HOUSEHOLD_NAME_INVALID: &str = "请填写户名，1 到 40 个字。";
+pub const HOUSEHOLD_NAME_TAKEN: &str = "已经有叫这个名字的户了，请换一个（如加上楼栋门牌）。";
+pub const HOUSEHOLD_NO_SUCH_RESIDENT: &str = "没有这个存折号的居民，请核对（如 M000001）。";

@@ -5,3 +5,4 @@
 pub mod http;
 pub mod model;
 pub mod store;
+pub mod web;

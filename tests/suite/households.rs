@@ -246,3 +246,115 @@ both_backends!(
     a_household_passbook_takes_its_members_deeds_and_pays_at_the_counter,
     bad_household_input_is_refused,
 );
+
+/// The committee's 户籍 page: set up a household by passbook numbers, move a resident in, the
+/// refusals beside their fields; and how it looks.
+fn the_console_sets_up_households(app: TestApp, look: bool) {
+    use crate::common::ADMIN_PASSWORD;
+    use crate::console::Visitor;
+    let head = app.create_member("赵大爷");
+    let daughter = app.create_member("赵小红");
+    let mut admin = Visitor::new(&app);
+    admin.login_ok("admin", ADMIN_PASSWORD);
+    let empty = admin.get("/households");
+    assert_eq!(empty.status, 200, "{}", empty.text);
+    assert!(empty.text.contains("还没有登记户"), "{}", empty.text);
+    let token = empty.input("form_token");
+    let no = |m: &Value| m["member_no"].as_str().unwrap().to_string();
+    let bad = admin.post(
+        "/households",
+        &[
+            ("form_token", &token),
+            ("name", "赵家"),
+            ("head_no", "M999999"),
+        ],
+    );
+    assert_eq!(bad.status, 422);
+    assert!(bad.text.contains("没有这个存折号的居民"), "{}", bad.text);
+    let blank = admin.post(
+        "/households",
+        &[
+            ("form_token", &token),
+            ("name", " "),
+            ("head_no", &no(&head)),
+        ],
+    );
+    assert_eq!(blank.status, 422);
+    assert!(blank.text.contains("请填写户名"), "{}", blank.text);
+    let made = admin.post(
+        "/households",
+        &[
+            ("form_token", &token),
+            ("name", "赵家"),
+            ("head_no", &no(&head)),
+        ],
+    );
+    assert_eq!(made.status, 303, "{}", made.text);
+    let twice = admin.post(
+        "/households",
+        &[
+            ("form_token", &token),
+            ("name", "赵家"),
+            ("head_no", &no(&daughter)),
+        ],
+    );
+    assert!(
+        twice.text.contains("已经有叫这个名字的户了"),
+        "{}",
+        twice.text
+    );
+    let list = app.get("/api/v1/households", &app.admin_token).body;
+    let id = list["items"][0]["id"].as_str().unwrap().to_string();
+    let moved = admin.post(
+        &format!("/households/{id}/members"),
+        &[("form_token", &token), ("member_no", &no(&daughter))],
+    );
+    assert_eq!(moved.status, 303, "{}", moved.text);
+    let page = admin.get("/households?done=moved");
+    assert!(page.text.contains("★ 赵大爷"), "{}", page.text);
+    assert!(page.text.contains("赵小红"), "{}", page.text);
+    let account = list["items"][0]["account_id"].as_str().unwrap();
+    let print = admin.get(&format!("/passbook/{account}/print"));
+    assert_eq!(
+        print.status, 200,
+        "the household passbook prints: {}",
+        print.text
+    );
+    let (_, resident) = app.resident("居民甲", "jumin-a");
+    let _ = resident;
+    let mut someone = Visitor::new(&app);
+    someone.login_ok("jumin-a", "password-123");
+    assert_eq!(someone.get("/households").status, 403);
+    // What the committee sees.
+    if let Some(browser) = look
+        .then(|| crate::common::browser::Browser::start(1366, 768))
+        .flatten()
+    {
+        browser.goto(&app.url("/login"));
+        browser.fill("#username", "admin");
+        browser.fill("#password", ADMIN_PASSWORD);
+        browser.click("#login-form button[type=submit]");
+        browser.wait_for_path_prefix("/");
+        browser.goto(&app.url("/households"));
+        assert!(browser.text("#households").contains("赵家"));
+        browser.screenshot("households-page");
+    }
+}
+
+mod console_runs {
+    use crate::common::{Backend, TestApp};
+
+    #[test]
+    fn the_console_sets_up_households_sqlite() {
+        if let Some(app) = TestApp::spawn(Backend::Sqlite) {
+            super::the_console_sets_up_households(app, true);
+        }
+    }
+
+    #[test]
+    fn the_console_sets_up_households_postgres() {
+        if let Some(app) = TestApp::spawn(Backend::Postgres) {
+            super::the_console_sets_up_households(app, false);
+        }
+    }
+}
