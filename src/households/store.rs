@@ -269,3 +269,29 @@ pub fn create(
         .execute(conn)?;
     Ok(row)
 }
+
+/// Whether a member may pay at the counter from a household passbook, and from which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayFrom {
+    Household(AccountId),
+    /// The community does not let members redeem from a household's passbook.
+    NotAllowed,
+    /// The member belongs to no household now.
+    NoHousehold,
+}
+
+/// The household passbook a member may pay from: the community must allow it and the member
+/// must belong to a household now.
+pub fn paying_account(
+    conn: &mut DbConn,
+    community: CommunityId,
+    member: MemberId,
+) -> QueryResult<PayFrom> {
+    if !rules(conn, community)?.members_redeem {
+        return Ok(PayFrom::NotAllowed);
+    }
+    Ok(match current_household(conn, community, member)? {
+        Some((_, account)) => PayFrom::Household(account.id.into()),
+        None => PayFrom::NoHousehold,
+    })
+}

@@ -389,14 +389,12 @@ pub async fn collect_by_code(
                 order,
                 lines,
                 redemption,
+                receipt,
                 ..
-            } => {
-                let receipt = lines_as_receipt(&lines, &redemption);
-                Ok(CollectedView {
-                    order: order_view(&order, &lines),
-                    redemption: redemption_view(&redemption, &receipt, false),
-                })
-            }
+            } => Ok(CollectedView {
+                order: order_view(&order, &lines),
+                redemption: redemption_view(&redemption, &receipt, false),
+            }),
             other => Err(ApiError::internal(format!(
                 "the engine answered a collection with {other:?}"
             ))),
@@ -405,26 +403,6 @@ pub async fn collect_by_code(
             "the engine answered a collection with {other:?}"
         ))),
     }
-}
-
-fn lines_as_receipt(
-    lines: &[OrderLineRow],
-    redemption: &crate::shop::store::RedemptionRow,
-) -> Vec<crate::shop::store::RedemptionLineRow> {
-    lines
-        .iter()
-        .map(|l| crate::shop::store::RedemptionLineRow {
-            id: l.id,
-            redemption_id: redemption.id,
-            goods_id: l.goods_id,
-            line_no: l.line_no,
-            sku: l.sku.clone(),
-            name: l.name.clone(),
-            quantity: l.quantity,
-            unit_price: l.unit_price,
-            line_total: l.line_total,
-        })
-        .collect()
 }
 
 /// Collects an order at the counter with its pickup code (clerk or admin; not one's own order).

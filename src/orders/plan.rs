@@ -99,6 +99,8 @@ pub enum OrderOutcome {
         order: OrderRow,
         lines: Vec<OrderLineRow>,
         redemption: Box<RedemptionRow>,
+        /// The receipt's lines, as written.
+        receipt: Vec<RedemptionLineRow>,
     },
     Released {
         posted: Posted,
@@ -404,7 +406,7 @@ impl Shop<'_> {
             RedemptionId(order.id.0),
             RedemptionState {
                 row: redemption.clone(),
-                lines: receipt_lines,
+                lines: receipt_lines.clone(),
             },
         );
         let order = self.end(
@@ -421,6 +423,7 @@ impl Shop<'_> {
             order,
             lines,
             redemption: Box::new(redemption),
+            receipt: receipt_lines,
         })
     }
 

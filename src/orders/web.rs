@@ -18,7 +18,6 @@ use crate::console::resource;
 use crate::console::session::{see_other, Person};
 use crate::console::words;
 use crate::db::DbUuid;
-use crate::http::problem::ApiError;
 use crate::http::state::AppState;
 use crate::http::with_conn;
 use crate::kernel::{GoodsId, LocalCalendar, Permission};
@@ -359,7 +358,7 @@ pub async fn pickup(
             done.redemption.id
         ))),
         Err(e) if e.status.is_client_error() => {
-            let mut problem = problem_of(&e);
+            let mut problem = words::problem(&e);
             problem.field = "code".into();
             render_with(
                 e.status,
@@ -372,8 +371,4 @@ pub async fn pickup(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-fn problem_of(e: &ApiError) -> FieldProblem {
-    words::problem(e)
 }

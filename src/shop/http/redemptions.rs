@@ -261,25 +261,28 @@ pub async fn redeem(
     .await
 }
 
-/// The household passbook a member may pay from: the community must allow it and the member
-/// must belong to a household now.
+/// The household passbook a member may pay from, as the households concept decides.
 async fn household_paying(
     state: &AppState,
     community: CommunityId,
     member: MemberId,
 ) -> Result<crate::kernel::AccountId, ApiError> {
-    with_conn(state, move |conn| {
-        if !crate::households::store::rules(conn, community)?.members_redeem {
-            return Err(ApiError::conflict(
-                "household_redeem_off",
-                "this community does not let members redeem from a household's passbook",
-            ));
-        }
-        crate::households::store::current_household(conn, community, member)?
-            .map(|(_, account)| account.id.into())
-            .ok_or_else(|| ApiError::conflict("no_household", "the member belongs to no household"))
+    use crate::households::store::{paying_account, PayFrom};
+    match with_conn(state, move |conn| {
+        Ok(paying_account(conn, community, member)?)
     })
-    .await
+    .await?
+    {
+        PayFrom::Household(account) => Ok(account),
+        PayFrom::NotAllowed => Err(ApiError::conflict(
+            "household_redeem_off",
+            "this community does not let members redeem from a household's passbook",
+        )),
+        PayFrom::NoHousehold => Err(ApiError::conflict(
+            "no_household",
+            "the member belongs to no household",
+        )),
+    }
 }
 
 /// The basket as the writer takes it: 1 to BASKET_LINES_MAX lines, each goods once, each
