@@ -27,7 +27,7 @@ use crate::ledger::EngineSettings;
 use bootstrap::{bootstrap, Bootstrap};
 use config::Config;
 
-/// Password hashes (argon2id, 19 MiB each) computed at the same time at most.
+/// Password hashes (argon2id, 7 MiB each) computed at the same time at most.
 pub const PASSWORD_HASHES_AT_ONCE_MAX: usize = 2;
 
 /// A started service: its address, the actix server future to await, and the writer thread.

@@ -1,4 +1,4 @@
-//! argon2id password hashes with the crate's default (OWASP) parameters.
+//! argon2id password hashes, with the lightest-memory of OWASP's equivalent parameter sets.
 
 use std::sync::OnceLock;
 
@@ -24,9 +24,23 @@ pub fn check_password_rules(password: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Memory per hash in KiB, passes and lanes: OWASP's "m=7168 (7 MiB), t=5, p=1", which it rates
+/// as strong as the crate's default "m=19456 (19 MiB), t=2, p=1" while a login holds 7 MiB
+/// instead of 19 (the service's peak memory is set by the logins in flight). Hashes stored with
+/// other parameters carry them in their text and verify as they are.
+const ARGON2_MEMORY_KIB: u32 = 7 * 1024;
+const ARGON2_PASSES: u32 = 5;
+const ARGON2_LANES: u32 = 1;
+
+fn hasher() -> Argon2<'static> {
+    let params = argon2::Params::new(ARGON2_MEMORY_KIB, ARGON2_PASSES, ARGON2_LANES, None)
+        .unwrap_or_default();
+    Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+}
+
 pub fn hash_password(password: &str) -> Result<String, String> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
+    hasher()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| format!("cannot hash password: {e}"))
@@ -35,7 +49,7 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 /// Verifies in constant time. An unparsable stored hash verifies as false.
 pub fn verify_password(password: &str, stored_hash: &str) -> bool {
     match PasswordHash::new(stored_hash) {
-        Ok(parsed) => Argon2::default()
+        Ok(parsed) => hasher()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok(),
         Err(_) => false,
@@ -71,6 +85,21 @@ mod tests {
         assert!(verify_password("correct horse", &hash));
         assert!(!verify_password("correct horsE", &hash));
         assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn new_hashes_take_seven_mebibytes_and_older_hashes_still_verify() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(hash.contains("$m=7168,t=5,p=1$"), "{hash}");
+        // A hash made with the crate's defaults (19 MiB, 2 passes), as stored before.
+        let salt = SaltString::generate(&mut OsRng);
+        let older = Argon2::default()
+            .hash_password(b"correct horse", &salt)
+            .unwrap()
+            .to_string();
+        assert!(older.contains("$m=19456,t=2,p=1$"), "{older}");
+        assert!(verify_password("correct horse", &older));
+        assert!(!verify_password("correct horsE", &older));
     }
 
     #[test]

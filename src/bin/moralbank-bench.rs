@@ -6,9 +6,16 @@
 //! of a 100-line statement page on it with the same page on a 100-line account, interleaved, over
 //! HTTP; and times `verify` over the whole ledger (bench/statement.rs).
 //!
+//! `moralbank-bench county --database-url postgres://…` builds a county (1,000 communities,
+//! 3,000,000 members, 10,000,000 postings at `--scale 1`) through the ledger engine, resuming
+//! where an earlier run stopped, then measures reads on it beside a near-empty database and
+//! times `verify` of every community (bench/county/).
+//!
 //! `moralbank-bench load` measures throughput and latency of each scenario at a fixed concurrency
 //! and checks the ledger after every write scenario (bench/load/).
 
+#[path = "bench/county/mod.rs"]
+mod county;
 #[path = "bench/load/mod.rs"]
 mod load;
 #[path = "bench/shared.rs"]
@@ -38,6 +45,23 @@ enum Scenario {
         #[arg(long)]
         database_url: Option<String>,
         /// Statement requests per account.
+        #[arg(long, default_value_t = 300)]
+        requests: usize,
+    },
+    /// A county on one PostgreSQL: build (resumable), reads beside a near-empty database,
+    /// verify of every community, size per million postings.
+    County {
+        /// The county's PostgreSQL database (created beforehand); a database named like it with
+        /// `_near_empty` added is dropped and made again on the same server.
+        #[arg(long)]
+        database_url: String,
+        /// 1 is 1,000 communities of 3,000 members and 10,000,000 postings; smaller for a smoke.
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// Build and verify threads.
+        #[arg(long, default_value_t = 3)]
+        threads: usize,
+        /// Measured requests of each read on each database.
         #[arg(long, default_value_t = 300)]
         requests: usize,
     },
@@ -79,6 +103,17 @@ fn main() {
             postings,
             database_url,
             requests,
+        }),
+        Scenario::County {
+            database_url,
+            scale,
+            threads,
+            requests,
+        } => county::run(county::Options {
+            database_url,
+            scale: scale.clamp(0.0001, 10.0),
+            threads: threads.clamp(1, 64),
+            requests: requests.clamp(1, 100_000),
         }),
         Scenario::Load {
             database_url,

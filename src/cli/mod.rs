@@ -731,7 +731,8 @@ fn verify(config: &Config, heads: Option<&std::path::Path>) -> ExitCode {
             }
         },
     };
-    match crate::ledger::verify::verify_ledger(&mut conn, None) {
+    drop(conn);
+    match verify_with_progress(config) {
         Ok(report) => {
             for problem in &report.problems {
                 let seq = problem
@@ -772,6 +773,35 @@ fn verify(config: &Config, heads: Option<&std::path::Path>) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The whole ledger verified a community per core at a time, with a progress bar on a terminal
+/// (hidden when standard error is not one).
+fn verify_with_progress(
+    config: &Config,
+) -> diesel::QueryResult<crate::ledger::verify::VerifyReport> {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "verifying {pos}/{len} communities [{bar:30}] {elapsed} (about {eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let url = config.database_url.clone();
+    let report = crate::ledger::verify::verify_ledger_parallel(
+        || {
+            url.connect()
+                .map_err(|e| diesel::result::Error::QueryBuilderError(e.0.into()))
+        },
+        threads,
+        &|done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        },
+    );
+    bar.finish_and_clear();
+    report
 }
 
 /// Heads files as `verify --heads` reads them: one export, or an array of exports.

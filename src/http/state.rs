@@ -15,8 +15,9 @@ pub struct AppState {
     pub users: UserCache,
     /// Blocking database work in flight at most: one per pooled connection.
     pub db_permits: tokio::sync::Semaphore,
-    /// Password hashes computed at once at most: each takes 19 MiB and a core for a moment, so a
-    /// burst of logins queues instead of exhausting memory.
+    /// Password hashes computed at once at most: each takes 7 MiB (19 for a hash stored with
+    /// the older parameters) and a core for a moment, so a burst of logins queues instead of
+    /// exhausting memory.
     pub hashing_permits: tokio::sync::Semaphore,
     pub backend: BackendKind,
     pub clock: crate::kernel::Clock,

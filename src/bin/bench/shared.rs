@@ -1,6 +1,9 @@
 //! What both benchmarks share: the bench password, a bootstrapped database and its admin,
 //! adjustments written through the ledger engine, fresh planner statistics and percentiles.
 
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+
 use moralbank::adjustments::plan::{Adjust, AdjustmentKind};
 use moralbank::app::config::Config;
 use moralbank::commands::{Book, Command, Engine};
@@ -115,4 +118,80 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
         return 0.0;
     }
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// How long one HTTP answer may take.
+const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Starts the server in this process, on its own thread and runtime; its address once it
+/// listens.
+pub fn start_server(config: Config) -> Result<SocketAddr, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            match moralbank::app::start(config) {
+                Ok(app) => {
+                    let _ = tx.send(Ok(app.addr));
+                    let _ = app.server.await;
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                }
+            }
+        })
+    });
+    rx.recv().map_err(|e| e.to_string())?
+}
+
+/// One GET with the bearer `token` on a fresh connection: the status and the answer, head
+/// included.
+pub fn http_get(addr: SocketAddr, path: &str, token: &str) -> Result<(u16, Vec<u8>), String> {
+    let mut stream = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(READ_TIMEOUT))
+        .map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).map_err(|e| e.to_string())?;
+    let head = String::from_utf8_lossy(&answer[..answer.len().min(16)]).to_string();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    Ok((status, answer))
+}
+
+/// Logs in as `username` (of `community`, when the server holds several) with the bench
+/// password; the access token.
+pub fn http_login(
+    addr: SocketAddr,
+    community: Option<&str>,
+    username: &str,
+) -> Result<String, String> {
+    let community = community
+        .map(|c| format!("\"community\":\"{c}\","))
+        .unwrap_or_default();
+    let body = format!("{{{community}\"username\":\"{username}\",\"password\":\"{PASSWORD}\"}}");
+    let mut stream = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    stream
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    let start = text
+        .find("\"access_token\":\"")
+        .ok_or_else(|| format!("login failed: {text}"))?
+        + 16;
+    let end = text[start..].find('"').ok_or("bad token")? + start;
+    Ok(text[start..end].to_string())
 }

@@ -2,9 +2,8 @@
 //! then a 100-line statement page on it against the same page on a 100-line account, requested in
 //! turn over HTTP; and `verify` timed over the whole ledger.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::time::Instant;
 
 use moralbank::adjustments::plan::AdjustmentKind;
 use moralbank::app::config::{Config, RawSettings};
@@ -19,8 +18,6 @@ const SMALL_LINES: usize = 100;
 const WARMUP_REQUESTS: usize = 20;
 /// A statement answer shorter than this is not a page of lines.
 const MIN_PAGE_BYTES: usize = 1000;
-/// How long one HTTP answer may take.
-const READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// The server's sweeps stay out of the way of the measurement.
 const SWEEP_INTERVAL_MS: u64 = 60_000;
 
@@ -53,8 +50,8 @@ pub fn run(opts: Options) -> Result<(), String> {
     fill(&config, &fixture, opts.postings)?;
     shared::analyze(&config)?;
     let verified = verify(&config)?;
-    let addr = start_server(config)?;
-    let token = http_login(addr)?;
+    let addr = shared::start_server(config)?;
+    let token = shared::http_login(addr, None, "admin")?;
     let (big_ms, small_ms) = measure(addr, &token, &fixture, opts.postings, opts.requests)?;
     print_latencies(opts.postings, &big_ms, &small_ms);
     let _ = std::fs::remove_dir_all(&dir);
@@ -142,26 +139,6 @@ fn verify(config: &Config) -> Result<bool, String> {
     Ok(report.ok)
 }
 
-/// Starts the server in this process, on its own thread and runtime; its address once it
-/// listens.
-fn start_server(config: Config) -> Result<SocketAddr, String> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            match moralbank::app::start(config) {
-                Ok(app) => {
-                    let _ = tx.send(Ok(app.addr));
-                    let _ = app.server.await;
-                }
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                }
-            }
-        })
-    });
-    rx.recv().map_err(|e| e.to_string())?
-}
-
 /// Statement page latencies in ms, sorted, of the big account and of the small one: a page from
 /// the middle of each passbook, the two requested in turn after a warm-up.
 fn measure(
@@ -182,15 +159,16 @@ fn measure(
         fixture.small.0
     );
     for _ in 0..WARMUP_REQUESTS {
-        http_get(addr, &big_path, token)?;
-        http_get(addr, &small_path, token)?;
+        shared::http_get(addr, &big_path, token)?;
+        shared::http_get(addr, &small_path, token)?;
     }
     let mut big_ms = Vec::with_capacity(requests);
     let mut small_ms = Vec::with_capacity(requests);
     for _ in 0..requests {
         for (path, out) in [(&big_path, &mut big_ms), (&small_path, &mut small_ms)] {
             let t = Instant::now();
-            let (status, bytes) = http_get(addr, path, token)?;
+            let (status, answer) = shared::http_get(addr, path, token)?;
+            let bytes = answer.len();
             if status != 200 || bytes < MIN_PAGE_BYTES {
                 return Err(format!("statement answered {status} with {bytes} bytes"));
             }
@@ -217,49 +195,4 @@ fn print_latencies(postings: usize, big_ms: &[f64], small_ms: &[f64]) {
         "ratio big/small p50: {:.2} (target <= 1.5)",
         big_p50 / small_p50
     );
-}
-
-/// One GET with the bearer `token` on a fresh connection: the status and the answer's size in
-/// bytes, head included.
-fn http_get(addr: SocketAddr, path: &str, token: &str) -> Result<(u16, usize), String> {
-    let mut stream = TcpStream::connect(addr).map_err(|e| e.to_string())?;
-    stream
-        .set_read_timeout(Some(READ_TIMEOUT))
-        .map_err(|e| e.to_string())?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(|e| e.to_string())?;
-    let mut body = Vec::new();
-    stream.read_to_end(&mut body).map_err(|e| e.to_string())?;
-    let head = String::from_utf8_lossy(&body[..body.len().min(16)]).to_string();
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    Ok((status, body.len()))
-}
-
-/// Logs in as the admin; the access token.
-fn http_login(addr: SocketAddr) -> Result<String, String> {
-    let body = format!("{{\"username\":\"admin\",\"password\":\"{PASSWORD}\"}}");
-    let mut stream = TcpStream::connect(addr).map_err(|e| e.to_string())?;
-    write!(
-        stream,
-        "POST /api/v1/auth/login HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .map_err(|e| e.to_string())?;
-    let mut text = String::new();
-    stream
-        .read_to_string(&mut text)
-        .map_err(|e| e.to_string())?;
-    let start = text
-        .find("\"access_token\":\"")
-        .ok_or_else(|| format!("login failed: {text}"))?
-        + 16;
-    let end = text[start..].find('"').ok_or("bad token")? + start;
-    Ok(text[start..end].to_string())
 }

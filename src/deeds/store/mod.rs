@@ -345,6 +345,22 @@ pub fn insert_deed(conn: &mut DbConn, deed: &DeedRow, event: &DeedEventRow) -> Q
     Ok(())
 }
 
+/// Inserts many submitted deeds with their submission events, a thousand a statement: what
+/// [`insert_deed`] writes for each, for building large test communities (the county benchmark).
+pub fn insert_deeds(conn: &mut DbConn, deeds: &[(DeedRow, DeedEventRow)]) -> QueryResult<()> {
+    for chunk in deeds.chunks(1_000) {
+        let rows: Vec<&DeedRow> = chunk.iter().map(|(d, _)| d).collect();
+        let events: Vec<&DeedEventRow> = chunk.iter().map(|(_, e)| e).collect();
+        crate::with_backend!(&mut *conn, |c| {
+            diesel::insert_into(deeds::table).values(rows).execute(c)?;
+            diesel::insert_into(deed_events::table)
+                .values(events)
+                .execute(c)
+        })?;
+    }
+    Ok(())
+}
+
 pub fn deed_by_id(
     conn: &mut DbConn,
     community: CommunityId,
