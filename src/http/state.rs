@@ -1,6 +1,9 @@
-//! What every handler shares: the pool, the ledger writer, credentials, throttles, the clock.
+//! What every handler shares: the pool, the read replica, the ledger writer, credentials,
+//! throttles, the clock.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::auth::{JwtKeys, LoginThrottle, UserCache};
 use crate::commands::Engine;
@@ -15,6 +18,9 @@ pub struct AppState {
     pub users: UserCache,
     /// Blocking database work in flight at most: one per pooled connection.
     pub db_permits: tokio::sync::Semaphore,
+    /// The streaming standby that serves reads which may lag; none when
+    /// `MORALBANK_READ_DATABASE_URL` is unset (every read then uses `pool`).
+    pub replica: Option<ReadReplica>,
     /// Password hashes computed at once at most: each takes 19 MiB and a core for a moment, so a
     /// burst of logins queues instead of exhausting memory.
     pub hashing_permits: tokio::sync::Semaphore,
@@ -30,4 +36,81 @@ pub struct ConsoleSettings {
     pub idle_seconds: u64,
     /// The session cookie is marked `Secure`.
     pub cookie_secure: bool,
+}
+
+/// After the read replica failed, reads go to the primary for this long before one read tries
+/// the replica again.
+pub const REPLICA_RETRY_MS: u64 = 5_000;
+
+/// The read replica: its own pool of read-only connections, its own permits (a slow standby
+/// must not take the primary's), and whether it answered last time.
+pub struct ReadReplica {
+    pub pool: DbPool,
+    /// Blocking reads on the replica in flight at most: one per pooled connection.
+    pub permits: tokio::sync::Semaphore,
+    /// The replica failed and has not answered since; reads go to the primary.
+    down: AtomicBool,
+    /// While down, when (milliseconds after `epoch`) one read may try the replica again.
+    next_try_ms: AtomicU64,
+    epoch: Instant,
+}
+
+impl ReadReplica {
+    pub fn new(pool: DbPool) -> ReadReplica {
+        let permits = tokio::sync::Semaphore::new(pool.max_size() as usize);
+        ReadReplica {
+            pool,
+            permits,
+            down: AtomicBool::new(false),
+            next_try_ms: AtomicU64::new(0),
+            epoch: Instant::now(),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// Whether this read should go to the replica: always while it answers; while it is down,
+    /// one read per `REPLICA_RETRY_MS` tries it again and the rest go straight to the primary.
+    pub fn should_try(&self) -> bool {
+        if !self.down.load(Ordering::Acquire) {
+            return true;
+        }
+        let now = self.now_ms();
+        let next = self.next_try_ms.load(Ordering::Acquire);
+        now >= next
+            && self
+                .next_try_ms
+                .compare_exchange(next, now + REPLICA_RETRY_MS, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+    }
+
+    /// The replica failed: reads go to the primary for a while. Logged once, when it goes down.
+    pub fn mark_down(&self, why: &str) {
+        self.next_try_ms
+            .store(self.now_ms() + REPLICA_RETRY_MS, Ordering::Release);
+        if !self.down.swap(true, Ordering::AcqRel) {
+            tracing::warn!(
+                error = %why,
+                "the read replica does not answer; reads that may lag go to the primary until it does"
+            );
+        }
+    }
+
+    /// The replica answered. Logged once, when it comes back.
+    pub fn mark_up(&self) {
+        if self.down.swap(false, Ordering::AcqRel) {
+            tracing::info!("the read replica answers again; reads that may lag go to it");
+        }
+    }
+
+    pub fn is_down(&self) -> bool {
+        self.down.load(Ordering::Acquire)
+    }
+
+    /// How long a probe of the replica may wait for a connection.
+    pub fn checkout_timeout(&self) -> Duration {
+        self.pool.connection_timeout()
+    }
 }
