@@ -252,7 +252,11 @@ fn read_database_url(
         }
         Err(_) => {
             let shown: String = text.chars().take(40).collect();
-            return Err(invalid(NAME, &shown, "a read replica must be a postgres:// URL"));
+            return Err(invalid(
+                NAME,
+                &shown,
+                "a read replica must be a postgres:// URL",
+            ));
         }
     };
     if primary.kind() != BackendKind::Postgres {

@@ -82,7 +82,12 @@ impl ReadReplica {
         now >= next
             && self
                 .next_try_ms
-                .compare_exchange(next, now + REPLICA_RETRY_MS, Ordering::AcqRel, Ordering::Acquire)
+                .compare_exchange(
+                    next,
+                    now + REPLICA_RETRY_MS,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
                 .is_ok()
     }
 

@@ -10,8 +10,8 @@ use crate::http::problem::responses as problems;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 use crate::http::{
-    page_limit, parse_cursor, required_text, rfc3339, with_conn, with_reads, with_replica, Freshness,
-    PageQuery,
+    page_limit, parse_cursor, required_text, rfc3339, with_conn, with_reads, with_replica,
+    Freshness, PageQuery,
 };
 use crate::kernel::Permission;
 use crate::kernel::{GoodsId, Points};
