@@ -119,3 +119,38 @@ impl ReadReplica {
         self.pool.connection_timeout()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn replica() -> ReadReplica {
+        // Nothing listens on port 1: the pool never connects, and need not for these tests.
+        let url = crate::db::DatabaseUrl::parse("postgres://nobody@127.0.0.1:1/none").unwrap();
+        ReadReplica::new(crate::db::build_read_pool(&url).unwrap())
+    }
+
+    #[test]
+    fn a_replica_that_failed_is_tried_again_by_one_read_at_a_time() {
+        let replica = replica();
+        assert!(
+            replica.should_try() && replica.should_try(),
+            "an answering replica takes every read"
+        );
+        replica.mark_down("gone");
+        assert!(replica.is_down());
+        assert!(
+            !replica.should_try(),
+            "right after a failure reads go to the primary"
+        );
+        // Once the wait is over exactly one read tries it again.
+        replica.next_try_ms.store(0, Ordering::Release);
+        assert!(replica.should_try());
+        assert!(
+            !replica.should_try(),
+            "the next read waits for the probe's outcome"
+        );
+        replica.mark_up();
+        assert!(!replica.is_down() && replica.should_try());
+    }
+}
