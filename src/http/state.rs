@@ -105,7 +105,9 @@ impl ReadReplica {
 
     /// The replica answered. Logged once, when it comes back.
     pub fn mark_up(&self) {
-        if self.down.swap(false, Ordering::AcqRel) {
+        // Every read that the replica answered lands here: a plain load keeps the shared flag's
+        // cache line clean while nothing changes.
+        if self.down.load(Ordering::Acquire) && self.down.swap(false, Ordering::AcqRel) {
             tracing::info!("the read replica answers again; reads that may lag go to it");
         }
     }
