@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use crate::communities::model::{parse_community_name, parse_utc_offset, CommunityCode};
-use crate::db::DatabaseUrl;
+use crate::db::{BackendKind, DatabaseUrl};
 use crate::ledger::engine::BATCH_COMMANDS_MAX;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./moralbank.db";
@@ -23,6 +23,7 @@ pub const DEFAULT_UTC_OFFSET: &str = "+08:00";
 #[derive(Debug, Clone, Default)]
 pub struct RawSettings {
     pub database_url: Option<String>,
+    pub read_database_url: Option<String>,
     pub bind: Option<String>,
     pub jwt_secret: Option<String>,
     pub token_ttl_seconds: Option<String>,
@@ -41,6 +42,9 @@ pub struct RawSettings {
 #[derive(Clone)]
 pub struct Config {
     pub database_url: DatabaseUrl,
+    /// A streaming standby of the PostgreSQL primary for reads that may lag (statements,
+    /// reports, lists, the notice board); none sends every read to the primary.
+    pub read_database_url: Option<DatabaseUrl>,
     pub bind: SocketAddr,
     pub jwt_secret: Option<String>,
     pub token_ttl_seconds: u64,
@@ -88,6 +92,7 @@ impl std::fmt::Debug for Config {
         // Secrets are never printed, not even in debug output.
         f.debug_struct("Config")
             .field("database_url", &self.database_url)
+            .field("read_database_url", &self.read_database_url)
             .field("bind", &self.bind)
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "***"))
             .field("token_ttl_seconds", &self.token_ttl_seconds)
@@ -131,6 +136,7 @@ impl Config {
                 )
             })?
         };
+        let read_database_url = read_database_url(raw.read_database_url, &database_url)?;
         let bind_text = raw.bind.unwrap_or_else(|| DEFAULT_BIND.to_string());
         let bind: SocketAddr = bind_text
             .parse()
@@ -205,6 +211,7 @@ impl Config {
         };
         Ok(Config {
             database_url,
+            read_database_url,
             bind,
             jwt_secret,
             token_ttl_seconds,
@@ -222,6 +229,43 @@ impl Config {
             head_sign_interval_ms: head_sign_minutes * 60_000,
         })
     }
+}
+
+/// The read replica: a `postgres://` URL beside a PostgreSQL primary, or nothing. SQLite has no
+/// standby to stream to, so the setting with a SQLite primary is a mistake worth stopping for.
+fn read_database_url(
+    text: Option<String>,
+    primary: &DatabaseUrl,
+) -> Result<Option<DatabaseUrl>, String> {
+    const NAME: &str = "MORALBANK_READ_DATABASE_URL";
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let url = match DatabaseUrl::parse(&text) {
+        Ok(url) if url.kind() == BackendKind::Postgres => url,
+        Ok(url) => {
+            return Err(invalid(
+                NAME,
+                &url.redacted(),
+                "a read replica must be a postgres:// URL",
+            ))
+        }
+        Err(_) => {
+            let shown: String = text.chars().take(40).collect();
+            return Err(invalid(
+                NAME,
+                &shown,
+                "a read replica must be a postgres:// URL",
+            ));
+        }
+    };
+    if primary.kind() != BackendKind::Postgres {
+        return Err(format!(
+            "invalid {NAME}: a read replica needs a PostgreSQL primary, and MORALBANK_DATABASE_URL is {}",
+            primary.redacted()
+        ));
+    }
+    Ok(Some(url))
 }
 
 /// A whole number setting: `default` when unset, otherwise within `range`.
@@ -276,6 +320,26 @@ mod tests {
     }
 
     #[test]
+    fn a_read_replica_beside_a_postgres_primary_is_taken_and_its_password_hidden() {
+        let config = Config::from_raw(RawSettings {
+            database_url: Some("postgres://u@primary/mb".into()),
+            read_database_url: Some("postgres://u:s3cret@standby/mb".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        let replica = config.read_database_url.as_ref().unwrap();
+        assert_eq!(replica.redacted(), "postgres://u:***@standby/mb");
+        assert!(!format!("{config:?}").contains("s3cret"));
+        let unset = Config::from_raw(RawSettings {
+            database_url: Some("postgres://u@primary/mb".into()),
+            read_database_url: Some(" ".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(unset.read_database_url.is_none());
+    }
+
+    #[test]
     fn a_bad_value_is_named_in_one_line() {
         let error = Config::from_raw(RawSettings {
             bind: Some("nowhere".into()),
@@ -293,6 +357,23 @@ mod tests {
         })
         .unwrap_err();
         assert!(error.contains("MORALBANK_DATABASE_URL"), "{error}");
+        let error = Config::from_raw(RawSettings {
+            read_database_url: Some("postgres://u@standby/mb".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(
+            error.starts_with("invalid MORALBANK_READ_DATABASE_URL")
+                && error.contains("PostgreSQL primary"),
+            "{error}"
+        );
+        let error = Config::from_raw(RawSettings {
+            database_url: Some("postgres://u@primary/mb".into()),
+            read_database_url: Some("sqlite://./r.db".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(error.contains("must be a postgres:// URL"), "{error}");
         let error = Config::from_raw(RawSettings {
             token_ttl_seconds: Some("5".into()),
             ..Default::default()

@@ -22,7 +22,7 @@ use crate::auth::{JwtKeys, LoginThrottle, UserCache};
 use crate::commands::{Book, Engine};
 use crate::db;
 use crate::http::request_head::REFUSAL_PATH;
-use crate::http::state::AppState;
+use crate::http::state::{AppState, ReadReplica};
 use crate::ledger::EngineSettings;
 use bootstrap::{bootstrap, Bootstrap};
 use config::Config;
@@ -52,9 +52,17 @@ pub fn start(config: Config) -> Result<Application, String> {
     )
     .map_err(|e| format!("cannot start the ledger writer: {e}"))?;
     let db_permits = tokio::sync::Semaphore::new(pool.max_size() as usize);
+    let replica = match &config.read_database_url {
+        Some(url) => {
+            tracing::info!(replica = %url.redacted(), "reads that may lag go to the read replica");
+            Some(ReadReplica::new(db::build_read_pool(url)?))
+        }
+        None => None,
+    };
     let state = web::Data::new(AppState {
         pool,
         db_permits,
+        replica,
         hashing_permits: tokio::sync::Semaphore::new(PASSWORD_HASHES_AT_ONCE_MAX),
         engine,
         jwt: JwtKeys::from_secret(bootstrap.jwt_secret.as_bytes(), config.token_ttl_seconds),

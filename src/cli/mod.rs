@@ -39,6 +39,15 @@ struct SettingsArgs {
         hide_env_values = true
     )]
     database_url: Option<String>,
+    /// postgres://… of a streaming standby for reads that may lag (default: none, all reads on
+    /// the primary)
+    #[arg(
+        long,
+        env = "MORALBANK_READ_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    read_database_url: Option<String>,
     /// Address to listen on (default 127.0.0.1:8080)
     #[arg(long, env = "MORALBANK_BIND", global = true)]
     bind: Option<String>,
@@ -94,6 +103,7 @@ impl From<SettingsArgs> for RawSettings {
     fn from(a: SettingsArgs) -> RawSettings {
         RawSettings {
             database_url: a.database_url,
+            read_database_url: a.read_database_url,
             bind: a.bind,
             jwt_secret: a.jwt_secret,
             token_ttl_seconds: a.token_ttl_seconds,

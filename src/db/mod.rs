@@ -158,6 +158,9 @@ pub struct ConnectError(pub String);
 #[derive(Debug, Clone)]
 pub struct ConnectionManager {
     url: DatabaseUrl,
+    /// Every transaction of the connection is read-only (the read replica's pool): a write that
+    /// strayed there fails loudly instead of waiting for the standby to refuse it.
+    read_only: bool,
 }
 
 /// A pooled connection with what the pool needs to know to skip its liveness check.
@@ -199,6 +202,10 @@ impl r2d2::ManageConnection for ConnectionManager {
             // connection, and nine default caches (2 MiB each) were a fifth of the peak memory.
             // The writer keeps the default for the hot pages it rewrites in every batch.
             c.batch_execute(&format!("PRAGMA cache_size = -{SQLITE_READER_CACHE_KIB}"))
+                .map_err(|e| ConnectError(e.to_string()))?;
+        }
+        if self.read_only {
+            conn.batch_execute("SET default_transaction_read_only = on")
                 .map_err(|e| ConnectError(e.to_string()))?;
         }
         let lost = Arc::new(AtomicBool::new(false));
@@ -258,6 +265,34 @@ pub fn build_command_pool(url: &DatabaseUrl) -> Result<DbPool, String> {
     pool_keeping(url, 0)
 }
 
+/// How long a read waits for a connection to the read replica before it goes to the primary
+/// instead: short, because the primary can answer at once.
+pub const REPLICA_CHECKOUT_TIMEOUT_MS: u64 = 1_000;
+
+/// The read replica's pool: read-only connections to a streaming standby. Built without waiting
+/// for a first connection, so a standby that is down delays neither the start nor any request
+/// for long (reads then go to the primary; see `http::with_replica`).
+pub fn build_read_pool(url: &DatabaseUrl) -> Result<DbPool, String> {
+    if url.kind() != BackendKind::Postgres {
+        return Err(format!(
+            "a read replica must be PostgreSQL, not {}",
+            url.redacted()
+        ));
+    }
+    Ok(r2d2::Pool::builder()
+        .max_size(POOL_CONNECTIONS_MAX)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_millis(REPLICA_CHECKOUT_TIMEOUT_MS))
+        .test_on_check_out(true)
+        // r2d2 logs every failed connection attempt of the background filler; the fallback
+        // logs the replica's state once per change instead.
+        .error_handler(Box::new(r2d2::NopErrorHandler))
+        .build_unchecked(ConnectionManager {
+            url: url.clone(),
+            read_only: true,
+        }))
+}
+
 fn pool_keeping(url: &DatabaseUrl, idle: u32) -> Result<DbPool, String> {
     let size = match url.kind() {
         BackendKind::Sqlite => 8,
@@ -272,7 +307,10 @@ fn pool_keeping(url: &DatabaseUrl, idle: u32) -> Result<DbPool, String> {
         // skipped for a connection that was fine a moment ago; see `PoolConn`). A SQLite
         // connection is a file handle and does not die that way.
         .test_on_check_out(url.kind() == BackendKind::Postgres)
-        .build(ConnectionManager { url: url.clone() })
+        .build(ConnectionManager {
+            url: url.clone(),
+            read_only: false,
+        })
         .map_err(|e| format!("cannot open database {}: {e}", url.redacted()))
 }
 

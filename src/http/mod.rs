@@ -47,6 +47,81 @@ where
     .await?
 }
 
+/// Whether a read may be served a moment behind the primary (see [`with_replica`]). Shared
+/// reads whose callers differ take one: the JSON list may lag, the console's page shown right
+/// after its own form was sent may not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// May come from the read replica.
+    MayLag,
+    /// Must see every write acknowledged so far: the primary.
+    Current,
+}
+
+/// [`with_replica`] or [`with_conn`], as `freshness` says.
+pub async fn with_reads<T, F>(state: &AppState, freshness: Freshness, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Clone + Send + 'static,
+{
+    match freshness {
+        Freshness::MayLag => with_replica(state, f).await,
+        Freshness::Current => with_conn(state, f).await,
+    }
+}
+
+/// Runs a read that may lag on the read replica (a streaming standby), with the replica's
+/// permits: statements, reports, lists, the notice board. Without a replica it is [`with_conn`].
+///
+/// Never use it for a read that must see the caller's own write a moment ago (a receipt, the
+/// counter card, a thing just created), for anything that decides a command, or for writes: the
+/// replica's connections are read-only and may be seconds behind.
+///
+/// When the replica cannot be reached, or fails the read, the read goes to the primary (that is
+/// why `f` is `Clone`: a fresh copy runs there), and later reads go to the primary until the
+/// replica answers again; see [`state::ReadReplica`].
+pub async fn with_replica<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Clone + Send + 'static,
+{
+    let Some(replica) = state.replica.as_ref().filter(|r| r.should_try()) else {
+        return with_conn(state, f).await;
+    };
+    let outcome = {
+        let _permit = replica
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| ApiError::unavailable("the server is shutting down"))?;
+        let pool = replica.pool.clone();
+        let on_replica = f.clone();
+        web::block(move || match pool.get() {
+            Ok(mut conn) => Ok(on_replica(&mut conn)),
+            Err(e) => Err(e.to_string()),
+        })
+        .await?
+    };
+    match outcome {
+        Ok(Err(e)) if e.status.is_server_error() => {
+            // A refusal (4xx) is the answer; a failure of the standby (gone, or a query cancelled
+            // by a conflict with recovery) is not, so the primary answers instead.
+            if e.status == actix_web::http::StatusCode::SERVICE_UNAVAILABLE {
+                replica.mark_down(&e.detail);
+            }
+            with_conn(state, f).await
+        }
+        Ok(result) => {
+            replica.mark_up();
+            result
+        }
+        Err(why) => {
+            replica.mark_down(&why);
+            with_conn(state, f).await
+        }
+    }
+}
+
 /// Runs one point read (a few index look-ups) at once on SQLite: it takes microseconds, less
 /// than the hop to the blocking pool and back. Only when a pooled connection is free right now;
 /// otherwise, and always on PostgreSQL (a network round trip must not hold an HTTP worker), it

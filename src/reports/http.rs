@@ -13,7 +13,7 @@ use crate::http::extract::AuthUser;
 use crate::http::problem::responses as problems;
 use crate::http::problem::ApiError;
 use crate::http::state::AppState;
-use crate::http::{query_month, query_period, rfc3339, with_conn};
+use crate::http::{query_month, query_period, rfc3339, with_replica};
 use crate::kernel::dates::{day_start_utc, month_last_day, period_end_utc};
 use crate::kernel::Permission;
 use crate::kernel::{CommunityId, Points};
@@ -81,7 +81,7 @@ pub async fn honor_roll(
     let last = month_last_day(first);
     let community = user.community_id;
     let roster = user.may(Permission::ReadMembers);
-    let entries = with_conn(state, move |conn| {
+    let entries = with_replica(state, move |conn| {
         let offset = offset_of(conn, community)?;
         let ranked = store::honor_roll(
             conn,
@@ -204,7 +204,7 @@ pub async fn summary(
     user.require(Permission::ReadReports)?;
     let (from, to) = query_period(from, to)?;
     let community = user.community_id;
-    let figures = with_conn(state, move |conn| {
+    let figures = with_replica(state, move |conn| {
         let offset = offset_of(conn, community)?;
         let start = from.map(|d| day_start_utc(d, offset));
         // A period that ends after any time that can be stored is open-ended.
@@ -255,7 +255,7 @@ pub async fn monthly_series(
     user.require(Permission::ReadReports)?;
     let months = months.clamp(1, MONTHLY_SERIES_MONTHS_MAX);
     let community = user.community_id;
-    with_conn(state, move |conn| {
+    with_replica(state, move |conn| {
         let offset = offset_of(conn, community)?;
         Ok(store::monthly(conn, community, offset, through, months)?)
     })
@@ -347,7 +347,7 @@ pub async fn journal_page(
         }
     };
     let community = user.community_id;
-    with_conn(state, move |conn| {
+    with_replica(state, move |conn| {
         let entries: Vec<JournalRow> = journal::table
             .filter(journal::community_id.eq(DbUuid::from(community)))
             .filter(journal::seq.gt(after))

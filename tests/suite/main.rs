@@ -54,6 +54,7 @@ mod policy;
 mod proofs;
 mod readme;
 mod reliability;
+mod replica;
 mod report_limits;
 mod roster;
 mod shop;

@@ -108,6 +108,9 @@ fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
         ("MORALBANK_TOKEN_TTL_SECONDS", "-1"),
         ("MORALBANK_BATCH_MAX", "0"),
         ("MORALBANK_COMMUNITY_UTC_OFFSET", "8"),
+        // A read replica beside the default SQLite primary, and one that is not PostgreSQL.
+        ("MORALBANK_READ_DATABASE_URL", "postgres://x@standby/mb"),
+        ("MORALBANK_READ_DATABASE_URL", "sqlite://./replica.db"),
     ] {
         let output = moralbank().arg("migrate").env(var, value).output().unwrap();
         assert_eq!(output.status.code(), Some(2), "{var}");

@@ -11,7 +11,7 @@ use crate::http::extract::AuthUser;
 use crate::http::problem::responses as problems;
 use crate::http::problem::ApiError;
 use crate::http::state::AppState;
-use crate::http::{rfc3339, with_conn};
+use crate::http::{rfc3339, with_replica};
 use crate::kernel::Permission;
 use crate::kernel::{CommunityId, DeedId, Points};
 
@@ -83,7 +83,7 @@ pub async fn notices_of(
     masked: bool,
 ) -> Result<Vec<Notice>, ApiError> {
     let now = state.clock.now();
-    let rows = with_conn(state, move |conn| {
+    let rows = with_replica(state, move |conn| {
         Ok(store::notices(
             conn,
             community,

@@ -13,7 +13,7 @@ use crate::http::extract::AuthUser;
 use crate::http::problem::responses as problems;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
-use crate::http::{page_limit, parse_cursor, required_text, rfc3339, with_conn};
+use crate::http::{page_limit, parse_cursor, required_text, rfc3339, with_conn, with_replica};
 use crate::kernel::Permission;
 use crate::kernel::{CommunityId, DeedId, MemberId, Points, RuleId};
 use crate::ledger::command::MEMO_CHARS_MAX;
@@ -380,7 +380,7 @@ pub async fn list_deeds(
         }
     };
     let community = user.community_id;
-    let rows = with_conn(&state, move |conn| {
+    let rows = with_replica(&state, move |conn| {
         Ok(store::list_deeds(
             conn,
             community,

@@ -12,7 +12,7 @@ use crate::deeds::http::board::{notice_board, notices_of, Notice};
 use crate::deeds::model::Direction;
 use crate::http::problem::ApiError;
 use crate::http::state::AppState;
-use crate::http::with_conn;
+use crate::http::{with_conn, with_replica};
 use crate::kernel::{CommunityId, LocalCalendar, Permission};
 
 /// Longest community code looked up from a public path; longer ones name no community.
@@ -69,7 +69,7 @@ pub fn rows_of(notices: &[Notice], calendar: LocalCalendar) -> Vec<BoardRow> {
 }
 
 async fn notice_days_of(state: &AppState, community: CommunityId) -> Result<i32, ApiError> {
-    with_conn(state, move |conn| {
+    with_replica(state, move |conn| {
         Ok(crate::deeds::store::settings(conn, community)?.notice_days)
     })
     .await
@@ -111,7 +111,7 @@ async fn public_place(state: &AppState, code: String) -> Result<Place, ConsoleEr
     if code.is_empty() || code.chars().count() > COMMUNITY_CODE_CHARS_MAX {
         return Err(ConsoleError::NotFound);
     }
-    let row = with_conn(state, move |conn| {
+    let row = with_replica(state, move |conn| {
         Ok(crate::communities::store::community_by_code(conn, &code)?)
     })
     .await?
@@ -161,12 +161,17 @@ async fn board_head_of(
 ) -> Result<Option<crate::trust::view::BoardHead>, ConsoleError> {
     let base = crate::trust::view::base_url(&req.connection_info());
     let (id, code, now) = (place.id, place.code.clone(), state.clock.now());
-    let head = with_conn(state, move |conn| {
+    let read = move |conn: &mut crate::db::DbConn| {
         Ok(crate::trust::view::board_head(
             conn, id, &code, now, may_sign,
         )?)
-    })
-    .await?;
+    };
+    // Staff's print may sign a head, a write: the primary. The public print only reads one.
+    let head = if may_sign {
+        with_conn(state, read).await?
+    } else {
+        with_replica(state, read).await?
+    };
     let calendar = place.calendar;
     Ok(head.map(|h| crate::trust::view::BoardHead::of(&h, &base, |t| local_minute(calendar, t))))
 }

@@ -14,6 +14,7 @@ use crate::fund::http::{self as concept, FundView, GrantView};
 use crate::fund::model::GrantStatus;
 use crate::http::problem::ApiError;
 use crate::http::state::AppState;
+use crate::http::Freshness;
 use crate::kernel::{GrantId, MemberId, Permission};
 use crate::members::http::{member_page, MemberListQuery};
 
@@ -170,7 +171,7 @@ async fn member_by_no(
         limit: Some(1),
         cursor: None,
     };
-    let found = member_page(state, &person.user, query).await?;
+    let found = member_page(state, &person.user, query, Freshness::Current).await?;
     Ok(found
         .items
         .first()

@@ -10,7 +10,7 @@ use crate::deeds::http::board::mask_name;
 use crate::fund::model::STATEMENT_LINES_MAX;
 use crate::fund::store;
 use crate::http::state::AppState;
-use crate::http::with_conn;
+use crate::http::with_replica;
 use crate::kernel::{JournalKind, LocalCalendar, Points};
 
 /// Longest community code looked up from a public path; longer ones name no community.
@@ -46,7 +46,7 @@ async fn statement_of(state: &AppState, code: String) -> Result<PublicStatement,
     if code.is_empty() || code.chars().count() > COMMUNITY_CODE_CHARS_MAX {
         return Err(ConsoleError::NotFound);
     }
-    let found = with_conn(state, move |conn| {
+    let found = with_replica(state, move |conn| {
         let Some(community) = crate::communities::store::community_by_code(conn, &code)? else {
             return Ok(None);
         };

@@ -10,7 +10,9 @@ use crate::http::extract::AuthUser;
 use crate::http::problem::responses as problems;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
-use crate::http::{page_limit, parse_cursor, rfc3339, with_conn, SEARCH_CHARS_MAX};
+use crate::http::{
+    page_limit, parse_cursor, rfc3339, with_conn, with_reads, Freshness, SEARCH_CHARS_MAX,
+};
 use crate::kernel::Permission;
 use crate::kernel::{ActiveStatus, MemberId, Points};
 use crate::members::model::roster::{FieldProblem, Phone, RosterFields, RosterText};
@@ -306,7 +308,7 @@ pub async fn register_member(
     Ok(view)
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct MemberListQuery {
@@ -343,15 +345,24 @@ pub async fn list_members(
     user: AuthUser,
     query: web::Query<MemberListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(member_page(&state, &user, query.into_inner()).await?))
+    let query = query.into_inner();
+    // A look-up of one passbook number is the counter finding the resident in front of it,
+    // perhaps registered a moment ago: the primary. Browsing and searching may lag.
+    let freshness = if query.member_no.is_some() {
+        Freshness::Current
+    } else {
+        Freshness::MayLag
+    };
+    Ok(HttpResponse::Ok().json(member_page(&state, &user, query, freshness).await?))
 }
 
 /// The page of members `query` asks for, as `user` may see them (the JSON list and the
-/// console's roster page).
+/// console's roster page), from where `freshness` allows.
 pub async fn member_page(
     state: &AppState,
     user: &AuthUser,
     query: MemberListQuery,
+    freshness: Freshness,
 ) -> Result<MemberPage, ApiError> {
     let limit = page_limit(query.limit)?;
     let after = parse_cursor(query.cursor.as_deref())?.map(MemberId);
@@ -374,7 +385,7 @@ pub async fn member_page(
     };
     let community = user.community_id;
     let now = state.clock.now();
-    let (rows, namesakes) = with_conn(state, move |conn| {
+    let (rows, namesakes) = with_reads(state, freshness, move |conn| {
         let rows = crate::members::store::list_members(
             conn,
             community,

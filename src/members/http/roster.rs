@@ -24,7 +24,7 @@ use crate::http::idempotency::{idempotency_key, key_reused};
 use crate::http::problem::responses as problems;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
-use crate::http::with_conn;
+use crate::http::{with_conn, with_replica};
 use crate::kernel::{AccountId, CommunityId, Permission, Points, UserId};
 use crate::ledger::{IdempotencyClaim, LedgerError};
 use crate::members::model::roster::Phone;
@@ -609,7 +609,7 @@ pub async fn roster_file(
     let community = user.community_id;
     let now = state.clock.now();
     let user = user.clone();
-    let (bytes, today) = with_conn(state, move |conn| {
+    let (bytes, today) = with_replica(state, move |conn| {
         let today = crate::members::store::community_today(conn, community, now)?;
         let members = store::roster(conn, community, ROSTER_EXPORT_ROWS_MAX + 1)?;
         if members.len() as i64 > ROSTER_EXPORT_ROWS_MAX {

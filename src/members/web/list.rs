@@ -9,6 +9,7 @@ use crate::console::page::{render, render_with, Chrome, ConsoleError, FieldProbl
 use crate::console::session::Person;
 use crate::console::words;
 use crate::http::state::AppState;
+use crate::http::Freshness;
 use crate::kernel::Permission;
 use crate::members::http::{member_page, MemberListQuery};
 
@@ -61,7 +62,14 @@ pub async fn show_members(
         limit: Some(MEMBER_LIST_ROWS_MAX),
         cursor: query.cursor.clone(),
     };
-    let (page, problem) = match member_page(&state, &person.user, asked).await {
+    // Back from an import the roster must show who was just added: the primary. Otherwise the
+    // roster may lag a moment.
+    let freshness = if query.imported.is_some() {
+        Freshness::Current
+    } else {
+        Freshness::MayLag
+    };
+    let (page, problem) = match member_page(&state, &person.user, asked, freshness).await {
         Ok(page) => (page, FieldProblem::default()),
         Err(e) if e.status.is_client_error() => {
             let everyone = MemberListQuery {
@@ -70,7 +78,7 @@ pub async fn show_members(
                 limit: Some(MEMBER_LIST_ROWS_MAX),
                 cursor: None,
             };
-            let page = member_page(&state, &person.user, everyone).await?;
+            let page = member_page(&state, &person.user, everyone, freshness).await?;
             (page, FieldProblem::on("q", words::MEMBER_SEARCH_INVALID))
         }
         Err(e) => return Err(e.into()),

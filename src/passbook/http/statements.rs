@@ -14,7 +14,7 @@ use crate::http::extract::AuthUser;
 use crate::http::problem::responses as problems;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
-use crate::http::{query_moment, query_period, rfc3339, with_conn};
+use crate::http::{query_moment, query_period, rfc3339, with_conn, with_replica};
 use crate::kernel::dates::{day_start_utc, period_end_utc};
 use crate::kernel::Permission;
 use crate::kernel::{AccountId, LocalCalendar, Points, PointsTotal};
@@ -314,7 +314,7 @@ pub async fn statement_file(
 ) -> Result<PassbookFile, ApiError> {
     let now = state.clock.now();
     let user = user.clone();
-    with_conn(state, move |conn| {
+    with_replica(state, move |conn| {
         let p = period(conn, &user, account_id, from, to)?;
         let rows = all_rows(conn, &p)?;
         export::passbook_file(&passbook_sheet(&p, &rows, now), format).map_err(ApiError::internal)
@@ -402,7 +402,7 @@ pub async fn get_statement(
             .insert_header((header::CONTENT_DISPOSITION, file.disposition))
             .body(file.bytes));
     }
-    let result = with_conn(&state, move |conn| {
+    let result = with_replica(&state, move |conn| {
         let p = period(conn, &user, account_id, from, to)?;
         let after = cursor.unwrap_or(0).max(p.open_seq);
         let rows = store::lines(conn, account_id, after, p.last_seq, limit)?;

@@ -13,7 +13,7 @@ use crate::console::session::Person;
 use crate::console::words;
 use crate::db::DbUuid;
 use crate::http::state::AppState;
-use crate::http::with_conn;
+use crate::http::with_replica;
 use crate::kernel::{JournalKind, Permission};
 use crate::reports::http::{journal_page, JournalPage};
 use crate::reports::store;
@@ -78,7 +78,7 @@ async fn lines_of(
         .into_iter()
         .collect();
     let community = person.user.community_id;
-    let (account_names, usernames) = with_conn(state, move |conn| {
+    let (account_names, usernames) = with_replica(state, move |conn| {
         Ok((
             store::account_names(conn, community, &accounts)?,
             store::usernames(conn, community, &actors)?,

@@ -9,7 +9,10 @@ use crate::http::extract::AuthUser;
 use crate::http::problem::responses as problems;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
-use crate::http::{page_limit, parse_cursor, required_text, rfc3339, with_conn, PageQuery};
+use crate::http::{
+    page_limit, parse_cursor, required_text, rfc3339, with_conn, with_reads, with_replica,
+    Freshness, PageQuery,
+};
 use crate::kernel::Permission;
 use crate::kernel::{GoodsId, Points};
 use crate::ledger::command::MEMO_CHARS_MAX;
@@ -219,7 +222,7 @@ pub async fn goods_page(
         }
     }
     let community = user.community_id;
-    let rows = with_conn(state, move |conn| {
+    let rows = with_replica(state, move |conn| {
         Ok(crate::shop::store::list_goods(
             conn,
             community,
@@ -483,23 +486,25 @@ pub async fn list_stock_movements(
         &user,
         GoodsId(path.into_inner()),
         query.into_inner(),
+        Freshness::MayLag,
     )
     .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// A page of one goods' stock movements, oldest first.
+/// A page of one goods' stock movements, oldest first, from where `freshness` allows.
 pub async fn movement_page(
     state: &AppState,
     user: &AuthUser,
     id: GoodsId,
     query: PageQuery,
+    freshness: Freshness,
 ) -> Result<StockMovementPage, ApiError> {
     user.require(Permission::ReadStockMovements)?;
     let limit = page_limit(query.limit)?;
     let after = parse_cursor(query.cursor.as_deref())?;
     let community = user.community_id;
-    let rows = with_conn(state, move |conn| {
+    let rows = with_reads(state, freshness, move |conn| {
         if crate::shop::store::goods_by_id(conn, community, id)?.is_none() {
             return Err(ApiError::not_found("goods"));
         }

@@ -14,7 +14,7 @@ use crate::http::idempotency::{done_or_earlier, idempotency_key, request_hash};
 use crate::http::problem::responses as problems;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
-use crate::http::{page_limit, parse_cursor, required_text, rfc3339, with_conn};
+use crate::http::{page_limit, parse_cursor, required_text, rfc3339, with_conn, with_replica};
 use crate::kernel::{CommunityId, GoodsId, MemberId, Points, PointsTotal, RedemptionId};
 use crate::kernel::{LocalCalendar, Permission};
 use crate::ledger::command::MEMO_CHARS_MAX;
@@ -405,7 +405,7 @@ pub async fn list_redemptions(
         }
     };
     let community = user.community_id;
-    let rows = with_conn(&state, move |conn| {
+    let rows = with_replica(&state, move |conn| {
         Ok(shop::list_redemptions(
             conn,
             community,
@@ -488,7 +488,7 @@ pub async fn day_register(
     let community = user.community_id;
     // "Today" is the community's local day by the service's one clock.
     let now = state.clock.now();
-    let (day, rows) = with_conn(state, move |conn| {
+    let (day, rows) = with_replica(state, move |conn| {
         let day = match day {
             Some(day) => day,
             None => {

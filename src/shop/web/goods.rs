@@ -14,7 +14,7 @@ use crate::console::session::{see_other, Person};
 use crate::console::words;
 use crate::http::problem::ApiError;
 use crate::http::state::AppState;
-use crate::http::{with_conn, PageQuery};
+use crate::http::{with_conn, Freshness, PageQuery};
 use crate::kernel::{GoodsId, Permission, UserId};
 use crate::shop::http::goods::{
     self as concept, CreateGoodsRequest, GoodsListQuery, GoodsView, RestockRequest,
@@ -226,7 +226,9 @@ async fn goods_page(
         limit: Some(MOVEMENT_ROWS_MAX),
         cursor: None,
     };
-    let movements = concept::movement_page(state, &person.user, id, query).await?;
+    // The page of one goods, shown again right after it was changed or restocked: the primary.
+    let movements =
+        concept::movement_page(state, &person.user, id, query, Freshness::Current).await?;
     let actors: Vec<UserId> = movements
         .items
         .iter()

@@ -13,7 +13,7 @@ use crate::console::session::{see_other, Person};
 use crate::console::words;
 use crate::http::problem::ApiError;
 use crate::http::state::AppState;
-use crate::http::PageQuery;
+use crate::http::{Freshness, PageQuery};
 use crate::kernel::{Permission, Role, UserId};
 use crate::members::http::{member_page, MemberListQuery};
 use crate::users::http::password_reset::reset_password;
@@ -221,7 +221,8 @@ pub async fn create_user(
             limit: Some(1),
             cursor: None,
         };
-        let found = member_page(&state, &person.user, query).await?;
+        // Linking a user to a passbook just registered: the primary.
+        let found = member_page(&state, &person.user, query, Freshness::Current).await?;
         found
             .items
             .first()

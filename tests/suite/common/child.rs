@@ -56,15 +56,18 @@ impl std::ops::DerefMut for ChildApp {
 impl ChildApp {
     /// The binary on `db_url`, with the tests' admin password and signing secret.
     pub fn start(db_url: &str) -> ChildApp {
-        let server = ChildServer::start(
-            std::path::Path::new(BIN),
-            db_url,
-            &[
-                ("MORALBANK_ADMIN_PASSWORD", ADMIN_PASSWORD),
-                ("MORALBANK_JWT_SECRET", JWT_SECRET),
-            ],
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        ChildApp::start_with(db_url, &[])
+    }
+
+    /// The same, with more settings (`MORALBANK_…` names and values).
+    pub fn start_with(db_url: &str, settings: &[(&str, &str)]) -> ChildApp {
+        let mut all = vec![
+            ("MORALBANK_ADMIN_PASSWORD", ADMIN_PASSWORD),
+            ("MORALBANK_JWT_SECRET", JWT_SECRET),
+        ];
+        all.extend_from_slice(settings);
+        let server = ChildServer::start(std::path::Path::new(BIN), db_url, &all)
+            .unwrap_or_else(|e| panic!("{e}"));
         ChildApp {
             server,
             agent: ureq::AgentBuilder::new()

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 pub mod browser;
 pub mod child;
+pub mod cluster;
 
 /// The environment variable that names the PostgreSQL server tests create databases on.
 pub const POSTGRES_URL_VAR: &str = "MORALBANK_TEST_POSTGRES_URL";
