@@ -80,6 +80,7 @@ pub struct RedemptionLineRow {
     pub quantity: i64,
     pub unit_price: i64,
     pub line_total: i64,
+    pub community_id: DbUuid,
 }
 
 #[derive(Debug, thiserror::Error)]

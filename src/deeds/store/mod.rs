@@ -52,6 +52,7 @@ pub struct RuleVersionRow {
     pub per_deed_cap: Option<i64>,
     pub created_by: Option<DbUuid>,
     pub created_at: NaiveDateTime,
+    pub community_id: DbUuid,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -197,10 +198,11 @@ pub struct RuleTerms {
     pub per_deed_cap: Option<i64>,
 }
 
-fn version_row(rule: DbUuid, version: i32, terms: &RuleTerms, actor: UserId) -> RuleVersionRow {
+fn version_row(rule: &RuleRow, version: i32, terms: &RuleTerms, actor: UserId) -> RuleVersionRow {
     RuleVersionRow {
         id: DbUuid(uuid::Uuid::now_v7()),
-        rule_id: rule,
+        rule_id: rule.id,
+        community_id: rule.community_id,
         version,
         name: terms.name.clone(),
         category: terms.category.clone(),
@@ -241,7 +243,7 @@ pub fn create_rule(
         }
         Err(e) => return Err(e.into()),
     }
-    let version = version_row(rule.id, 1, terms, actor);
+    let version = version_row(&rule, 1, terms, actor);
     diesel::insert_into(rule_versions::table)
         .values(&version)
         .execute(conn)?;
@@ -316,7 +318,7 @@ pub fn add_rule_version(
     if updated != 1 {
         return Err(DieselError::NotFound);
     }
-    let version = version_row(rule.id, next, terms, actor);
+    let version = version_row(rule, next, terms, actor);
     diesel::insert_into(rule_versions::table)
         .values(&version)
         .execute(conn)?;
