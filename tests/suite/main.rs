@@ -56,6 +56,7 @@ mod readme;
 mod reliability;
 mod report_limits;
 mod roster;
+mod shardable;
 mod shop;
 mod signed_heads;
 mod startup;

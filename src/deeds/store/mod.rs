@@ -256,7 +256,11 @@ pub fn rule_with_current(
     rule: RuleId,
 ) -> QueryResult<Option<(RuleRow, RuleVersionRow)>> {
     rules::table
-        .inner_join(rule_versions::table)
+        .inner_join(
+            rule_versions::table.on(rule_versions::rule_id
+                .eq(rules::id)
+                .and(rule_versions::community_id.eq(rules::community_id))),
+        )
         .filter(rules::id.eq(DbUuid::from(rule)))
         .filter(rules::community_id.eq(DbUuid::from(community)))
         .filter(rule_versions::version.eq(rules::current_version))
@@ -281,7 +285,11 @@ pub fn list_rules(
     limit: i64,
 ) -> QueryResult<Vec<(RuleRow, RuleVersionRow)>> {
     let mut query = rules::table
-        .inner_join(rule_versions::table)
+        .inner_join(
+            rule_versions::table.on(rule_versions::rule_id
+                .eq(rules::id)
+                .and(rule_versions::community_id.eq(rules::community_id))),
+        )
         .filter(rules::community_id.eq(DbUuid::from(community)))
         .filter(rule_versions::version.eq(rules::current_version))
         .select((RuleRow::as_select(), RuleVersionRow::as_select()))
@@ -462,7 +470,11 @@ pub fn list_deeds(
     filter: &DeedFilter<'_>,
 ) -> QueryResult<Vec<(DeedRow, String, String)>> {
     let mut query = deeds::table
-        .inner_join(members::table.on(members::id.eq(deeds::member_id)))
+        .inner_join(
+            members::table.on(members::id
+                .eq(deeds::member_id)
+                .and(members::community_id.eq(deeds::community_id))),
+        )
         .filter(deeds::community_id.eq(DbUuid::from(community)))
         .select((DeedRow::as_select(), members::member_no, members::name))
         .order(deeds::id.asc())
@@ -517,7 +529,11 @@ pub fn notices(
     limit: i64,
 ) -> QueryResult<Vec<(DeedRow, String, String)>> {
     deeds::table
-        .inner_join(members::table.on(members::id.eq(deeds::member_id)))
+        .inner_join(
+            members::table.on(members::id
+                .eq(deeds::member_id)
+                .and(members::community_id.eq(deeds::community_id))),
+        )
         .filter(deeds::community_id.eq(DbUuid::from(community)))
         .filter(deeds::status.eq("approved"))
         .filter(deeds::notice_ends_at.gt(now))
@@ -557,8 +573,16 @@ pub fn queue(
 ) -> QueryResult<Vec<QueueRow>> {
     use crate::db::schema::users;
     let mut query = deeds::table
-        .inner_join(members::table.on(members::id.eq(deeds::member_id)))
-        .inner_join(users::table.on(users::id.eq(deeds::submitted_by)))
+        .inner_join(
+            members::table.on(members::id
+                .eq(deeds::member_id)
+                .and(members::community_id.eq(deeds::community_id))),
+        )
+        .inner_join(
+            users::table.on(users::id
+                .eq(deeds::submitted_by)
+                .and(users::community_id.eq(deeds::community_id))),
+        )
         .filter(deeds::community_id.eq(DbUuid::from(community)))
         .filter(deeds::status.eq(filter.status))
         .select((
