@@ -1,4 +1,5 @@
 -- Back to the unsharded shape of 000034: single-column keys and every foreign key enforced.
+CREATE INDEX redemption_lines_goods_idx ON redemption_lines (goods_id);
 ALTER TABLE accounts DROP CONSTRAINT accounts_member_id_fkey;
 ALTER TABLE deed_events DROP CONSTRAINT deed_events_actor_id_fkey;
 ALTER TABLE deed_events DROP CONSTRAINT deed_events_deed_id_fkey;
