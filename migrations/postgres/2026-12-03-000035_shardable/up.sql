@@ -29,9 +29,9 @@
 --       (`dangling_reference`).
 --   journal.actor_id → users; idempotency_keys.user_id → users; redemptions.clerk_id,
 --   redemptions.voided_by → users; stock_movements.actor_id → users:
---       the actor is the signed-in user of that community (the token is checked against the users
---       row on every request); users are never deleted, only disabled. `verify` checks each names
---       a user of the same community.
+--       the actor is the signed-in user, whose token names the community the command is for;
+--       users are disabled, never deleted (the service deletes no row of any table). `verify`
+--       checks each names a user of the same community.
 --   postings.journal_id, idempotency_keys.journal_id, redemptions.journal_id,
 --   redemptions.void_journal_id, receivable_repayments.journal_id → journal:
 --       the writer inserts the journal row in the same statement as the rows that name it
