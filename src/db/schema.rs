@@ -272,6 +272,7 @@ diesel::table! {
         quantity -> BigInt,
         unit_price -> BigInt,
         line_total -> BigInt,
+        community_id -> PortableUuid,
     }
 }
 
@@ -334,6 +335,7 @@ diesel::table! {
         per_deed_cap -> Nullable<BigInt>,
         created_by -> Nullable<PortableUuid>,
         created_at -> Timestamp,
+        community_id -> PortableUuid,
     }
 }
 

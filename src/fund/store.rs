@@ -67,7 +67,11 @@ pub fn grant(
     id: GrantId,
 ) -> QueryResult<Option<GrantListed>> {
     fund_grants::table
-        .inner_join(members::table)
+        .inner_join(
+            members::table.on(members::id
+                .eq(fund_grants::member_id)
+                .and(members::community_id.eq(fund_grants::community_id))),
+        )
         .filter(fund_grants::id.eq(DbUuid::from(id)))
         .filter(fund_grants::community_id.eq(DbUuid::from(community)))
         .select((GrantRow::as_select(), members::member_no, members::name))
@@ -83,7 +87,11 @@ pub fn grants(
     limit: i64,
 ) -> QueryResult<Vec<GrantListed>> {
     let mut query = fund_grants::table
-        .inner_join(members::table)
+        .inner_join(
+            members::table.on(members::id
+                .eq(fund_grants::member_id)
+                .and(members::community_id.eq(fund_grants::community_id))),
+        )
         .filter(fund_grants::community_id.eq(DbUuid::from(community)))
         .select((GrantRow::as_select(), members::member_no, members::name))
         .order(fund_grants::proposed_at.desc())
@@ -144,7 +152,11 @@ pub fn statement(
     limit: i64,
 ) -> QueryResult<Vec<StatementLine>> {
     let rows: Vec<(i64, NaiveDateTime, i64, DbUuid, JournalKind, i64)> = postings::table
-        .inner_join(journal::table)
+        .inner_join(
+            journal::table.on(journal::id
+                .eq(postings::journal_id)
+                .and(journal::community_id.eq(postings::community_id))),
+        )
         .filter(postings::account_id.eq(fund.id))
         .order(postings::account_seq.desc())
         .limit(limit)
@@ -159,8 +171,16 @@ pub fn statement(
         .load(conn)?;
     let ids: Vec<DbUuid> = rows.iter().map(|r| r.3).collect();
     let others: Vec<(DbUuid, String)> = postings::table
-        .inner_join(accounts::table.on(accounts::id.eq(postings::account_id)))
-        .inner_join(members::table.on(accounts::member_id.eq(members::id.nullable())))
+        .inner_join(
+            accounts::table.on(accounts::id
+                .eq(postings::account_id)
+                .and(accounts::community_id.eq(postings::community_id))),
+        )
+        .inner_join(
+            members::table.on(accounts::member_id
+                .eq(members::id.nullable())
+                .and(members::community_id.eq(accounts::community_id))),
+        )
         .filter(postings::journal_id.eq_any(&ids))
         .filter(postings::account_id.ne(fund.id))
         .select((postings::journal_id, members::name))

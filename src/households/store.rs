@@ -91,8 +91,16 @@ pub fn current_household(
     member: MemberId,
 ) -> QueryResult<Option<(HouseholdRow, AccountRow)>> {
     household_members::table
-        .inner_join(households::table)
-        .inner_join(accounts::table.on(accounts::id.eq(households::account_id)))
+        .inner_join(
+            households::table.on(households::id
+                .eq(household_members::household_id)
+                .and(households::community_id.eq(household_members::community_id))),
+        )
+        .inner_join(
+            accounts::table.on(accounts::id
+                .eq(households::account_id)
+                .and(accounts::community_id.eq(households::community_id))),
+        )
         .filter(household_members::member_id.eq(DbUuid::from(member)))
         .filter(household_members::left_at.is_null())
         .filter(households::community_id.eq(DbUuid::from(community)))
@@ -107,7 +115,11 @@ pub fn household(
     id: DbUuid,
 ) -> QueryResult<Option<(HouseholdRow, AccountRow)>> {
     households::table
-        .inner_join(accounts::table.on(accounts::id.eq(households::account_id)))
+        .inner_join(
+            accounts::table.on(accounts::id
+                .eq(households::account_id)
+                .and(accounts::community_id.eq(households::community_id))),
+        )
         .filter(households::id.eq(id))
         .filter(households::community_id.eq(DbUuid::from(community)))
         .select((HouseholdRow::as_select(), AccountRow::as_select()))
@@ -120,7 +132,11 @@ pub fn list(
     community: CommunityId,
 ) -> QueryResult<Vec<(HouseholdRow, AccountRow)>> {
     households::table
-        .inner_join(accounts::table.on(accounts::id.eq(households::account_id)))
+        .inner_join(
+            accounts::table.on(accounts::id
+                .eq(households::account_id)
+                .and(accounts::community_id.eq(households::community_id))),
+        )
         .filter(households::community_id.eq(DbUuid::from(community)))
         .order(households::name.asc())
         .limit(500)
@@ -131,7 +147,11 @@ pub fn list(
 /// Every membership of the household, past ones too, oldest first.
 pub fn memberships(conn: &mut DbConn, household: DbUuid) -> QueryResult<Vec<MemberLine>> {
     household_members::table
-        .inner_join(members::table.on(members::id.eq(household_members::member_id)))
+        .inner_join(
+            members::table.on(members::id
+                .eq(household_members::member_id)
+                .and(members::community_id.eq(household_members::community_id))),
+        )
         .filter(household_members::household_id.eq(household))
         .order((
             household_members::joined_at.asc(),

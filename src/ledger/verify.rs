@@ -23,12 +23,84 @@ const VERIFY_PAGE_TRANSACTIONS: i64 = 2_000;
 /// Problems reported at most; past this the ledger is plainly broken and the count says so.
 const VERIFY_PROBLEMS_MAX: usize = 1_000;
 
+/// A reference between rows that PostgreSQL no longer enforces with a foreign key (migration
+/// 000035): the ledger writer creates these append-only rows in its batch and guarantees the
+/// reference from its own view (see the migration and the README's "How the ledger works"), and
+/// `verify` checks it here. `target` rows are looked up by `(id, community_id)`, so a reference
+/// into another community is as dangling as one into nothing.
+pub struct WriterReference {
+    pub table: &'static str,
+    pub column: &'static str,
+    pub target: &'static str,
+}
+
+const fn reference(
+    table: &'static str,
+    column: &'static str,
+    target: &'static str,
+) -> WriterReference {
+    WriterReference {
+        table,
+        column,
+        target,
+    }
+}
+
+/// Every reference of the writer's rows that the database does not enforce.
+pub const WRITER_REFERENCES: [WriterReference; 20] = [
+    reference("journal", "actor_id", "users"),
+    reference("postings", "journal_id", "journal"),
+    reference("postings", "account_id", "accounts"),
+    reference("idempotency_keys", "journal_id", "journal"),
+    reference("idempotency_keys", "user_id", "users"),
+    reference("redemptions", "member_id", "members"),
+    reference("redemptions", "account_id", "accounts"),
+    reference("redemptions", "clerk_id", "users"),
+    reference("redemptions", "journal_id", "journal"),
+    reference("redemptions", "void_journal_id", "journal"),
+    reference("redemptions", "voided_by", "users"),
+    reference("redemption_lines", "redemption_id", "redemptions"),
+    reference("redemption_lines", "goods_id", "goods"),
+    reference("stock_movements", "goods_id", "goods"),
+    reference("stock_movements", "actor_id", "users"),
+    reference("receivable_repayments", "receivable_id", "receivables"),
+    reference("receivable_repayments", "journal_id", "journal"),
+    reference("receivable_repayments", "paid_by_deed_id", "deeds"),
+    // The community itself: a row of a community that does not exist is not reached by the
+    // per-community checks above, so it is looked for across the whole database.
+    reference("journal", "community_id", "communities"),
+    reference("postings", "community_id", "communities"),
+];
+
+/// The tables whose community is not enforced by a foreign key, besides the two listed above.
+const WRITER_COMMUNITY_TABLES: [&str; 5] = [
+    "idempotency_keys",
+    "redemptions",
+    "redemption_lines",
+    "stock_movements",
+    "receivable_repayments",
+];
+
+#[derive(QueryableByName)]
+struct Dangling {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    rows: i64,
+}
+
+#[derive(QueryableByName)]
+struct Stray {
+    #[diesel(sql_type = crate::db::types::PortableUuid)]
+    community_id: DbUuid,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    rows: i64,
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
 pub struct Problem {
     /// What is wrong: `hash_mismatch`, `chain_broken`, `sequence_gap`, `unbalanced`,
     /// `account_sequence_gap`, `running_balance_mismatch`, `negative_balance`,
     /// `balance_mismatch`, `chain_head_mismatch`, `tree_node_missing`, `tree_node_mismatch`,
-    /// `tree_behind`, `tree_ahead`.
+    /// `tree_behind`, `tree_ahead`, `dangling_reference`.
     pub kind: String,
     pub community_id: uuid::Uuid,
     pub journal_seq: Option<i64>,
@@ -109,6 +181,9 @@ pub fn verify_ledger(conn: &mut DbConn, only: Option<CommunityId>) -> QueryResul
     let community_ids: Vec<DbUuid> = query.load(conn)?;
     for community in community_ids {
         verify_in_snapshot(conn, community.into(), &mut checker)?;
+    }
+    if only.is_none() {
+        conn.transaction(|conn| stray_communities(conn, &mut checker))?;
     }
     Ok(checker.report)
 }
@@ -266,6 +341,39 @@ fn verify_community(
         .get_result(conn)?;
     check.head(head_seq, &head_hash);
     check.cached_balances();
+    check.references(conn)?;
+    Ok(())
+}
+
+/// Rows of communities that do not exist, in the tables whose community is not enforced. Read
+/// across all communities, so only a verification of the whole database runs it.
+fn stray_communities(conn: &mut DbConn, checker: &mut Checker) -> QueryResult<()> {
+    let tables = WRITER_REFERENCES
+        .iter()
+        .filter(|r| r.column == "community_id")
+        .map(|r| r.table)
+        .chain(WRITER_COMMUNITY_TABLES);
+    for table in tables {
+        let sql = format!(
+            "SELECT r.community_id AS community_id, COUNT(*) AS rows FROM {table} AS r \
+             WHERE NOT EXISTS (SELECT 1 FROM communities AS c WHERE c.id = r.community_id) \
+             GROUP BY r.community_id ORDER BY r.community_id"
+        );
+        let strays: Vec<Stray> = diesel::sql_query(sql).load(conn)?;
+        for stray in strays {
+            let detail = format!(
+                "{} row(s) of {table} belong to a community that does not exist",
+                stray.rows
+            );
+            checker.problem(
+                "dangling_reference",
+                stray.community_id.into(),
+                None,
+                None,
+                detail,
+            );
+        }
+    }
     Ok(())
 }
 
@@ -439,8 +547,41 @@ impl CommunityCheck<'_> {
         }
     }
 
+    /// The references of this community's rows that the database does not enforce.
+    fn references(&mut self, conn: &mut DbConn) -> QueryResult<()> {
+        let community = DbUuid::from(self.community);
+        for r in WRITER_REFERENCES
+            .iter()
+            .filter(|r| r.column != "community_id")
+        {
+            let (table, column, target) = (r.table, r.column, r.target);
+            let sql = format!(
+                "SELECT COUNT(*) AS rows FROM {table} AS r \
+                 WHERE r.community_id = $1 AND r.{column} IS NOT NULL AND NOT EXISTS \
+                 (SELECT 1 FROM {target} AS t \
+                  WHERE t.id = r.{column} AND t.community_id = r.community_id)"
+            );
+            let found: Dangling = diesel::sql_query(sql)
+                .bind::<crate::db::types::PortableUuid, _>(community)
+                .get_result(conn)?;
+            if found.rows > 0 {
+                let detail = format!(
+                    "{} row(s) of {table} name by {column} no {target} row of this community",
+                    found.rows
+                );
+                self.problem("dangling_reference", None, None, detail);
+            }
+        }
+        Ok(())
+    }
+
     /// One passbook line against the account's line numbers, running balance and credit total.
     fn posting(&mut self, posting: &PostingRow, here: Here) {
+        if posting.community_id != DbUuid::from(self.community) {
+            let detail = "posting of another community under this community's transaction".into();
+            let account = Some(AccountId::from(posting.account_id));
+            self.problem("dangling_reference", here, account, detail);
+        }
         let account = AccountId::from(posting.account_id);
         let Some(track) = self.tracks.get_mut(&account) else {
             let detail = "posting to an account outside this community".to_string();

@@ -190,7 +190,11 @@ impl View {
             return Ok(());
         }
         let rows: Vec<(AccountRow, MemberFacts)> = accounts::table
-            .inner_join(members::table)
+            .inner_join(
+                members::table.on(accounts::member_id
+                    .eq(members::id.nullable())
+                    .and(members::community_id.eq(accounts::community_id))),
+            )
             .filter(members::id.eq_any(&ids))
             .select((
                 AccountRow::as_select(),
@@ -214,7 +218,11 @@ impl View {
             return Ok(());
         }
         let rows: Vec<(AccountRow, Option<MemberFacts>)> = accounts::table
-            .left_join(members::table)
+            .left_join(
+                members::table.on(accounts::member_id
+                    .eq(members::id.nullable())
+                    .and(members::community_id.eq(accounts::community_id))),
+            )
             .filter(accounts::id.eq_any(&ids))
             .select((
                 AccountRow::as_select(),

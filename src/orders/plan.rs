@@ -396,6 +396,7 @@ impl Shop<'_> {
                 quantity: l.quantity,
                 unit_price: l.unit_price,
                 line_total: l.line_total,
+                community_id: order.community_id,
             })
             .collect();
         self.batch.rows.push(&redemption);

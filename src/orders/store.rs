@@ -162,7 +162,11 @@ pub fn held_quantities(
     month: &str,
 ) -> QueryResult<i64> {
     let quantities: Vec<i64> = order_lines::table
-        .inner_join(orders::table)
+        .inner_join(
+            orders::table.on(orders::id
+                .eq(order_lines::order_id)
+                .and(orders::community_id.eq(order_lines::community_id))),
+        )
         .filter(orders::member_id.eq(DbUuid::from(member)))
         .filter(orders::status.eq(OrderStatus::Held))
         .filter(orders::local_month.eq(month))

@@ -74,7 +74,11 @@ pub fn lines(
     limit: i64,
 ) -> QueryResult<Vec<StatementRow>> {
     let rows: Vec<(PostingRow, JournalRow)> = postings::table
-        .inner_join(journal::table)
+        .inner_join(
+            journal::table.on(journal::id
+                .eq(postings::journal_id)
+                .and(journal::community_id.eq(postings::community_id))),
+        )
         .filter(postings::account_id.eq(DbUuid::from(account)))
         .filter(postings::account_seq.gt(after_seq))
         .filter(postings::account_seq.le(last_seq))

@@ -27,8 +27,16 @@ pub fn member_movements(
     end: Option<NaiveDateTime>,
 ) -> QueryResult<Vec<(PostingRow, JournalRow)>> {
     let mut query = postings::table
-        .inner_join(journal::table)
-        .inner_join(accounts::table.on(accounts::id.eq(postings::account_id)))
+        .inner_join(
+            journal::table.on(journal::id
+                .eq(postings::journal_id)
+                .and(journal::community_id.eq(postings::community_id))),
+        )
+        .inner_join(
+            accounts::table.on(accounts::id
+                .eq(postings::account_id)
+                .and(accounts::community_id.eq(postings::community_id))),
+        )
         .filter(journal::community_id.eq(DbUuid::from(community)))
         .filter(journal::kind.eq_any(kinds.to_vec()))
         .filter(accounts::kind.eq(AccountKind::Member))
@@ -132,7 +140,11 @@ fn issued_by_category(
     for chunk in credited_deeds.chunks(IDS_PER_QUERY) {
         let ids: Vec<DbUuid> = chunk.iter().map(|(deed, _)| *deed).collect();
         let categories: HashMap<DbUuid, String> = deeds::table
-            .inner_join(rule_versions::table.on(rule_versions::id.eq(deeds::rule_version_id)))
+            .inner_join(
+                rule_versions::table.on(rule_versions::id
+                    .eq(deeds::rule_version_id)
+                    .and(rule_versions::community_id.eq(deeds::community_id))),
+            )
             .filter(deeds::id.eq_any(&ids))
             .select((deeds::id, rule_versions::category))
             .load::<(DbUuid, String)>(conn)?
@@ -226,8 +238,16 @@ pub fn monthly(
     let start = day_start_utc(firsts[0], offset_minutes);
     let end = period_end_utc(month_last_day(last), offset_minutes);
     let mut query = postings::table
-        .inner_join(journal::table)
-        .inner_join(accounts::table.on(accounts::id.eq(postings::account_id)))
+        .inner_join(
+            journal::table.on(journal::id
+                .eq(postings::journal_id)
+                .and(journal::community_id.eq(postings::community_id))),
+        )
+        .inner_join(
+            accounts::table.on(accounts::id
+                .eq(postings::account_id)
+                .and(accounts::community_id.eq(postings::community_id))),
+        )
         .filter(journal::community_id.eq(DbUuid::from(community)))
         .filter(accounts::kind.eq(AccountKind::Member))
         .filter(journal::created_at.ge(start))
@@ -290,7 +310,11 @@ pub fn account_names(
     let mut names = HashMap::new();
     for chunk in ids.chunks(IDS_PER_QUERY) {
         let rows: Vec<(DbUuid, AccountKind, Option<String>, Option<String>)> = accounts::table
-            .left_join(members::table)
+            .left_join(
+                members::table.on(accounts::member_id
+                    .eq(members::id.nullable())
+                    .and(members::community_id.eq(accounts::community_id))),
+            )
             .filter(accounts::community_id.eq(DbUuid::from(community)))
             .filter(accounts::id.eq_any(chunk))
             .select((
@@ -352,7 +376,11 @@ pub fn honor_roll(
     let mut names: HashMap<DbUuid, (MemberId, String, String)> = HashMap::new();
     for chunk in ids.chunks(IDS_PER_QUERY) {
         let rows: Vec<(DbUuid, DbUuid, String, String)> = accounts::table
-            .inner_join(members::table)
+            .inner_join(
+                members::table.on(accounts::member_id
+                    .eq(members::id.nullable())
+                    .and(members::community_id.eq(accounts::community_id))),
+            )
             .filter(accounts::id.eq_any(chunk))
             .select((accounts::id, members::id, members::member_no, members::name))
             .load(conn)?;

@@ -80,6 +80,7 @@ pub struct RedemptionLineRow {
     pub quantity: i64,
     pub unit_price: i64,
     pub line_total: i64,
+    pub community_id: DbUuid,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -341,7 +342,11 @@ pub fn monthly_quantities(
     month: &str,
 ) -> QueryResult<std::collections::HashMap<GoodsId, i64>> {
     let rows: Vec<(DbUuid, i64)> = redemption_lines::table
-        .inner_join(redemptions::table)
+        .inner_join(
+            redemptions::table.on(redemptions::id
+                .eq(redemption_lines::redemption_id)
+                .and(redemptions::community_id.eq(redemption_lines::community_id))),
+        )
         .filter(redemptions::community_id.eq(DbUuid::from(community)))
         .filter(redemptions::member_id.eq(DbUuid::from(member)))
         .filter(redemptions::local_month.eq(month))

@@ -156,7 +156,11 @@ impl ShopView {
                 let key = (r.member_id, line.goods_id, month.clone());
                 if limited && !self.monthly.contains_key(&key) {
                     let quantities: Vec<i64> = redemption_lines::table
-                        .inner_join(redemptions::table)
+                        .inner_join(
+                            redemptions::table.on(redemptions::id
+                                .eq(redemption_lines::redemption_id)
+                                .and(redemptions::community_id.eq(redemption_lines::community_id))),
+                        )
                         .filter(redemptions::member_id.eq(DbUuid::from(r.member_id)))
                         .filter(redemptions::local_month.eq(&month))
                         .filter(redemptions::status.eq(RedemptionStatus::Completed))

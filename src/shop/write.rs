@@ -69,6 +69,7 @@ pub static REDEMPTION_LINES: TableWrite = TableWrite {
         col("quantity", T::BigInt),
         col("unit_price", T::BigInt),
         col("line_total", T::BigInt),
+        col("community_id", T::Uuid),
     ],
 };
 
@@ -83,7 +84,8 @@ impl Written for RedemptionLineRow {
             .text(self.name.clone())
             .big_int(self.quantity)
             .big_int(self.unit_price)
-            .big_int(self.line_total);
+            .big_int(self.line_total)
+            .uuid(self.community_id);
     }
 }
 

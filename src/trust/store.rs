@@ -595,7 +595,11 @@ pub fn line_evidence(
         .flat_map(|t| t.postings.iter().map(|p| DbUuid(p.account_id)))
         .collect();
     let rows: Vec<(DbUuid, crate::kernel::AccountKind, Option<String>)> = accounts::table
-        .left_join(members::table.on(accounts::member_id.eq(members::id.nullable())))
+        .left_join(
+            members::table.on(accounts::member_id
+                .eq(members::id.nullable())
+                .and(members::community_id.eq(accounts::community_id))),
+        )
         .filter(accounts::community_id.eq(DbUuid::from(community)))
         .filter(accounts::id.eq_any(&ids))
         .select((accounts::id, accounts::kind, members::member_no.nullable()))

@@ -129,6 +129,7 @@ fn every_inserted_column_reads_back(backend: Backend) {
         quantity: 5,
         unit_price: 56,
         line_total: 280,
+        community_id: id(57),
     };
     let movement = StockMovementRow {
         id: id(61),

@@ -859,9 +859,11 @@ fn the_users_rebuild_keeps_every_reference(app: TestApp) {
             .unwrap();
         assert_eq!(broken.n, 0);
     }
+    // A table whose reference to users is enforced on both backends (on PostgreSQL the writer's
+    // own rows, idempotency keys among them, are checked by `verify` instead: migration 000035).
     let orphan = conn.batch_execute(
-        "INSERT INTO idempotency_keys (id, community_id, user_id, idem_key, request_hash, refusal, created_at) \
-         SELECT id, id, '00000000-0000-0000-0000-000000000000', 'k', 'h', 'r', created_at FROM communities",
+        "INSERT INTO roster_imports (id, community_id, user_id, idem_key, request_hash, rows_created, summary, created_at) \
+         SELECT id, id, '00000000-0000-0000-0000-000000000000', 'k', 'h', 0, '{}', created_at FROM communities",
     );
     assert!(orphan.is_err(), "a reference to no user is refused");
     drop(conn);

@@ -57,6 +57,7 @@ mod reliability;
 mod replica;
 mod report_limits;
 mod roster;
+mod shardable;
 mod shop;
 mod signed_heads;
 mod startup;

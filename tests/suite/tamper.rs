@@ -95,7 +95,54 @@ fn a_deleted_last_transaction_is_found(app: TestApp) {
     assert!(out.contains("PROBLEM tree_ahead"), "{out}");
 }
 
+/// On PostgreSQL the writer's own rows keep no enforced foreign keys (migration 000035); a
+/// reference broken behind the service's back is found by `verify` instead. SQLite still enforces
+/// them, so the edit is made there with its foreign keys off.
+fn a_reference_to_nothing_is_found(app: TestApp) {
+    let member = app.create_member("悬空引用");
+    let id = member["id"].as_str().unwrap();
+    assert_eq!(
+        app.adjust("a", id, "10", "opening_balance", "r").status,
+        201
+    );
+    assert_eq!(app.adjust("b", id, "1", "correction", "r").status, 201);
+    let (code, out) = verify_cli(&app.db.url);
+    assert_eq!(code, 0, "{out}");
+
+    let mut conn = app.db.connect();
+    if app.backend == Backend::Sqlite {
+        conn.batch_execute("PRAGMA foreign_keys = OFF").unwrap();
+    }
+    let nowhere = "01890000-0000-7000-8000-000000000000";
+    conn.batch_execute(&format!(
+        "UPDATE idempotency_keys SET journal_id = '{nowhere}' WHERE idem_key = 'a'; \
+         UPDATE idempotency_keys SET community_id = '{nowhere}' WHERE idem_key = 'b'"
+    ))
+    .unwrap();
+    drop(conn);
+
+    let (code, out) = verify_cli(&app.db.url);
+    assert_eq!(code, 1, "{out}");
+    let dangling: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("dangling_reference"))
+        .collect();
+    assert!(
+        dangling
+            .iter()
+            .any(|l| l.contains("idempotency_keys") && l.contains("journal_id")),
+        "{out}"
+    );
+    assert!(
+        dangling
+            .iter()
+            .any(|l| l.contains("idempotency_keys") && l.contains("community that does not exist")),
+        "{out}"
+    );
+}
+
 both_backends!(
     an_edited_posting_is_found_and_named,
-    a_deleted_last_transaction_is_found
+    a_deleted_last_transaction_is_found,
+    a_reference_to_nothing_is_found
 );

@@ -52,6 +52,7 @@ pub struct RuleVersionRow {
     pub per_deed_cap: Option<i64>,
     pub created_by: Option<DbUuid>,
     pub created_at: NaiveDateTime,
+    pub community_id: DbUuid,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -197,10 +198,11 @@ pub struct RuleTerms {
     pub per_deed_cap: Option<i64>,
 }
 
-fn version_row(rule: DbUuid, version: i32, terms: &RuleTerms, actor: UserId) -> RuleVersionRow {
+fn version_row(rule: &RuleRow, version: i32, terms: &RuleTerms, actor: UserId) -> RuleVersionRow {
     RuleVersionRow {
         id: DbUuid(uuid::Uuid::now_v7()),
-        rule_id: rule,
+        rule_id: rule.id,
+        community_id: rule.community_id,
         version,
         name: terms.name.clone(),
         category: terms.category.clone(),
@@ -241,7 +243,7 @@ pub fn create_rule(
         }
         Err(e) => return Err(e.into()),
     }
-    let version = version_row(rule.id, 1, terms, actor);
+    let version = version_row(&rule, 1, terms, actor);
     diesel::insert_into(rule_versions::table)
         .values(&version)
         .execute(conn)?;
@@ -254,7 +256,11 @@ pub fn rule_with_current(
     rule: RuleId,
 ) -> QueryResult<Option<(RuleRow, RuleVersionRow)>> {
     rules::table
-        .inner_join(rule_versions::table)
+        .inner_join(
+            rule_versions::table.on(rule_versions::rule_id
+                .eq(rules::id)
+                .and(rule_versions::community_id.eq(rules::community_id))),
+        )
         .filter(rules::id.eq(DbUuid::from(rule)))
         .filter(rules::community_id.eq(DbUuid::from(community)))
         .filter(rule_versions::version.eq(rules::current_version))
@@ -279,7 +285,11 @@ pub fn list_rules(
     limit: i64,
 ) -> QueryResult<Vec<(RuleRow, RuleVersionRow)>> {
     let mut query = rules::table
-        .inner_join(rule_versions::table)
+        .inner_join(
+            rule_versions::table.on(rule_versions::rule_id
+                .eq(rules::id)
+                .and(rule_versions::community_id.eq(rules::community_id))),
+        )
         .filter(rules::community_id.eq(DbUuid::from(community)))
         .filter(rule_versions::version.eq(rules::current_version))
         .select((RuleRow::as_select(), RuleVersionRow::as_select()))
@@ -316,7 +326,7 @@ pub fn add_rule_version(
     if updated != 1 {
         return Err(DieselError::NotFound);
     }
-    let version = version_row(rule.id, next, terms, actor);
+    let version = version_row(rule, next, terms, actor);
     diesel::insert_into(rule_versions::table)
         .values(&version)
         .execute(conn)?;
@@ -476,7 +486,11 @@ pub fn list_deeds(
     filter: &DeedFilter<'_>,
 ) -> QueryResult<Vec<(DeedRow, String, String)>> {
     let mut query = deeds::table
-        .inner_join(members::table.on(members::id.eq(deeds::member_id)))
+        .inner_join(
+            members::table.on(members::id
+                .eq(deeds::member_id)
+                .and(members::community_id.eq(deeds::community_id))),
+        )
         .filter(deeds::community_id.eq(DbUuid::from(community)))
         .select((DeedRow::as_select(), members::member_no, members::name))
         .order(deeds::id.asc())
@@ -531,7 +545,11 @@ pub fn notices(
     limit: i64,
 ) -> QueryResult<Vec<(DeedRow, String, String)>> {
     deeds::table
-        .inner_join(members::table.on(members::id.eq(deeds::member_id)))
+        .inner_join(
+            members::table.on(members::id
+                .eq(deeds::member_id)
+                .and(members::community_id.eq(deeds::community_id))),
+        )
         .filter(deeds::community_id.eq(DbUuid::from(community)))
         .filter(deeds::status.eq("approved"))
         .filter(deeds::notice_ends_at.gt(now))
@@ -571,8 +589,16 @@ pub fn queue(
 ) -> QueryResult<Vec<QueueRow>> {
     use crate::db::schema::users;
     let mut query = deeds::table
-        .inner_join(members::table.on(members::id.eq(deeds::member_id)))
-        .inner_join(users::table.on(users::id.eq(deeds::submitted_by)))
+        .inner_join(
+            members::table.on(members::id
+                .eq(deeds::member_id)
+                .and(members::community_id.eq(deeds::community_id))),
+        )
+        .inner_join(
+            users::table.on(users::id
+                .eq(deeds::submitted_by)
+                .and(users::community_id.eq(deeds::community_id))),
+        )
         .filter(deeds::community_id.eq(DbUuid::from(community)))
         .filter(deeds::status.eq(filter.status))
         .select((

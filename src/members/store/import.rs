@@ -170,7 +170,11 @@ pub fn roster(
     limit: i64,
 ) -> QueryResult<Vec<(MemberRow, AccountRow)>> {
     members::table
-        .inner_join(accounts::table)
+        .inner_join(
+            accounts::table.on(accounts::member_id
+                .eq(members::id.nullable())
+                .and(accounts::community_id.eq(members::community_id))),
+        )
         .filter(members::community_id.eq(DbUuid::from(community)))
         .select((MemberRow::as_select(), AccountRow::as_select()))
         .order(members::member_no.asc())

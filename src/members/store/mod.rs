@@ -417,7 +417,11 @@ pub fn member_with_account(
     member: MemberId,
 ) -> QueryResult<Option<(MemberRow, AccountRow)>> {
     members::table
-        .inner_join(accounts::table)
+        .inner_join(
+            accounts::table.on(accounts::member_id
+                .eq(members::id.nullable())
+                .and(accounts::community_id.eq(members::community_id))),
+        )
         .filter(members::id.eq(DbUuid::from(member)))
         .filter(members::community_id.eq(DbUuid::from(community)))
         .select((MemberRow::as_select(), AccountRow::as_select()))
@@ -468,7 +472,11 @@ pub fn list_members(
     filter: &MemberFilter<'_>,
 ) -> QueryResult<Vec<(MemberRow, AccountRow)>> {
     let mut query = members::table
-        .inner_join(accounts::table)
+        .inner_join(
+            accounts::table.on(accounts::member_id
+                .eq(members::id.nullable())
+                .and(accounts::community_id.eq(members::community_id))),
+        )
         .filter(members::community_id.eq(DbUuid::from(community)))
         .select((MemberRow::as_select(), AccountRow::as_select()))
         .order(members::id.asc())
@@ -532,7 +540,11 @@ pub fn account_with_member(
     account: AccountId,
 ) -> QueryResult<Option<(AccountRow, Option<MemberRow>)>> {
     accounts::table
-        .left_join(members::table)
+        .left_join(
+            members::table.on(accounts::member_id
+                .eq(members::id.nullable())
+                .and(members::community_id.eq(accounts::community_id))),
+        )
         .filter(accounts::id.eq(DbUuid::from(account)))
         .filter(accounts::community_id.eq(DbUuid::from(community)))
         .select((AccountRow::as_select(), Option::<MemberRow>::as_select()))

@@ -428,6 +428,7 @@ impl Shop<'_> {
                 quantity: line.quantity,
                 unit_price: goods.price,
                 line_total,
+                community_id: r.community_id.into(),
             });
             let movement = StockMovementRow {
                 id: DbUuid(self.batch.ids.next_id()),
