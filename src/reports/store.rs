@@ -13,7 +13,6 @@ use crate::kernel::dates::{day_start_utc, month_last_day, period_end_utc};
 use crate::kernel::{
     AccountKind, ActiveStatus, CommunityId, JournalKind, LocalCalendar, MemberId, PointsTotal,
 };
-use crate::passbook::store as passbook;
 
 /// Ids per `IN (…)` query at most (credited deeds, ranked accounts).
 const IDS_PER_QUERY: usize = 500;
@@ -170,18 +169,34 @@ fn outstanding_at(
     community: CommunityId,
     end: Option<NaiveDateTime>,
 ) -> QueryResult<PointsTotal> {
-    let member_accounts: Vec<(DbUuid, i64)> = accounts::table
-        .filter(accounts::community_id.eq(DbUuid::from(community)))
-        .filter(accounts::kind.eq(AccountKind::Member))
-        .select((accounts::id, accounts::balance))
+    let Some(end) = end else {
+        let balances: Vec<i64> = accounts::table
+            .filter(accounts::community_id.eq(DbUuid::from(community)))
+            .filter(accounts::kind.eq(AccountKind::Member))
+            .select(accounts::balance)
+            .load(conn)?;
+        let mut outstanding = PointsTotal::ZERO;
+        balances.into_iter().for_each(|b| outstanding.add(b));
+        return Ok(outstanding);
+    };
+    // Each member passbook's balance after its last line before `end`, in one statement: the
+    // same index look-up per account as `passbook::position_before`, without a round trip each
+    // (a community of 3,000 residents took 3,000 of them).
+    #[derive(QueryableByName)]
+    struct Held {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        balance: i64,
+    }
+    let sql = "SELECT COALESCE((SELECT p.balance_after FROM postings AS p \
+               WHERE p.account_id = a.id AND p.posted_at < $1 \
+               ORDER BY p.posted_at DESC, p.account_seq DESC LIMIT 1), 0) AS balance \
+               FROM accounts AS a WHERE a.community_id = $2 AND a.kind = 'member'";
+    let held: Vec<Held> = diesel::sql_query(sql)
+        .bind::<diesel::sql_types::Timestamp, _>(end)
+        .bind::<crate::db::types::PortableUuid, _>(DbUuid::from(community))
         .load(conn)?;
     let mut outstanding = PointsTotal::ZERO;
-    for (account, balance) in member_accounts {
-        outstanding.add(match end {
-            None => balance,
-            Some(end) => passbook::position_before(conn, account.into(), end)?.1,
-        });
-    }
+    held.into_iter().for_each(|h| outstanding.add(h.balance));
     Ok(outstanding)
 }
 
