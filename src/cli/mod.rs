@@ -799,17 +799,10 @@ fn verify_with_progress(
     );
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let url = config.database_url.clone();
-    let report = crate::ledger::verify::verify_ledger_parallel(
-        || {
-            url.connect()
-                .map_err(|e| diesel::result::Error::QueryBuilderError(e.0.into()))
-        },
-        threads,
-        &|done, total| {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-        },
-    );
+    let report = crate::ledger::verify::verify_database(&url, threads, &|done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    });
     bar.finish_and_clear();
     report
 }

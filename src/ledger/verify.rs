@@ -82,12 +82,6 @@ const WRITER_COMMUNITY_TABLES: [&str; 5] = [
 ];
 
 #[derive(QueryableByName)]
-struct Dangling {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    rows: i64,
-}
-
-#[derive(QueryableByName)]
 struct Stray {
     #[diesel(sql_type = crate::db::types::PortableUuid)]
     community_id: DbUuid,
@@ -124,6 +118,19 @@ struct Checker {
 }
 
 impl Checker {
+    /// A checker that has found nothing yet.
+    fn new() -> Checker {
+        Checker {
+            report: VerifyReport {
+                ok: true,
+                checked_transactions: 0,
+                checked_postings: 0,
+                problems: Vec::new(),
+                problems_omitted: 0,
+            },
+        }
+    }
+
     fn problem(
         &mut self,
         kind: &str,
@@ -162,15 +169,7 @@ struct AccountTrack {
 /// community is checked inside one read transaction, so it sees one consistent snapshot).
 /// `only` limits the check to one community (an admin sees their own ledger, nobody else's).
 pub fn verify_ledger(conn: &mut DbConn, only: Option<CommunityId>) -> QueryResult<VerifyReport> {
-    let mut checker = Checker {
-        report: VerifyReport {
-            ok: true,
-            checked_transactions: 0,
-            checked_postings: 0,
-            problems: Vec::new(),
-            problems_omitted: 0,
-        },
-    };
+    let mut checker = Checker::new();
     let mut query = communities::table
         .select(communities::id)
         .order(communities::id)
@@ -206,33 +205,7 @@ enum References {
 /// database, each problem named with its community.
 fn whole_database_references(conn: &mut DbConn, checker: &mut Checker) -> QueryResult<()> {
     conn.transaction(|conn| {
-        for r in WRITER_REFERENCES
-            .iter()
-            .filter(|r| r.column != "community_id")
-        {
-            let (table, column, target) = (r.table, r.column, r.target);
-            let sql = format!(
-                "SELECT r.community_id AS community_id, COUNT(*) AS rows FROM {table} AS r \
-                 WHERE r.{column} IS NOT NULL AND NOT EXISTS \
-                 (SELECT 1 FROM {target} AS t \
-                  WHERE t.id = r.{column} AND t.community_id = r.community_id) \
-                 GROUP BY r.community_id ORDER BY r.community_id"
-            );
-            let found: Vec<Stray> = diesel::sql_query(sql).load(conn)?;
-            for broken in found {
-                let detail = format!(
-                    "{} row(s) of {table} name by {column} no {target} row of this community",
-                    broken.rows
-                );
-                checker.problem(
-                    "dangling_reference",
-                    broken.community_id.into(),
-                    None,
-                    None,
-                    detail,
-                );
-            }
-        }
+        dangling_references(conn, None, checker)?;
         stray_communities(conn, checker)
     })
 }
@@ -261,15 +234,7 @@ where
             .map(|_| {
                 scope.spawn(|| {
                     let mut conn = connect()?;
-                    let mut checker = Checker {
-                        report: VerifyReport {
-                            ok: true,
-                            checked_transactions: 0,
-                            checked_postings: 0,
-                            problems: Vec::new(),
-                            problems_omitted: 0,
-                        },
-                    };
+                    let mut checker = Checker::new();
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(community) = community_ids.get(i) else {
@@ -295,23 +260,9 @@ where
             })
             .collect()
     });
-    let mut whole = Checker {
-        report: VerifyReport {
-            ok: true,
-            checked_transactions: 0,
-            checked_postings: 0,
-            problems: Vec::new(),
-            problems_omitted: 0,
-        },
-    };
+    let mut whole = Checker::new();
     whole_database_references(&mut connect()?, &mut whole)?;
-    let mut merged = VerifyReport {
-        ok: true,
-        checked_transactions: 0,
-        checked_postings: 0,
-        problems: Vec::new(),
-        problems_omitted: 0,
-    };
+    let mut merged = Checker::new().report;
     for report in reports.into_iter().chain([Ok(whole.report)]) {
         let report = report?;
         merged.ok &= report.ok;
@@ -327,6 +278,22 @@ where
         }
     }
     Ok(merged)
+}
+
+/// [`verify_ledger_parallel`] on the database at `url`, each thread with a connection of its own.
+pub fn verify_database(
+    url: &db::DatabaseUrl,
+    threads: usize,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> QueryResult<VerifyReport> {
+    verify_ledger_parallel(
+        || {
+            url.connect()
+                .map_err(|e| diesel::result::Error::QueryBuilderError(e.0.into()))
+        },
+        threads,
+        progress,
+    )
 }
 
 /// One community's check inside one read transaction.
@@ -409,6 +376,54 @@ fn verify_community(
     check.cached_balances();
     if references == References::OfThisCommunity {
         check.references(conn)?;
+    }
+    Ok(())
+}
+
+/// The references the database does not enforce that name no row of their own community: of
+/// one community's rows, or (`None`) of every community's, one anti-join per reference grouped
+/// by community.
+fn dangling_references(
+    conn: &mut DbConn,
+    only: Option<CommunityId>,
+    checker: &mut Checker,
+) -> QueryResult<()> {
+    for r in WRITER_REFERENCES
+        .iter()
+        .filter(|r| r.column != "community_id")
+    {
+        let (table, column, target) = (r.table, r.column, r.target);
+        let of_one = if only.is_some() {
+            "r.community_id = $1 AND "
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT r.community_id AS community_id, COUNT(*) AS rows FROM {table} AS r \
+             WHERE {of_one}r.{column} IS NOT NULL AND NOT EXISTS \
+             (SELECT 1 FROM {target} AS t \
+              WHERE t.id = r.{column} AND t.community_id = r.community_id) \
+             GROUP BY r.community_id ORDER BY r.community_id"
+        );
+        let found: Vec<Stray> = match only {
+            Some(community) => diesel::sql_query(sql)
+                .bind::<crate::db::types::PortableUuid, _>(DbUuid::from(community))
+                .load(conn)?,
+            None => diesel::sql_query(sql).load(conn)?,
+        };
+        for broken in found {
+            let detail = format!(
+                "{} row(s) of {table} name by {column} no {target} row of this community",
+                broken.rows
+            );
+            checker.problem(
+                "dangling_reference",
+                broken.community_id.into(),
+                None,
+                None,
+                detail,
+            );
+        }
     }
     Ok(())
 }
@@ -617,30 +632,7 @@ impl CommunityCheck<'_> {
 
     /// The references of this community's rows that the database does not enforce.
     fn references(&mut self, conn: &mut DbConn) -> QueryResult<()> {
-        let community = DbUuid::from(self.community);
-        for r in WRITER_REFERENCES
-            .iter()
-            .filter(|r| r.column != "community_id")
-        {
-            let (table, column, target) = (r.table, r.column, r.target);
-            let sql = format!(
-                "SELECT COUNT(*) AS rows FROM {table} AS r \
-                 WHERE r.community_id = $1 AND r.{column} IS NOT NULL AND NOT EXISTS \
-                 (SELECT 1 FROM {target} AS t \
-                  WHERE t.id = r.{column} AND t.community_id = r.community_id)"
-            );
-            let found: Dangling = diesel::sql_query(sql)
-                .bind::<crate::db::types::PortableUuid, _>(community)
-                .get_result(conn)?;
-            if found.rows > 0 {
-                let detail = format!(
-                    "{} row(s) of {table} name by {column} no {target} row of this community",
-                    found.rows
-                );
-                self.problem("dangling_reference", None, None, detail);
-            }
-        }
-        Ok(())
+        dangling_references(conn, Some(self.community), &mut *self.checker)
     }
 
     /// One passbook line against the account's line numbers, running balance and credit total.

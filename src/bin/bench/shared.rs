@@ -120,6 +120,20 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
+/// The server's configuration on `url`: any free port, the bench password, a fixed secret, and
+/// the sweeps every `sweep_interval_ms` (out of the way of a measurement).
+pub fn server_config(url: String, sweep_interval_ms: u64) -> Result<Config, String> {
+    let mut config = Config::from_raw(moralbank::app::config::RawSettings {
+        database_url: Some(url),
+        bind: Some("127.0.0.1:0".into()),
+        admin_password: Some(PASSWORD.into()),
+        jwt_secret: Some("bench-secret-bench-secret-bench-secret!!".into()),
+        ..Default::default()
+    })?;
+    config.sweep_interval_ms = sweep_interval_ms;
+    Ok(config)
+}
+
 /// How long one HTTP answer may take.
 const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 

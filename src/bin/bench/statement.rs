@@ -6,11 +6,11 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use moralbank::adjustments::plan::AdjustmentKind;
-use moralbank::app::config::{Config, RawSettings};
+use moralbank::app::config::Config;
 use moralbank::kernel::AccountId;
 use moralbank::members::model::MemberName;
 
-use crate::shared::{self, Admin, PASSWORD};
+use crate::shared::{self, Admin};
 
 /// Passbook lines on the small account, and lines on each measured statement page.
 const SMALL_LINES: usize = 100;
@@ -61,17 +61,9 @@ pub fn run(opts: Options) -> Result<(), String> {
     Ok(())
 }
 
-/// The server's configuration on `url`: any free port, the bench password and a fixed secret.
+/// The server's configuration on `url`, as every benchmark starts it.
 fn config(url: String) -> Result<Config, String> {
-    let mut config = Config::from_raw(RawSettings {
-        database_url: Some(url),
-        bind: Some("127.0.0.1:0".into()),
-        admin_password: Some(PASSWORD.into()),
-        jwt_secret: Some("bench-secret-bench-secret-bench-secret!!".into()),
-        ..RawSettings::default()
-    })?;
-    config.sweep_interval_ms = SWEEP_INTERVAL_MS;
-    Ok(config)
+    crate::shared::server_config(url, SWEEP_INTERVAL_MS)
 }
 
 /// Bootstraps the database and makes the two members whose accounts are compared.

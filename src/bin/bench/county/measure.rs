@@ -232,17 +232,10 @@ pub fn verify(config: &Config, threads: usize) -> Result<Verified, String> {
     );
     let started = Instant::now();
     let url = config.database_url.clone();
-    let report = moralbank::ledger::verify::verify_ledger_parallel(
-        || {
-            url.connect()
-                .map_err(|e| diesel::result::Error::QueryBuilderError(e.0.into()))
-        },
-        threads,
-        &|done, total| {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-        },
-    )
+    let report = moralbank::ledger::verify::verify_database(&url, threads, &|done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })
     .map_err(|e| e.to_string())?;
     bar.finish_and_clear();
     println!(

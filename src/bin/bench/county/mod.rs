@@ -9,7 +9,7 @@ mod measure;
 
 use std::time::Instant;
 
-use moralbank::app::config::{Config, RawSettings};
+use moralbank::app::config::Config;
 use moralbank::db::BackendKind;
 
 use crate::shared::PASSWORD;
@@ -131,17 +131,9 @@ pub fn run(opts: Options) -> Result<(), String> {
     Ok(())
 }
 
-/// The server's configuration on `url`: any free port, the bench password, a fixed secret.
+/// The server's configuration on `url`, as every benchmark starts it.
 fn config(url: String) -> Result<Config, String> {
-    let mut config = Config::from_raw(RawSettings {
-        database_url: Some(url),
-        bind: Some("127.0.0.1:0".into()),
-        admin_password: Some(PASSWORD.into()),
-        jwt_secret: Some("bench-secret-bench-secret-bench-secret!!".into()),
-        ..RawSettings::default()
-    })?;
-    config.sweep_interval_ms = SWEEP_INTERVAL_MS;
-    Ok(config)
+    crate::shared::server_config(url, SWEEP_INTERVAL_MS)
 }
 
 /// The near-empty database's URL: the county's, its database name with `_near_empty` added.
